@@ -1,0 +1,115 @@
+"""The one exception tree of VenomQA, with the process exit code each error maps to.
+
+    VenomQAError (exit 2)
+    ├── UsageError (exit 2)                 bad CLI arguments or API use
+    ├── ConfigError (exit 2)                a malformed venomqa.yaml: file, key path, expectation
+    ├── PluginError (exit 2)                a plugin that is broken or clashes with another
+    │   └── DuplicateNameError (exit 2)     two plugins register the same adapter/reporter name
+    ├── ActionDefinitionError (exit 2)      an action/invariant/journey declared wrongly
+    └── InfrastructureError (exit 3)        something VenomQA depends on is unreachable or failed
+        ├── TargetUnreachableError (exit 3) the API under test cannot be reached
+        ├── StoreError (exit 3)             a store failed (setup, checkpoint, rollback, ...)
+        │   └── StorePermissionError (exit 3)  the store lacks a privilege VenomQA needs
+        ├── CircuitOpenError (exit 3)       the client's circuit breaker refuses calls
+        └── NondeterminismError (exit 3)    replaying a path did not reach the recorded state
+
+Exit code 0 means a clean run and 1 means violations were found; those are not errors.
+Code that wraps a backend error raises one of these ``from`` the original exception.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_VIOLATIONS = 1
+EXIT_USAGE = 2
+EXIT_INFRASTRUCTURE = 3
+
+
+class VenomQAError(Exception):
+    """Base class of every error VenomQA raises on purpose."""
+
+    exit_code: int = EXIT_USAGE
+
+
+class UsageError(VenomQAError):
+    """The command line or the Python API was called with arguments that make no sense."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(VenomQAError):
+    """A configuration file is malformed; the message names the file, key path and expectation."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, *, file: str | None = None, key: str | None = None) -> None:
+        self.file = file
+        self.key = key
+        where = ": ".join(part for part in (file, key) if part)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class PluginError(VenomQAError):
+    """A plugin could not be loaded or registered something invalid."""
+
+    exit_code = EXIT_USAGE
+
+
+class DuplicateNameError(PluginError):
+    """Two plugins registered an adapter or reporter under the same name."""
+
+
+class ActionDefinitionError(VenomQAError):
+    """An action, invariant, journey or graph was declared in a way that cannot run."""
+
+    exit_code = EXIT_USAGE
+
+
+class InfrastructureError(VenomQAError):
+    """Something the run depends on (the API, a store) is unreachable or failed."""
+
+    exit_code = EXIT_INFRASTRUCTURE
+
+
+class TargetUnreachableError(InfrastructureError):
+    """The API under test could not be reached at all."""
+
+
+class StoreError(InfrastructureError):
+    """A store failed during setup, checkpoint, rollback, fingerprint or teardown."""
+
+    def __init__(self, message: str, *, store: str | None = None) -> None:
+        self.store = store
+        super().__init__(f"store {store!r}: {message}" if store else message)
+
+
+class StorePermissionError(StoreError):
+    """The store's credentials lack a privilege VenomQA needs; the message names both."""
+
+
+class CircuitOpenError(InfrastructureError):
+    """The client's circuit breaker is open and refuses to send requests."""
+
+
+class NondeterminismError(InfrastructureError):
+    """Replaying a recorded path did not reach the state it reached the first time."""
+
+
+__all__ = [
+    "EXIT_INFRASTRUCTURE",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "EXIT_VIOLATIONS",
+    "ActionDefinitionError",
+    "CircuitOpenError",
+    "ConfigError",
+    "DuplicateNameError",
+    "InfrastructureError",
+    "NondeterminismError",
+    "PluginError",
+    "StoreError",
+    "StorePermissionError",
+    "TargetUnreachableError",
+    "UsageError",
+    "VenomQAError",
+]

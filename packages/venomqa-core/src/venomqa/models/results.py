@@ -1,0 +1,312 @@
+"""Result types: what a request, an exploration and a journey produced. Plain data, no I/O.
+
+Every type has ``to_dict()`` giving the JSON-ready form the json reporter writes (DESIGN §9).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from venomqa.models.actions import Severity
+
+#: Kinds of finding besides a user invariant.
+KIND_INVARIANT = "invariant"
+KIND_SERVER_ERROR = "server_error"
+KIND_ACTION_ERROR = "action_error"
+KIND_NODE_CHECK = "node_check"
+
+
+@dataclass
+class RequestRecord:
+    """One HTTP exchange as the client saw it; secrets are already redacted."""
+
+    method: str
+    url: str
+    request_body: Any = None
+    response_status: int | None = None
+    response_body: Any = None
+    duration_ms: float = 0.0
+    error: str | None = None
+    request_headers: dict[str, str] = field(default_factory=dict)
+    response_headers: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "request": {
+                "method": self.method,
+                "url": self.url,
+                "headers": dict(self.request_headers),
+                "body": self.request_body,
+            },
+            "response": {
+                "status": self.response_status,
+                "headers": dict(self.response_headers),
+                "body": self.response_body,
+            },
+            "duration_ms": round(self.duration_ms, 3),
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RequestRecord:
+        request, response = data.get("request", {}), data.get("response", {})
+        return cls(
+            method=request.get("method", "GET"),
+            url=request.get("url", ""),
+            request_body=request.get("body"),
+            request_headers=dict(request.get("headers") or {}),
+            response_status=response.get("status"),
+            response_body=response.get("body"),
+            response_headers=dict(response.get("headers") or {}),
+            duration_ms=float(data.get("duration_ms") or 0.0),
+            error=data.get("error"),
+        )
+
+
+@dataclass
+class StepRecord:
+    """One action of a path, with the requests it made (usually one) and any error it raised."""
+
+    action: str
+    requests: list[RequestRecord] = field(default_factory=list)
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        last = self.requests[-1].to_dict() if self.requests else None
+        return {
+            "action": self.action,
+            "request": last["request"] if last else None,
+            "response": last["response"] if last else None,
+            "error": self.error,
+            "requests": [r.to_dict() for r in self.requests],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StepRecord:
+        requests = [RequestRecord.from_dict(r) for r in data.get("requests") or []]
+        if not requests and data.get("request"):
+            requests = [RequestRecord.from_dict(data)]
+        return cls(action=data["action"], requests=requests, error=data.get("error"))
+
+
+@dataclass
+class Violation:
+    """An invariant that failed (or a built-in finding) with the path of actions reproducing it."""
+
+    invariant: str
+    severity: Severity
+    path: list[str]
+    steps: list[StepRecord] = field(default_factory=list)
+    message: str = ""
+    kind: str = KIND_INVARIANT
+    state: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "invariant": self.invariant,
+            "severity": self.severity.value,
+            "kind": self.kind,
+            "message": self.message,
+            "path": list(self.path),
+            "steps": [s.to_dict() for s in self.steps],
+            "state": self.state,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Violation:
+        return cls(
+            invariant=data["invariant"],
+            severity=Severity(data.get("severity", "high")),
+            path=list(data.get("path") or []),
+            steps=[StepRecord.from_dict(s) for s in data.get("steps") or []],
+            message=data.get("message", ""),
+            kind=data.get("kind", KIND_INVARIANT),
+            state=data.get("state"),
+        )
+
+
+@dataclass
+class StateEdge:
+    """One explored transition between two distinct states, for the state-graph picture."""
+
+    source: str
+    action: str
+    target: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"source": self.source, "action": self.action, "target": self.target}
+
+
+@dataclass
+class ExplorationResult:
+    """What an exploration found: states, transitions, coverage, violations and timings."""
+
+    states: int = 0
+    transitions: int = 0
+    violations: list[Violation] = field(default_factory=list)
+    actions: dict[str, int] = field(default_factory=dict)
+    never_enabled: list[str] = field(default_factory=list)
+    duration_s: float = 0.0
+    strategy: str = "bfs"
+    stop_reason: str = "exhausted"
+    max_depth_reached: int = 0
+    initial_state: str | None = None
+    state_edges: list[StateEdge] = field(default_factory=list)
+    invariants: list[str] = field(default_factory=list)
+    observations: dict[str, Any] = field(default_factory=dict)
+    target: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was violated."""
+        return not self.violations
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "exploration",
+            "target": self.target,
+            "strategy": self.strategy,
+            "stop_reason": self.stop_reason,
+            "states": self.states,
+            "transitions": self.transitions,
+            "max_depth_reached": self.max_depth_reached,
+            "duration_s": round(self.duration_s, 6),
+            "actions": dict(self.actions),
+            "never_enabled": list(self.never_enabled),
+            "invariants": list(self.invariants),
+            "violations": [v.to_dict() for v in self.violations],
+            "initial_state": self.initial_state,
+            "state_edges": [e.to_dict() for e in self.state_edges],
+            "observations": self.observations,
+        }
+
+
+@dataclass
+class StepResult:
+    """How one journey step went: passed or not, its requests, error and timing."""
+
+    name: str
+    passed: bool
+    requests: list[RequestRecord] = field(default_factory=list)
+    error: str | None = None
+    attempts: int = 1
+    duration_ms: float = 0.0
+    expect_failure: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "passed": self.passed,
+            "error": self.error,
+            "attempts": self.attempts,
+            "duration_ms": round(self.duration_ms, 3),
+            "expect_failure": self.expect_failure,
+            "requests": [r.to_dict() for r in self.requests],
+        }
+
+
+@dataclass
+class PathResult:
+    """One branch path of a journey: the steps it ran from its checkpoint."""
+
+    name: str
+    checkpoint: str
+    steps: list[StepResult] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(step.passed for step in self.steps)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "checkpoint": self.checkpoint,
+            "passed": self.passed,
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+
+@dataclass
+class JourneyResult:
+    """A journey's outcome: its main-line steps, each branch path, and invariant violations."""
+
+    name: str
+    steps: list[StepResult] = field(default_factory=list)
+    paths: list[PathResult] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    duration_s: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return (
+            all(s.passed for s in self.steps)
+            and all(p.passed for p in self.paths)
+            and not self.violations
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "journey",
+            "name": self.name,
+            "passed": self.passed,
+            "duration_s": round(self.duration_s, 6),
+            "steps": [s.to_dict() for s in self.steps],
+            "paths": [p.to_dict() for p in self.paths],
+            "violations": [v.to_dict() for v in self.violations],
+        }
+
+
+@dataclass
+class Progress:
+    """A live snapshot of an exploration, handed to observers while it runs."""
+
+    states: int
+    transitions: int
+    violations: int
+    depth: int
+    elapsed_s: float
+    frontier: int = 0
+
+
+@dataclass
+class RunReport:
+    """Everything one `venomqa run` produced: the exploration (if any) and journey results."""
+
+    exploration: ExplorationResult | None = None
+    journeys: list[JourneyResult] = field(default_factory=list)
+    target: str | None = None
+
+    @property
+    def violations(self) -> list[Violation]:
+        """Every violation, the exploration's first then each journey's."""
+        found = list(self.exploration.violations) if self.exploration else []
+        for journey in self.journeys:
+            found.extend(journey.violations)
+        return found
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was violated and every journey passed."""
+        return not self.violations and all(j.passed for j in self.journeys)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report: exploration fields at the top level (DESIGN §9), journeys beside."""
+        exploration = self.exploration.to_dict() if self.exploration else {}
+        data: dict[str, Any] = {
+            "venomqa_report": 1,
+            "target": self.target,
+            "ok": self.ok,
+            "violations": [v.to_dict() for v in self.violations],
+            "states": exploration.get("states", 0),
+            "transitions": exploration.get("transitions", 0),
+            "actions": exploration.get("actions", {}),
+            "duration_s": round(
+                (self.exploration.duration_s if self.exploration else 0.0)
+                + sum(j.duration_s for j in self.journeys),
+                6,
+            ),
+            "exploration": exploration or None,
+            "journeys": [j.to_dict() for j in self.journeys],
+        }
+        return data

@@ -1,0 +1,44 @@
+"""Every hook a VenomQA plugin can implement, grouped by phase. All names start ``venomqa_`` so
+pluggy's ``check_pending()`` catches a misspelt hookimpl.
+
+Registration (called once, when plugins load):
+    venomqa_register_adapters   -> list of store classes, each with a unique ``name``
+    venomqa_register_reporters  -> list of reporter classes, each with a unique ``name``
+    venomqa_register_commands   -> adds click commands to the ``venomqa`` CLI group
+
+Configuration (historic: plugins registered later still receive earlier calls):
+    venomqa_configure           -> sees the loaded configuration before a run starts
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from venomqa.plugins.markers import hookspec
+
+
+@hookspec
+def venomqa_register_adapters() -> list[type]:
+    """Return store classes. Each has a class attribute ``name`` (the ``adapter:`` value in
+    venomqa.yaml), is built with that store's YAML options as keyword arguments, and implements
+    ``setup``, ``teardown``, ``checkpoint``, ``rollback``, ``fingerprint`` and ``observe``.
+    Results of all plugins are collected; a name registered twice is an error naming both."""
+
+
+@hookspec
+def venomqa_register_reporters() -> list[type]:
+    """Return reporter classes. Each has a class attribute ``name`` (the FORMAT of
+    ``--report FORMAT:PATH``), is built as ``cls(path=PATH_OR_NONE, **options)`` and implements
+    ``report(run)``. A name registered twice is an error naming both plugins."""
+
+
+@hookspec
+def venomqa_register_commands(cli: Any) -> None:
+    """Add commands to the ``venomqa`` click group ``cli`` (e.g. ``cli.add_command(cmd)``).
+    Returns nothing."""
+
+
+@hookspec(historic=True)
+def venomqa_configure(config: Any) -> None:
+    """Called with the loaded ``venomqa.config.Config`` before a run starts. Historic: a plugin
+    registered after the call still receives it. Returns nothing."""

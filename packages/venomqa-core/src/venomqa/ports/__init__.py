@@ -1,0 +1,33 @@
+"""Ports: the Protocols the engine talks to. No dependencies beyond the models."""
+
+from venomqa.ports.cache import CachePort
+from venomqa.ports.client import ClientPort
+from venomqa.ports.database import DatabasePort
+from venomqa.ports.queue import QueuePort
+from venomqa.ports.reporter import ExplorationObserver, ReporterPort, notify
+from venomqa.ports.storage import StoragePort
+from venomqa.ports.store import (
+    REQUIRED_STORE_METHODS,
+    StorePort,
+    SupportsQuery,
+    SupportsRelease,
+    missing_store_methods,
+    optional_release,
+)
+
+__all__ = [
+    "REQUIRED_STORE_METHODS",
+    "CachePort",
+    "ClientPort",
+    "DatabasePort",
+    "ExplorationObserver",
+    "QueuePort",
+    "ReporterPort",
+    "StoragePort",
+    "StorePort",
+    "SupportsQuery",
+    "SupportsRelease",
+    "missing_store_methods",
+    "notify",
+    "optional_release",
+]

@@ -1,0 +1,21 @@
+"""ClientPort: what actions see as ``api`` — an HTTP client that records every exchange."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+from venomqa.models.results import RequestRecord
+
+
+@runtime_checkable
+class ClientPort(Protocol):
+    """An HTTP client bound to a base URL; every call appends a RequestRecord to ``history``."""
+
+    history: list[RequestRecord]
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any: ...
+    def get(self, url: str, **kwargs: Any) -> Any: ...
+    def post(self, url: str, **kwargs: Any) -> Any: ...
+    def put(self, url: str, **kwargs: Any) -> Any: ...
+    def patch(self, url: str, **kwargs: Any) -> Any: ...
+    def delete(self, url: str, **kwargs: Any) -> Any: ...

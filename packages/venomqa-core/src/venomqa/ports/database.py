@@ -1,0 +1,12 @@
+"""DatabasePort: read access to a SQL store for invariants."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class DatabasePort(Protocol):
+    """A SQL database invariants can query; rows come back as dicts keyed by column name."""
+
+    def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]: ...

@@ -1,0 +1,137 @@
+"""World: the API client, the named stores and the context, checkpointed and rolled back together."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from venomqa.context import ExecutionContext
+from venomqa.errors import StoreError, VenomQAError
+from venomqa.ports.store import optional_release
+
+if TYPE_CHECKING:
+    from venomqa.client import Client
+
+
+@dataclass(frozen=True)
+class WorldCheckpoint:
+    """Tokens of every store plus a snapshot of the context, taken at one moment."""
+
+    tokens: dict[str, Any]
+    context: dict[str, Any]
+
+
+class World:
+    """What actions act on and invariants look at: ``api``, ``stores`` and ``ctx``.
+
+    ``api`` may be a venomqa Client, a base URL, or an in-process ASGI/WSGI app.
+    Use it as a context manager (or call ``setup``/``teardown``) so stores install and remove
+    their machinery; teardown always runs every store's teardown, even after a failure.
+    """
+
+    def __init__(
+        self,
+        api: Client | str | Any,
+        stores: Mapping[str, Any] | None = None,
+        ctx: ExecutionContext | None = None,
+    ) -> None:
+        self.api: Client = _as_client(api)
+        self.stores: dict[str, Any] = dict(stores or {})
+        self.ctx: ExecutionContext = ctx if ctx is not None else ExecutionContext()
+        self._set_up: list[str] = []
+
+    def setup(self) -> None:
+        """Set up every store in order; if one fails, tear down those already set up."""
+        for name, store in self.stores.items():
+            try:
+                store.setup()
+            except BaseException as exc:
+                errors = self.teardown()
+                if isinstance(exc, VenomQAError) or not isinstance(exc, Exception):
+                    raise
+                detail = f" (teardown also failed: {'; '.join(errors)})" if errors else ""
+                raise StoreError(f"setup failed: {exc}{detail}", store=name) from exc
+            self._set_up.append(name)
+
+    def teardown(self) -> list[str]:
+        """Tear down every store that was set up (last first); returns the errors it met."""
+        errors: list[str] = []
+        while self._set_up:
+            name = self._set_up.pop()
+            try:
+                self.stores[name].teardown()
+            except Exception as exc:
+                errors.append(f"store {name!r}: teardown failed: {exc}")
+        return errors
+
+    def __enter__(self) -> World:
+        self.setup()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        errors = self.teardown()
+        if errors and exc is None:
+            raise StoreError("; ".join(errors))
+
+    def checkpoint(self) -> WorldCheckpoint:
+        """Checkpoint every store and snapshot the context."""
+        tokens = {
+            name: self._call(name, "checkpoint", store.checkpoint)
+            for name, store in self.stores.items()
+        }
+        return WorldCheckpoint(tokens=tokens, context=self.ctx.snapshot())
+
+    def rollback(self, checkpoint: WorldCheckpoint) -> None:
+        """Roll every store back to ``checkpoint`` and restore the context."""
+        for name, store in self.stores.items():
+            token = checkpoint.tokens[name]
+            self._call(name, "rollback", lambda s=store, t=token: s.rollback(t))
+        self.ctx.restore(checkpoint.context)
+
+    def release(self, checkpoint: WorldCheckpoint) -> None:
+        """Tell stores that offer ``release`` that this checkpoint will not be used again."""
+        for name, store in self.stores.items():
+            token = checkpoint.tokens[name]
+            self._call(name, "release", lambda s=store, t=token: optional_release(s, t))
+
+    def fingerprint(self) -> str:
+        """The state key: every store's fingerprint plus the context's, hashed together."""
+        parts = [
+            f"{name}={self._call(name, 'fingerprint', store.fingerprint)}"
+            for name, store in self.stores.items()
+        ]
+        parts.append(f"ctx={self.ctx.fingerprint()}")
+        return hashlib.blake2b("|".join(parts).encode(), digest_size=8).hexdigest()
+
+    def observe(self) -> dict[str, Any]:
+        """Each store's human-readable summary, by store name."""
+        return {
+            name: self._call(name, "observe", store.observe) for name, store in self.stores.items()
+        }
+
+    @staticmethod
+    def _call(name: str, operation: str, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except VenomQAError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"{operation} failed: {type(exc).__name__}: {exc}", store=name) from exc
+
+
+def _as_client(api: Any) -> Client:
+    from venomqa.client import Client
+
+    if isinstance(api, Client):
+        return api
+    if isinstance(api, str):
+        return Client(base_url=api)
+    return Client(app=api)
