@@ -1,10 +1,11 @@
-"""World: the API client, the named stores and the context, checkpointed and rolled back together."""
+"""World: the API client, named stores and the context, checkpointed and rolled back together."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -92,15 +93,13 @@ class World:
     def rollback(self, checkpoint: WorldCheckpoint) -> None:
         """Roll every store back to ``checkpoint`` and restore the context."""
         for name, store in self.stores.items():
-            token = checkpoint.tokens[name]
-            self._call(name, "rollback", lambda s=store, t=token: s.rollback(t))
+            self._call(name, "rollback", partial(store.rollback, checkpoint.tokens[name]))
         self.ctx.restore(checkpoint.context)
 
     def release(self, checkpoint: WorldCheckpoint) -> None:
         """Tell stores that offer ``release`` that this checkpoint will not be used again."""
         for name, store in self.stores.items():
-            token = checkpoint.tokens[name]
-            self._call(name, "release", lambda s=store, t=token: optional_release(s, t))
+            self._call(name, "release", partial(optional_release, store, checkpoint.tokens[name]))
 
     def fingerprint(self) -> str:
         """The state key: every store's fingerprint plus the context's, hashed together."""
@@ -124,7 +123,9 @@ class World:
         except VenomQAError:
             raise
         except Exception as exc:
-            raise StoreError(f"{operation} failed: {type(exc).__name__}: {exc}", store=name) from exc
+            raise StoreError(
+                f"{operation} failed: {type(exc).__name__}: {exc}", store=name
+            ) from exc
 
 
 def _as_client(api: Any) -> Client:

@@ -54,7 +54,8 @@ class Action:
 
 @dataclass(frozen=True, eq=False)
 class Invariant:
-    """A rule over the world; ``check(world)`` returning False or raising AssertionError violates it."""
+    """A rule over the world; ``check(world)`` returning False or raising AssertionError
+    violates it."""
 
     name: str
     check: InvariantFn

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 StepFn = Callable[..., Any]
 
@@ -50,7 +50,7 @@ class Branch:
     paths: list[Path] = field(default_factory=list)
 
 
-JourneyItem = Union[Step, Checkpoint, Branch]
+JourneyItem = Step | Checkpoint | Branch
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The pluggy markers of the ``venomqa`` project: ``hookspec`` for core, ``hookimpl`` for plugins."""
+"""The pluggy markers of the ``venomqa`` project: ``hookspec`` (core), ``hookimpl`` (plugins)."""
 
 from __future__ import annotations
 
