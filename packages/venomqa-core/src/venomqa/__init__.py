@@ -36,7 +36,7 @@ from venomqa.models import (
 from venomqa.plugins.markers import hookimpl
 
 if TYPE_CHECKING:
-    from venomqa.client import Client, CircuitBreaker, RetryPolicy
+    from venomqa.client import CircuitBreaker, Client, RetryPolicy
     from venomqa.explorer import explore, explore_graph
     from venomqa.runner import JourneyRunner, run_journey
     from venomqa.world import World
