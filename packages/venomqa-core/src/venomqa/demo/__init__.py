@@ -1,1 +1,35 @@
-"""(placeholder)"""
+"""The bundled demo: a small shop API with seeded sequence bugs, and the checks that find them.
+
+``venomqa demo`` runs it end to end: the shop (``venomqa.demo.server``) serves real HTTP from a
+child process on a SQLite file, and the explorer drives ``venomqa.demo.checks`` against it.
+
+Names load on first use, so ``python -m venomqa.demo.server`` imports only what it runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from venomqa.demo.process import DemoServer, DemoServerError, start_demo_server
+    from venomqa.demo.shop import init_schema
+
+_LAZY = {
+    "DemoServer": "venomqa.demo.process",
+    "DemoServerError": "venomqa.demo.process",
+    "start_demo_server": "venomqa.demo.process",
+    "init_schema": "venomqa.demo.shop",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'venomqa.demo' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = ["DemoServer", "DemoServerError", "init_schema", "start_demo_server"]

@@ -23,6 +23,7 @@ def venomqa_register_adapters() -> list[type]:
     venomqa.yaml), is built with that store's YAML options as keyword arguments, and implements
     ``setup``, ``teardown``, ``checkpoint``, ``rollback``, ``fingerprint`` and ``observe``.
     Results of all plugins are collected; a name registered twice is an error naming both."""
+    return []
 
 
 @hookspec
@@ -30,6 +31,7 @@ def venomqa_register_reporters() -> list[type]:
     """Return reporter classes. Each has a class attribute ``name`` (the FORMAT of
     ``--report FORMAT:PATH``), is built as ``cls(path=PATH_OR_NONE, **options)`` and implements
     ``report(run)``. A name registered twice is an error naming both plugins."""
+    return []
 
 
 @hookspec

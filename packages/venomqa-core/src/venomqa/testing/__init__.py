@@ -1,1 +1,86 @@
-"""(placeholder)"""
+"""The store contract test suite: prove that a store adapter honours DESIGN §4.
+
+Any adapter, ours or a third party's, runs the same checks against its own store: rollback undoes
+inserts, updates and deletes made by *another process*; checkpoints nest; a token stays valid after
+being rolled back to; the fingerprint is equal for equal contents and restored by rollback;
+``observe()`` returns a dict; teardown leaves the backing system as it was.
+
+You provide two pytest fixtures:
+
+- ``store``: a fresh instance of your store, **not** set up (the checks call ``setup()`` and
+  ``teardown()`` themselves);
+- ``writer``: a :class:`ContractWriter` that reads and writes the same backing system from
+  another process, modelling it as a string -> string map, plus ``snapshot()`` — an
+  ``==``-comparable picture of *everything* in the backing system (including what your adapter
+  installs), used to check that teardown leaves no trace. :class:`SubprocessWriter` runs each
+  operation as a Python snippet in a fresh interpreter; subclass it.
+
+Complete example for the ``FolderStore`` of DESIGN §9 (one file per key in a folder)::
+
+    # tests/test_folder_contract.py
+    import pytest
+    from venomqa.testing import StoreContract, SubprocessWriter
+    from venomqa_folder import FolderStore
+
+    class FolderWriter(SubprocessWriter):
+        prelude = "import os, pathlib; root = pathlib.Path(options['path'])"
+        write_code = "(root / key).write_text(value)"
+        delete_code = "(root / key).unlink()"
+        read_all_code = "result = {p.name: p.read_text() for p in root.iterdir() if p.is_file()}"
+        snapshot_code = (
+            "result = sorted([str(p.relative_to(root)), p.read_bytes().hex()]"
+            " for p in root.rglob('*') if p.is_file())"
+        )
+
+    class TestFolderStoreContract(StoreContract):
+        @pytest.fixture
+        def store(self, tmp_path):
+            return FolderStore(path=str(tmp_path))
+
+        @pytest.fixture
+        def writer(self, tmp_path):
+            return FolderWriter(path=str(tmp_path))
+
+The function form runs every check in a loop, outside pytest if you like::
+
+    from venomqa.testing import check_store_contract
+    check_store_contract(lambda: FolderStore(path=folder), FolderWriter(path=folder))
+
+The checks are also importable one by one (``check_rollback_undoes_insert`` ...; ``ALL_CHECKS``).
+This module does not import pytest.
+"""
+
+from venomqa.testing._contract import (
+    ALL_CHECKS,
+    StoreContract,
+    check_fingerprint_restored_by_rollback,
+    check_fingerprint_tracks_content,
+    check_nested_checkpoints,
+    check_observe_returns_dict,
+    check_rollback_undoes_another_process_writes,
+    check_rollback_undoes_delete,
+    check_rollback_undoes_insert,
+    check_rollback_undoes_update,
+    check_store_contract,
+    check_teardown_leaves_no_trace,
+    check_token_reusable_after_rollback,
+)
+from venomqa.testing._writer import ContractWriter, SubprocessWriter
+
+__all__ = [
+    "ALL_CHECKS",
+    "ContractWriter",
+    "StoreContract",
+    "SubprocessWriter",
+    "check_fingerprint_restored_by_rollback",
+    "check_fingerprint_tracks_content",
+    "check_nested_checkpoints",
+    "check_observe_returns_dict",
+    "check_rollback_undoes_another_process_writes",
+    "check_rollback_undoes_delete",
+    "check_rollback_undoes_insert",
+    "check_rollback_undoes_update",
+    "check_store_contract",
+    "check_teardown_leaves_no_trace",
+    "check_token_reusable_after_rollback",
+]

@@ -1,0 +1,132 @@
+"""The ``venomqa`` click group and the console-script entry point ``main()``.
+
+This is the one place errors become messages: a VenomQAError prints ``Error: ...`` on stderr and
+exits with its code (2 usage/config, 3 infrastructure); Ctrl-C exits 130 after the stores have
+been rolled back. Subcommands are imported only when they run, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from venomqa.errors import VenomQAError
+
+EXIT_INTERRUPTED = 130
+
+#: command name -> "module:attribute", imported on first use.
+LAZY_COMMANDS = {
+    "run": "venomqa.cli.run:run",
+    "demo": "venomqa.cli.demo:demo",
+    "init": "venomqa.cli.init:init",
+    "replay": "venomqa.cli.replay:replay",
+    "plugins": "venomqa.cli.plugins_cmd:plugins",
+}
+
+_SHORT_HELP = {
+    "run": "Explore the API and run journeys as venomqa.yaml says.",
+    "demo": "Find a seeded bug in a bundled demo API (needs nothing else).",
+    "init": "Write a starter venomqa.yaml and actions module.",
+    "replay": "Re-send a reported violation's calls to the live API.",
+    "plugins": "Show installed plugins.",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose built-in commands are imported when first needed, and which turns
+    VenomQAError and Ctrl-C into messages and exit codes."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plugins_registered = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._register_plugin_commands()
+        return sorted({*LAZY_COMMANDS, *super().list_commands(ctx)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        spec = LAZY_COMMANDS.get(cmd_name)
+        if spec is not None:
+            if cmd_name not in self.commands:
+                module_name, attribute = spec.split(":")
+                try:
+                    command = getattr(importlib.import_module(module_name), attribute)
+                except (ImportError, AttributeError) as exc:
+                    return _broken_command(cmd_name, spec, exc)
+                self.add_command(command, cmd_name)
+            return self.commands[cmd_name]
+        if cmd_name not in self.commands:
+            self._register_plugin_commands()
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self._register_plugin_commands()
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in LAZY_COMMANDS and name not in self.commands:
+                rows.append((name, _SHORT_HELP.get(name, "")))
+                continue
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(formatter.width - 20)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except VenomQAError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("\nInterrupted; stores rolled back.", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+
+    def _register_plugin_commands(self) -> None:
+        if self._plugins_registered:
+            return
+        self._plugins_registered = True
+        try:
+            from venomqa.plugins import register_commands
+        except ImportError:
+            return
+        try:
+            register_commands(self)
+        except VenomQAError as exc:
+            click.echo(f"Warning: plugin commands unavailable: {exc}", err=True)
+
+
+def _broken_command(name: str, spec: str, exc: BaseException) -> click.Command:
+    def unavailable() -> None:
+        from venomqa.errors import UsageError
+
+        raise UsageError(f"command {name!r} is unavailable ({spec}): {exc}")
+
+    return click.Command(name, callback=unavailable, help=f"(unavailable: {exc})")
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="venomqa-core", prog_name="venomqa")
+def cli() -> None:
+    """VenomQA: stateful API testing.
+
+    Write actions (one API call each) and invariants (rules that must hold in every state);
+    VenomQA explores every reachable sequence of calls, rolls your stores back between branches,
+    and reports each violation with its shortest reproduction.
+
+    Exit codes: 0 clean, 1 violations found, 2 usage or configuration error, 3 API or store
+    unreachable, 130 interrupted.
+    """
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: ``venomqa = "venomqa.cli.main:main"``."""
+    cli.main(args=argv, prog_name="venomqa")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,283 @@
+"""``venomqa replay REPORT.json``: check whether reported violations still reproduce.
+
+Server errors are replayed by re-sending each recorded request (method, URL re-based onto
+``--target``, JSON or text body, headers except redacted ones) and comparing the final status.
+Invariant and action-error findings are replayed by running the recorded action names through
+the real actions (from the config's modules) with a fresh context, then re-checking the
+invariant. With a config, stores are checkpointed first and rolled back afterwards.
+Exit code: 1 if any selected violation reproduces, 0 if none does, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+
+from venomqa.config import DEFAULT_CONFIG_NAME, Config, load_config
+from venomqa.errors import EXIT_OK, EXIT_VIOLATIONS, StoreError, UsageError
+from venomqa.models import KIND_ACTION_ERROR, KIND_SERVER_ERROR, RequestRecord, Violation
+
+_SKIPPED_HEADERS = frozenset(
+    {"host", "content-length", "transfer-encoding", "connection", "accept-encoding"}
+)
+
+
+@click.command()
+@click.argument("report_path", metavar="REPORT.json", type=click.Path(dir_okay=False))
+@click.option(
+    "--violation",
+    "number",
+    type=click.IntRange(min=1),
+    help="Replay only this violation (1-based, as listed in the report); default: all.",
+)
+@click.option("--target", metavar="URL", help="Send the requests to this base URL instead.")
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help=f"Configuration whose actions and stores to use (default: ./{DEFAULT_CONFIG_NAME} "
+    "if present).",
+)
+@click.pass_context
+def replay(
+    ctx: click.Context,
+    report_path: str,
+    number: int | None,
+    target: str | None,
+    config_path: str | None,
+) -> None:
+    """Re-send a report's violations to the live API and say whether they still reproduce."""
+    report = read_report(report_path)
+    violations = select_violations(report, number, report_path)
+    if not violations:
+        click.echo(f"{report_path}: the report holds no violations; nothing to replay.")
+        ctx.exit(EXIT_OK)
+    if config_path is None and Path(DEFAULT_CONFIG_NAME).is_file():
+        config_path = DEFAULT_CONFIG_NAME
+    config = load_config(config_path) if config_path else None
+    base = (target or (config.target if config else None) or report.get("target") or "").rstrip("/")
+    reproduced = 0
+    for index, violation in violations:
+        click.echo(
+            f"Violation {index}: [{violation.severity.name}] {violation.invariant} "
+            f"({violation.kind}) after {' -> '.join(violation.path) or '(initial state)'}"
+        )
+        still, why = _replay_one(violation, base, config)
+        reproduced += still
+        verdict = "REPRODUCED" if still else "not reproduced"
+        click.echo(f"  {verdict}: {why}")
+    click.echo(f"{reproduced} of {len(violations)} violation(s) reproduced.")
+    ctx.exit(EXIT_VIOLATIONS if reproduced else EXIT_OK)
+
+
+def read_report(path: str) -> dict[str, Any]:
+    """The parsed JSON report; anything else is a UsageError (exit 2)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise UsageError(f"{path}: report file not found") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{path}: not a readable JSON report ({exc})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("violations"), list):
+        raise UsageError(f"{path}: not a VenomQA JSON report (no `violations` list)")
+    return data
+
+
+def select_violations(
+    report: dict[str, Any], number: int | None, path: str
+) -> list[tuple[int, Violation]]:
+    """The violations to replay with their 1-based numbers; a bad number is a UsageError."""
+    try:
+        violations = [Violation.from_dict(v) for v in report["violations"]]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise UsageError(f"{path}: a violation in the report is malformed ({exc!r})") from exc
+    numbered = list(enumerate(violations, 1))
+    if number is None:
+        return numbered
+    if number > len(violations):
+        raise UsageError(
+            f"--violation {number}: the report holds {len(violations)} violation(s) "
+            f"(numbered 1 to {len(violations)})"
+        )
+    return [numbered[number - 1]]
+
+
+def _replay_one(violation: Violation, base: str, config: Config | None) -> tuple[bool, str]:
+    if violation.kind == KIND_SERVER_ERROR:
+        return _in_world(config, base, lambda world: _resend_requests(world.api, violation, base))
+    if violation.kind not in ("invariant", KIND_ACTION_ERROR):
+        raise UsageError(f"replaying {violation.kind!r} findings is not supported")
+    if config is None:
+        raise UsageError(
+            f"re-checking {violation.invariant!r} needs the actions and invariants it was "
+            f"found with: pass -c venomqa.yaml"
+        )
+    from venomqa.discovery import discover
+
+    found = discover(config.actions, config.folder, file=str(config.path))
+    return _in_world(config, base, lambda world: _rerun_actions(world, violation, found))
+
+
+def _in_world(
+    config: Config | None, base: str, body: Callable[[Any], tuple[bool, str]]
+) -> tuple[bool, str]:
+    """Run ``body(world)`` against a fresh world; with a config, inside a store checkpoint."""
+    from venomqa.client import Client
+    from venomqa.world import World
+
+    if not base:
+        raise UsageError("no target URL: pass --target URL (the report and config name none)")
+    headers = config.client_headers() if config else {}
+    client = Client(base, headers=headers, timeout=config.timeout if config else 10.0)
+    try:
+        client.check_reachable()
+        stores: dict[str, Any] = {}
+        if config is not None:
+            from venomqa.config import build_stores
+
+            stores = build_stores(config)
+        world = World(client, stores)
+        world.setup()
+        try:
+            start = world.checkpoint()
+            try:
+                return body(world)
+            finally:
+                world.rollback(start)
+        finally:
+            errors = world.teardown()
+            if errors:
+                raise StoreError("; ".join(errors))
+    finally:
+        client.close()
+
+
+def _resend_requests(client: Any, violation: Violation, base: str) -> tuple[bool, str]:
+    records = [(step.action, r) for step in violation.steps for r in step.requests]
+    if not records:
+        raise UsageError(f"violation {violation.invariant!r} has no recorded requests to re-send")
+    number, last_status = 0, None
+    for number, (action_name, record) in enumerate(records, 1):
+        response = client.request(record.method, rebase(record.url, base), **request_kwargs(record))
+        last_status = response.status_code
+        click.echo(
+            f"  {number}. {action_name}  {record.method} {_path_of(record.url)} -> "
+            f"{response.status_code} (recorded {record.response_status})"
+        )
+    recorded = records[-1][1].response_status
+    if last_status is not None and last_status >= 500:
+        same = "the same status" if last_status == recorded else f"recorded {recorded}"
+        return True, f"the API still answers {last_status} ({same})"
+    return False, f"the API now answers {last_status} (recorded {recorded})"
+
+
+def _rerun_actions(world: Any, violation: Violation, found: Any) -> tuple[bool, str]:
+    callables: dict[str, Callable[[Any, Any], Any]] = {a.name: a for a in found.actions}
+    for graph in found.graphs:
+        callables.update({edge.name: edge.action for edge in graph.all_edges()})
+    invariants = {i.name: i for i in found.invariants}
+    for graph in found.graphs:
+        invariants.update({i.name: i for i in graph.invariants})
+    missing = [name for name in violation.path if name not in callables]
+    if missing:
+        raise UsageError(
+            f"the report's path names action(s) {', '.join(map(repr, missing))} that the modules "
+            f"{', '.join(found_modules(found)) or '(none)'} do not define"
+        )
+    check = invariants.get(violation.invariant)
+    if violation.kind == "invariant" and check is None:
+        raise UsageError(
+            f"invariant {violation.invariant!r} is not defined in the config's modules"
+        )
+    for number, name in enumerate(violation.path, 1):
+        step = callables[name]
+        enabled = getattr(step, "is_enabled", None)
+        if enabled is not None and not enabled(world.ctx):
+            return False, f"step {number} ({name}) is no longer enabled: its precondition fails"
+        mark = world.api.mark()
+        try:
+            step(world.api, world.ctx)
+        except Exception as exc:
+            click.echo(f"  {number}. {name}  raised {type(exc).__name__}: {exc}")
+            if violation.kind == KIND_ACTION_ERROR and number == len(violation.path):
+                return True, f"{name} still raises {type(exc).__name__}: {exc}"
+            return False, f"step {number} ({name}) raised {type(exc).__name__}: {exc}"
+        records = world.api.records_since(mark)
+        shown = records[-1] if records else None
+        call = f"{shown.method} {_path_of(shown.url)} -> {shown.response_status}" if shown else ""
+        click.echo(f"  {number}. {name}  {call}".rstrip())
+    if violation.kind == KIND_ACTION_ERROR:
+        return False, f"{violation.path[-1] if violation.path else 'the action'} no longer raises"
+    assert check is not None
+    message = invariant_failure(check, world)
+    if message is None:
+        return False, f"{violation.invariant} holds now"
+    return True, f"{violation.invariant} is still violated: {message}"
+
+
+def invariant_failure(check: Any, world: Any) -> str | None:
+    """None when the invariant holds; otherwise why not (False, AssertionError or a crash)."""
+    try:
+        verdict = check(world)
+    except AssertionError as exc:
+        return str(exc) or "assertion failed"
+    except StoreError:
+        raise
+    except Exception as exc:
+        return f"raised {type(exc).__name__}: {exc}"
+    if verdict is None or verdict:
+        return None
+    return getattr(check, "description", "") or f"returned {verdict!r}"
+
+
+def found_modules(found: Any) -> list[str]:
+    """The names of the modules the actions came from, for messages."""
+    return sorted({getattr(a.fn, "__module__", "?") for a in found.actions})
+
+
+def rebase(url: str, base: str) -> str:
+    """``url`` with its scheme and host replaced by ``base`` (a relative URL is joined to it)."""
+    parts = urlsplit(url)
+    if not base:
+        if not parts.scheme:
+            raise UsageError(f"recorded URL {url!r} is relative: pass --target URL")
+        return url
+    path = parts.path if parts.scheme else url.split("?")[0]
+    query = f"?{parts.query}" if parts.query else ""
+    base_path = urlsplit(base).path.rstrip("/")
+    if parts.scheme and base_path and path.startswith(base_path + "/"):
+        path = path[len(base_path) :]
+    return f"{base.rstrip('/')}/{path.lstrip('/')}{query}"
+
+
+def request_kwargs(record: RequestRecord) -> dict[str, Any]:
+    """httpx keyword arguments re-creating ``record``'s body and (unredacted) headers."""
+    from venomqa.client.secrets import REDACTED
+
+    headers = {
+        name: value
+        for name, value in record.request_headers.items()
+        if name.lower() not in _SKIPPED_HEADERS and REDACTED not in str(value)
+    }
+    kwargs: dict[str, Any] = {"headers": headers}
+    body = record.request_body
+    if isinstance(body, dict | list | int | float | bool):
+        kwargs["json"] = body
+        headers.pop("content-type", None)
+        headers.pop("Content-Type", None)
+    elif isinstance(body, str) and body:
+        kwargs["content"] = body.encode("utf-8")
+    return kwargs
+
+
+def _path_of(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.scheme:
+        return url
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

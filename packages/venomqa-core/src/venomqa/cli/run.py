@@ -1,0 +1,187 @@
+"""``venomqa run``: load venomqa.yaml, explore the API, run journeys, write reports.
+
+Command-line options override the file; ``--report FORMAT:PATH`` adds to the file's reports.
+Exit code: 0 clean, 1 violations (or a failed journey), 2 usage/config, 3 API/store unreachable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import click
+
+from venomqa.cli import exit_code_for
+from venomqa.config import DEFAULT_CONFIG_NAME, STRATEGIES, Config, ReportConfig, load_config
+from venomqa.errors import ConfigError, StoreError, UsageError
+
+
+@click.command()
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    default=DEFAULT_CONFIG_NAME,
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The configuration file.",
+)
+@click.option("--target", metavar="URL", help="Base URL of the API (overrides `target`).")
+@click.option("--strategy", type=click.Choice(STRATEGIES), help="Search strategy.")
+@click.option("--max-depth", type=click.IntRange(min=0), help="Longest path of actions.")
+@click.option("--max-states", type=click.IntRange(min=1), help="Stop after this many states.")
+@click.option(
+    "--max-transitions", type=click.IntRange(min=1), help="Stop after this many actions run."
+)
+@click.option(
+    "--time-budget",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Stop exploring after this wall-clock time.",
+)
+@click.option("--stop-on-first", is_flag=True, default=False, help="Stop at the first violation.")
+@click.option("--seed", type=click.IntRange(min=0), help="Seed of the random strategy.")
+@click.option(
+    "--report",
+    "report_specs",
+    multiple=True,
+    metavar="FORMAT:PATH",
+    help="Also write a report (repeatable), e.g. json:reports/venomqa.json; no PATH = stdout.",
+)
+@click.option("--no-console", is_flag=True, help="No console progress or summary.")
+@click.option("-q", "--quiet", is_flag=True, help="Console shows only the verdict.")
+@click.pass_context
+def run(
+    ctx: click.Context,
+    config_path: str,
+    target: str | None,
+    strategy: str | None,
+    max_depth: int | None,
+    max_states: int | None,
+    max_transitions: int | None,
+    time_budget: float | None,
+    stop_on_first: bool,
+    seed: int | None,
+    report_specs: Sequence[str],
+    no_console: bool,
+    quiet: bool,
+) -> None:
+    """Explore the API and run journeys as the configuration file says."""
+    explore_overrides = {
+        key: value
+        for key, value in {
+            "strategy": strategy,
+            "max_depth": max_depth,
+            "max_states": max_states,
+            "max_transitions": max_transitions,
+            "time_budget_s": time_budget,
+            "stop_on_first": True if stop_on_first else None,
+            "seed": seed,
+        }.items()
+        if value is not None
+    }
+    overrides: dict[str, Any] = {"explore": explore_overrides} if explore_overrides else {}
+    if target is not None:
+        overrides["target"] = target
+    config = load_config(config_path, overrides=overrides)
+
+    from venomqa.plugins import configure, reporters
+
+    known_reporters = reporters()
+    extra_reports = [parse_report_spec(spec, known_reporters) for spec in report_specs]
+    configure(config)
+
+    from venomqa.discovery import discover
+
+    found = discover(config.actions, config.folder, file=str(config.path))
+    if not (found.actions or found.graphs or found.journeys):
+        modules = ", ".join(config.actions) or "(none: add `actions: [module]`)"
+        raise UsageError(
+            f"{config.path}: nothing to run: the modules in `actions` ({modules}) define no "
+            "@action functions, StateGraphs or Journeys"
+        )
+    active = build_reporters(config, extra_reports, known_reporters)
+    if not no_console:
+        from venomqa.reporters.console import ConsoleReporter
+
+        active.insert(0, ConsoleReporter(quiet=quiet))
+
+    from venomqa.config import build_stores
+    from venomqa.runtime import run_session
+
+    stores = build_stores(config)
+    try:
+        report = run_session(
+            target=config.target,
+            actions=found.actions,
+            invariants=found.invariants,
+            journeys=found.journeys,
+            graphs=found.graphs,
+            stores=stores,
+            explore_options=config.explore.as_kwargs(),
+            reporters=active,
+            headers=config.client_headers(),
+            timeout=config.timeout,
+        )
+    except StoreError as exc:
+        located = _with_store_location(exc, config)
+        if located is exc:
+            raise
+        raise located from exc
+    ctx.exit(exit_code_for(report))
+
+
+def parse_report_spec(spec: str, known: Mapping[str, type]) -> ReportConfig:
+    """``FORMAT:PATH`` (or ``FORMAT`` alone: stdout) -> ReportConfig; unknown FORMAT -> exit 2."""
+    fmt, _, path = spec.partition(":")
+    fmt = fmt.strip()
+    if fmt not in known:
+        raise UsageError(
+            f"--report {spec}: unknown report format {fmt!r}; known formats: "
+            f"{', '.join(sorted(known)) or 'none'} (expected FORMAT:PATH)"
+        )
+    return ReportConfig(format=fmt, path=path.strip() or None)
+
+
+def build_reporters(
+    config: Config, extra: Sequence[ReportConfig], known: Mapping[str, type]
+) -> list[Any]:
+    """Instantiate the file's reports, then the command line's, as ``cls(path=..., **options)``."""
+    built: list[Any] = []
+    entries = [(f"reports[{i}]", r) for i, r in enumerate(config.reports)]
+    entries += [(f"--report {r.format}:{r.path or ''}", r) for r in extra]
+    for key, entry in entries:
+        cls = known.get(entry.format)
+        if cls is None:
+            raise ConfigError(
+                f"unknown report format {entry.format!r}; known formats: "
+                f"{', '.join(sorted(known))}",
+                file=str(config.path),
+                key=f"{key}.format",
+            )
+        try:
+            built.append(cls(path=entry.path, **entry.options))
+        except TypeError as exc:
+            raise ConfigError(
+                f"reporter {entry.format!r} rejected its options: {exc}",
+                file=str(config.path),
+                key=key,
+            ) from exc
+    return built
+
+
+def _with_store_location(exc: StoreError, config: Config) -> StoreError:
+    """Add which configured store failed and where it lives (adapters name themselves by
+    adapter name, the World by the store's key, so both are matched)."""
+    from venomqa.config import describe_store
+
+    name = exc.store or ""
+    entry = config.stores.get(name)
+    if entry is None:
+        same_adapter = [e for e in config.stores.values() if e.adapter == name]
+        entry = same_adapter[0] if len(same_adapter) == 1 else None
+    if entry is None:
+        return exc
+    wrapped = type(exc)(f"{exc} (stores.{entry.name} in {config.path}: {describe_store(entry)})")
+    wrapped.store = exc.store
+    return wrapped

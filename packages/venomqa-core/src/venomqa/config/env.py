@@ -1,0 +1,47 @@
+"""``${VAR}`` and ``${VAR:-default}`` interpolation of configuration strings from the env."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from venomqa.errors import ConfigError
+
+_REFERENCE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def interpolate(value: Any, env: Mapping[str, str], *, file: str, key: str) -> Any:
+    """Replace every ``${VAR}`` in the strings of ``value`` (recursively); ``$$`` is a literal $.
+
+    A variable that is unset and has no default is a ConfigError naming it and the key path.
+    """
+    if isinstance(value, str):
+        return _interpolate_string(value, env, file=file, key=key)
+    if isinstance(value, dict):
+        return {k: interpolate(v, env, file=file, key=_join(key, str(k))) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, env, file=file, key=f"{key}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def _interpolate_string(text: str, env: Mapping[str, str], *, file: str, key: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        raise ConfigError(
+            f"environment variable {name} is not set (set it, or write ${{{name}:-default}})",
+            file=file,
+            key=key,
+        )
+
+    return _REFERENCE.sub(replace, text)
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key

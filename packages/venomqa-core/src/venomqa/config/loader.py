@@ -1,0 +1,337 @@
+"""Read ``venomqa.yaml``, interpolate the environment, validate every key into a Config.
+
+Each error names the file, the key path (``explore.max_depth``, ``stores.db.adapter``) and what
+was expected, and is raised as :class:`venomqa.errors.ConfigError` (exit code 2).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from venomqa.config.env import interpolate
+from venomqa.config.model import (
+    STRATEGIES,
+    AuthConfig,
+    Config,
+    ExploreOptions,
+    ReportConfig,
+    StoreConfig,
+)
+from venomqa.errors import ConfigError
+
+DEFAULT_CONFIG_NAME = "venomqa.yaml"
+
+_TOP_LEVEL = ("target", "actions", "stores", "explore", "reports", "auth", "headers", "timeout")
+_EXPLORE = tuple(ExploreOptions().as_kwargs())
+_AUTH_KEYS = {
+    "bearer": ("type", "token"),
+    "api_key": ("type", "key", "header"),
+    "basic": ("type", "username", "password"),
+}
+_MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+Registry = Callable[[], Mapping[str, type]]
+
+
+def load_config(
+    path: str | os.PathLike[str],
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    adapters: Registry | None = None,
+    reporters: Registry | None = None,
+) -> Config:
+    """Load and validate the configuration file at ``path``.
+
+    ``overrides`` (e.g. from command-line options: ``{"target": ..., "explore": {...}}``) are
+    merged over the file before validation. ``adapters`` / ``reporters`` return the known names
+    (default: the plugin registries).
+    """
+    file_path = Path(path).absolute()
+    file = str(file_path)
+    if not file_path.is_file():
+        raise ConfigError(
+            "configuration file not found (create one with `venomqa init`, or pass -c FILE)",
+            file=file,
+        )
+    try:
+        text = file_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the file: {exc}", file=file) from exc
+    raw = _parse_yaml(text, file)
+    for key, value in (overrides or {}).items():
+        if isinstance(value, Mapping) and isinstance(raw.get(key), dict):
+            raw[key] = {**raw[key], **value}
+        else:
+            raw[key] = dict(value) if isinstance(value, Mapping) else value
+    raw = interpolate(raw, os.environ if env is None else env, file=file, key="")
+    return _Validator(file_path, adapters, reporters).config(raw)
+
+
+def _parse_yaml(text: str, file: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and context_mark is not None and context_mark is not mark:
+            problem += f" ({context} at line {context_mark.line + 1})"
+        raise ConfigError(f"malformed YAML at {where}{problem}", file=file) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"expected a mapping of keys ({', '.join(_TOP_LEVEL)}), got {_kind(data)}", file=file
+        )
+    return data
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
+    names.update({list: "a list", dict: "a mapping"})
+    return f"{names.get(type(value), type(value).__name__)} ({value!r})"
+
+
+class _Validator:
+    """Turns the raw YAML mapping into a Config, one key at a time."""
+
+    def __init__(self, path: Path, adapters: Registry | None, reporters: Registry | None) -> None:
+        self.path = path
+        self.file = str(path)
+        self.folder = path.parent
+        self._adapters = adapters
+        self._reporters = reporters
+
+    def error(self, key: str, message: str) -> ConfigError:
+        return ConfigError(message, file=self.file, key=key)
+
+    def config(self, raw: dict[str, Any]) -> Config:
+        self.no_unknown_keys(raw, _TOP_LEVEL, "")
+        if raw.get("target") is None:
+            raise self.error(
+                "target", "missing: expected the API's base URL, e.g. http://127.0.0.1:8000"
+            )
+        return Config(
+            path=self.path,
+            target=self.url(raw["target"], "target"),
+            actions=self.actions(raw.get("actions")),
+            stores=self.stores(raw.get("stores")),
+            explore=self.explore(raw.get("explore")),
+            reports=self.reports(raw.get("reports")),
+            auth=self.auth(raw.get("auth")),
+            headers=self.headers(raw.get("headers")),
+            timeout=self.number(raw.get("timeout", 10.0), "timeout", positive=True) or 10.0,
+        )
+
+    # -- generic checks -------------------------------------------------------------------------
+
+    def no_unknown_keys(self, raw: Mapping[str, Any], allowed: tuple[str, ...], key: str) -> None:
+        for name in raw:
+            if name not in allowed:
+                close = difflib.get_close_matches(str(name), allowed, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise self.error(
+                    f"{key}.{name}" if key else str(name),
+                    f"unknown key{hint}; expected one of: {', '.join(allowed)}",
+                )
+
+    def mapping(self, value: Any, key: str, what: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.error(key, f"expected a mapping of {what}, got {_kind(value)}")
+        return value
+
+    def string(self, value: Any, key: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(key, f"expected a non-empty string, got {_kind(value)}")
+        return value
+
+    def integer(self, value: Any, key: str, *, minimum: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(key, f"expected an integer >= {minimum}, got {_kind(value)}")
+        if value < minimum:
+            raise self.error(key, f"expected an integer >= {minimum}, got {value}")
+        return value
+
+    def number(self, value: Any, key: str, *, positive: bool) -> float | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.error(key, f"expected a number of seconds > 0, got {_kind(value)}")
+        if positive and value <= 0:
+            raise self.error(key, f"expected a number of seconds > 0, got {value}")
+        return float(value)
+
+    def url(self, value: Any, key: str) -> str:
+        text = self.string(value, key).strip()
+        if not re.match(r"^https?://[^/\s]+", text):
+            raise self.error(key, f"expected an http:// or https:// URL, got {text!r}")
+        return text.rstrip("/")
+
+    def relative_path(self, value: str) -> str:
+        if value == "-" or value.startswith(":") or "://" in value:
+            return value
+        return str((self.folder / Path(value).expanduser()).resolve())
+
+    # -- sections -------------------------------------------------------------------------------
+
+    def actions(self, value: Any) -> list[str]:
+        if value is None:
+            return []
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list):
+            raise self.error("actions", f"expected a list of module names, got {_kind(value)}")
+        modules: list[str] = []
+        for index, item in enumerate(items):
+            key = f"actions[{index}]"
+            name = self.string(item, key).strip()
+            if name.endswith(".py"):
+                raise self.error(
+                    key, f"expected a module name, not a file name: write {name[:-3]!r}"
+                )
+            if not _MODULE_NAME.match(name):
+                raise self.error(key, f"expected a Python module name, got {name!r}")
+            modules.append(name)
+        return modules
+
+    def stores(self, value: Any) -> dict[str, StoreConfig]:
+        if value is None:
+            return {}
+        raw = self.mapping(value, "stores", "store names to {adapter: NAME, ...options}")
+        known: Mapping[str, type] | None = None
+        stores: dict[str, StoreConfig] = {}
+        for name, entry in raw.items():
+            key = f"stores.{name}"
+            body = self.mapping(entry, key, "options with an `adapter:` key")
+            adapter = body.get("adapter")
+            if adapter is None:
+                raise self.error(f"{key}.adapter", "missing: expected the adapter name")
+            adapter = self.string(adapter, f"{key}.adapter")
+            if known is None:
+                known = self._known_adapters()
+            if adapter not in known:
+                listed = ", ".join(sorted(known)) or "none installed"
+                raise self.error(
+                    f"{key}.adapter",
+                    f"unknown adapter {adapter!r}; known adapters: {listed} "
+                    f"(install the package that provides it, e.g. venomqa-{adapter})",
+                )
+            options = {k: v for k, v in body.items() if k != "adapter"}
+            if isinstance(options.get("path"), str):
+                options["path"] = self.relative_path(options["path"])
+            stores[str(name)] = StoreConfig(name=str(name), adapter=adapter, options=options)
+        return stores
+
+    def explore(self, value: Any) -> ExploreOptions:
+        if value is None:
+            return ExploreOptions()
+        raw = self.mapping(value, "explore", "exploration limits")
+        self.no_unknown_keys(raw, _EXPLORE, "explore")
+        defaults = ExploreOptions()
+        strategy = raw.get("strategy", defaults.strategy)
+        if strategy not in STRATEGIES:
+            raise self.error(
+                "explore.strategy", f"expected one of {', '.join(STRATEGIES)}, got {strategy!r}"
+            )
+        stop = raw.get("stop_on_first", defaults.stop_on_first)
+        if not isinstance(stop, bool):
+            raise self.error("explore.stop_on_first", f"expected true or false, got {_kind(stop)}")
+        transitions = raw.get("max_transitions")
+        return ExploreOptions(
+            strategy=strategy,
+            max_depth=self.integer(
+                raw.get("max_depth", defaults.max_depth), "explore.max_depth", minimum=0
+            ),
+            max_states=self.integer(
+                raw.get("max_states", defaults.max_states), "explore.max_states", minimum=1
+            ),
+            max_transitions=None
+            if transitions is None
+            else self.integer(transitions, "explore.max_transitions", minimum=1),
+            time_budget_s=self.number(
+                raw.get("time_budget_s"), "explore.time_budget_s", positive=True
+            ),
+            stop_on_first=stop,
+            seed=self.integer(raw.get("seed", defaults.seed), "explore.seed", minimum=0),
+        )
+
+    def reports(self, value: Any) -> list[ReportConfig]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.error(
+                "reports", f"expected a list of {{format: F, path: P}}, got {_kind(value)}"
+            )
+        known: Mapping[str, type] | None = None
+        reports: list[ReportConfig] = []
+        for index, entry in enumerate(value):
+            key = f"reports[{index}]"
+            body = self.mapping(entry, key, "{format: F, path: P}")
+            fmt = self.string(body.get("format"), f"{key}.format")
+            if known is None:
+                known = self._known_reporters()
+            if fmt not in known:
+                raise self.error(
+                    f"{key}.format",
+                    f"unknown report format {fmt!r}; known formats: {', '.join(sorted(known))}",
+                )
+            path = body.get("path")
+            if path is not None:
+                path = self.relative_path(self.string(path, f"{key}.path"))
+            options = {k: v for k, v in body.items() if k not in ("format", "path")}
+            reports.append(ReportConfig(format=fmt, path=path, options=options))
+        return reports
+
+    def auth(self, value: Any) -> AuthConfig | None:
+        if value is None:
+            return None
+        raw = self.mapping(value, "auth", "{type: bearer|api_key|basic, ...}")
+        kind = raw.get("type")
+        if kind not in _AUTH_KEYS:
+            raise self.error(
+                "auth.type", f"expected one of {', '.join(_AUTH_KEYS)}, got {_kind(kind)}"
+            )
+        self.no_unknown_keys(raw, _AUTH_KEYS[kind], "auth")
+        fields = {
+            k: self.string(raw.get(k), f"auth.{k}")
+            for k in _AUTH_KEYS[kind][1:]
+            if k != "header" or k in raw
+        }
+        return AuthConfig(type=kind, **fields)
+
+    def headers(self, value: Any) -> dict[str, str]:
+        if value is None:
+            return {}
+        raw = self.mapping(value, "headers", "header names to values")
+        headers: dict[str, str] = {}
+        for name, header_value in raw.items():
+            if isinstance(header_value, bool) or not isinstance(header_value, str | int | float):
+                raise self.error(f"headers.{name}", f"expected a string, got {_kind(header_value)}")
+            headers[str(name)] = str(header_value)
+        return headers
+
+    # -- registries -----------------------------------------------------------------------------
+
+    def _known_adapters(self) -> Mapping[str, type]:
+        if self._adapters is not None:
+            return self._adapters()
+        from venomqa.plugins import adapters
+
+        return adapters()
+
+    def _known_reporters(self) -> Mapping[str, type]:
+        if self._reporters is not None:
+            return self._reporters()
+        from venomqa.plugins import reporters
+
+        return reporters()

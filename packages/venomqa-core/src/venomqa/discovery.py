@@ -1,0 +1,113 @@
+"""Import the user's action modules and collect what they define.
+
+Actions, invariants, journeys and state graphs are found among each module's globals, in
+definition order, each object once (an action imported into a second module is not doubled).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from venomqa.errors import ActionDefinitionError, ConfigError
+from venomqa.models import Action, Invariant, Journey, StateGraph
+
+
+@dataclass
+class Discovered:
+    """Everything found in the user's modules."""
+
+    actions: list[Action] = field(default_factory=list)
+    invariants: list[Invariant] = field(default_factory=list)
+    journeys: list[Journey] = field(default_factory=list)
+    graphs: list[StateGraph] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.actions or self.invariants or self.journeys or self.graphs)
+
+
+def import_modules(
+    names: Sequence[str], folder: str | Path, *, file: str | None = None
+) -> list[ModuleType]:
+    """Import each module named in ``names`` with ``folder`` first on ``sys.path``.
+
+    A module defined in ``folder`` is imported afresh (not taken from ``sys.modules``), so a run
+    always sees the file as it is now. A failing import is a ConfigError naming the module, the
+    file and the key ``actions[i]``, with the underlying error.
+    """
+    root = str(Path(folder).absolute())
+    added = root not in sys.path
+    if added:
+        sys.path.insert(0, root)
+    try:
+        modules = []
+        for index, name in enumerate(names):
+            _forget_local(name, Path(root))
+            try:
+                modules.append(importlib.import_module(name))
+            except Exception as exc:
+                raise ConfigError(
+                    f"cannot import module {name!r} (looked in {root} and on sys.path): "
+                    f"{type(exc).__name__}: {exc}",
+                    file=file,
+                    key=f"actions[{index}]",
+                ) from exc
+        return modules
+    finally:
+        if added and root in sys.path:
+            sys.path.remove(root)
+
+
+def _forget_local(name: str, folder: Path) -> None:
+    top = name.split(".")[0]
+    if not ((folder / f"{top}.py").is_file() or (folder / top / "__init__.py").is_file()):
+        return
+    importlib.invalidate_caches()
+    for loaded in [m for m in sys.modules if m == top or m.startswith(top + ".")]:
+        del sys.modules[loaded]
+
+
+def collect(modules: Iterable[ModuleType]) -> Discovered:
+    """Collect Action, Invariant, Journey and StateGraph objects from the modules' globals.
+
+    Two *different* objects of one kind with the same name are an ActionDefinitionError.
+    """
+    found = Discovered()
+    buckets: list[tuple[type, str, list[Any]]] = [
+        (Action, "action", found.actions),
+        (Invariant, "invariant", found.invariants),
+        (Journey, "journey", found.journeys),
+        (StateGraph, "graph", found.graphs),
+    ]
+    seen: set[int] = set()
+    owners: dict[tuple[str, str], str] = {}
+    for module in modules:
+        for value in list(vars(module).values()):
+            if id(value) in seen:
+                continue
+            for cls, kind, bucket in buckets:
+                if not isinstance(value, cls):
+                    continue
+                seen.add(id(value))
+                name = str(getattr(value, "name", ""))
+                previous = owners.get((kind, name))
+                if previous is not None:
+                    raise ActionDefinitionError(
+                        f"two different {kind}s are named {name!r} (in modules {previous!r} "
+                        f"and {module.__name__!r}); rename one of them"
+                    )
+                owners[(kind, name)] = module.__name__
+                bucket.append(value)
+                break
+    return found
+
+
+def discover(names: Sequence[str], folder: str | Path, *, file: str | None = None) -> Discovered:
+    """Import the modules and collect their actions, invariants, journeys and graphs."""
+    return collect(import_modules(names, folder, file=file))

@@ -1,0 +1,26 @@
+"""The built-in plugin of venomqa-core: the SQLite store and the console and JSON reporters.
+
+It registers through the same hooks a third-party plugin uses. The classes are imported inside
+the hook functions so that loading plugins (and so starting the CLI) stays fast.
+"""
+
+from __future__ import annotations
+
+from venomqa.plugins.markers import hookimpl
+
+PLUGIN_NAME = "builtin"
+
+
+@hookimpl
+def venomqa_register_adapters() -> list[type]:
+    from venomqa.stores.sqlite import SQLiteStore
+
+    return [SQLiteStore]
+
+
+@hookimpl
+def venomqa_register_reporters() -> list[type]:
+    from venomqa.reporters.console import ConsoleReporter
+    from venomqa.reporters.json_report import JsonReporter
+
+    return [ConsoleReporter, JsonReporter]

@@ -1,0 +1,222 @@
+"""ConsoleReporter: live exploration progress and a readable end-of-run summary.
+
+On a terminal the progress is one line rewritten in place; otherwise a line is printed at most
+every ``interval_s`` seconds. The summary lists totals, per-action coverage, each violation with
+its numbered reproduction steps, and each journey's steps and paths.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+from venomqa.models import (
+    ExplorationResult,
+    JourneyResult,
+    Progress,
+    RunReport,
+    StepRecord,
+    StepResult,
+    Violation,
+)
+
+_BODY_LIMIT = 300
+_STYLES = {"red": "31", "green": "32", "yellow": "33", "bold": "1", "dim": "2"}
+
+
+class ConsoleReporter:
+    """Prints to ``stream`` (default stdout), or writes the summary to ``path`` when given."""
+
+    name = "console"
+
+    def __init__(
+        self,
+        path: str | None = None,
+        *,
+        stream: IO[str] | None = None,
+        color: bool | None = None,
+        quiet: bool = False,
+        interval_s: float = 2.0,
+    ) -> None:
+        self.path = path
+        self.stream: IO[str] = stream if stream is not None else sys.stdout
+        self.tty = path is None and _isatty(self.stream)
+        if color is None:
+            color = self.tty and "NO_COLOR" not in os.environ
+        self.color = bool(color) and path is None
+        self.quiet = quiet
+        self.interval_s = interval_s
+        self._last_line_at = 0.0
+        self._line_open = False
+
+    # -- live -----------------------------------------------------------------------------------
+
+    def on_progress(self, progress: Progress) -> None:
+        if self.quiet or self.path is not None:
+            return
+        noun = "violation" if progress.violations == 1 else "violations"
+        line = (
+            f"exploring: {progress.states} states, {progress.transitions} transitions, "
+            f"{progress.violations} {noun} (depth {progress.depth}, {progress.elapsed_s:.1f} s)"
+        )
+        if self.tty:
+            self.stream.write("\r\x1b[2K" + line)
+            self._line_open = True
+            self.stream.flush()
+            return
+        now = time.monotonic()
+        if now - self._last_line_at >= self.interval_s:
+            self._last_line_at = now
+            self.stream.write(line + "\n")
+            self.stream.flush()
+
+    def on_violation(self, violation: Violation) -> None:
+        if self.quiet or self.path is not None:
+            return
+        self._close_line()
+        path = " -> ".join(violation.path) or "(initial state)"
+        label = self._style(f"violation: {violation.invariant}", "red")
+        self.stream.write(f"{label} [{violation.severity.name}] after {path}\n")
+        self.stream.flush()
+
+    # -- summary --------------------------------------------------------------------------------
+
+    def report(self, run: RunReport) -> None:
+        self._close_line()
+        text = self.render(run)
+        if self.path is not None:
+            from pathlib import Path
+
+            target = Path(self.path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+            return
+        self.stream.write(text)
+        self.stream.flush()
+
+    def render(self, run: RunReport) -> str:
+        """The end-of-run summary as text."""
+        lines: list[str] = []
+        if not self.quiet:
+            if run.exploration is not None:
+                lines += self._exploration(run.exploration)
+            for journey in run.journeys:
+                lines += self._journey(journey)
+            violations = run.violations
+            if violations:
+                lines.append(self._style(f"Violations ({len(violations)}):", "bold"))
+                for number, violation in enumerate(violations, 1):
+                    lines += self._violation(number, violation)
+        lines.append(self._verdict(run))
+        return "\n".join(lines) + "\n"
+
+    def _exploration(self, result: ExplorationResult) -> list[str]:
+        lines = [
+            self._style(f"Exploration ({result.strategy})", "bold")
+            + f" of {result.target or 'the API'}: {result.states} states, "
+            f"{result.transitions} transitions, depth {result.max_depth_reached}, "
+            f"{result.duration_s:.2f} s (stopped: {result.stop_reason})"
+        ]
+        if result.actions or result.never_enabled:
+            lines.append("Actions:")
+            width = max(len(name) for name in [*result.actions, *result.never_enabled])
+            for name, count in result.actions.items():
+                lines.append(f"  {name:<{width}}  fired {count}")
+            for name in result.never_enabled:
+                if name not in result.actions:
+                    lines.append(f"  {name:<{width}}  " + self._style("never enabled", "yellow"))
+        return lines
+
+    def _violation(self, number: int, violation: Violation) -> list[str]:
+        head = f"  {number}) [{violation.severity.name}] {violation.invariant}"
+        if violation.kind != "invariant":
+            head += f" ({violation.kind})"
+        if violation.message:
+            head += f": {violation.message}"
+        lines = [self._style(head, "red")]
+        if not violation.steps and not violation.path:
+            lines.append("     (in the initial state, before any action)")
+        steps = violation.steps or [StepRecord(action=name) for name in violation.path]
+        for index, step in enumerate(steps, 1):
+            lines.append(f"     {index}. {_describe_step(step)}")
+            if step.error:
+                lines.append(f"        error: {step.error}")
+            if index == len(steps) and step.requests:
+                body = step.requests[-1].response_body
+                if body not in (None, ""):
+                    lines.append(f"        response: {_shorten(body)}")
+        return lines
+
+    def _journey(self, journey: JourneyResult) -> list[str]:
+        verdict = self._style("PASS", "green") if journey.passed else self._style("FAIL", "red")
+        lines = [f"Journey {journey.name}: {verdict} ({journey.duration_s:.2f} s)"]
+        lines += [self._step(step, "  ") for step in journey.steps]
+        for path in journey.paths:
+            mark = self._style("PASS", "green") if path.passed else self._style("FAIL", "red")
+            lines.append(f"  path {path.name} (from checkpoint {path.checkpoint}): {mark}")
+            lines += [self._step(step, "    ") for step in path.steps]
+        return lines
+
+    def _step(self, step: StepResult, indent: str) -> str:
+        mark = self._style("ok  ", "green") if step.passed else self._style("FAIL", "red")
+        line = f"{indent}{mark} {step.name}"
+        if step.requests:
+            last = step.requests[-1]
+            line += f"  {last.method} {_short_url(last.url)} -> {last.response_status}"
+        if step.error:
+            line += f"  ({step.error})"
+        return line
+
+    def _verdict(self, run: RunReport) -> str:
+        count = len(run.violations)
+        failed = [j.name for j in run.journeys if not j.passed]
+        if run.ok:
+            return self._style("OK: no violations found.", "green")
+        parts = []
+        if count:
+            parts.append(f"{count} violation{'s' if count != 1 else ''} found")
+        if failed:
+            parts.append(f"{len(failed)} journey{'s' if len(failed) != 1 else ''} failed")
+        return self._style("FAILED: " + ", ".join(parts) + ".", "red")
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _close_line(self) -> None:
+        if self._line_open:
+            self.stream.write("\n")
+            self._line_open = False
+
+    def _style(self, text: str, style: str) -> str:
+        return f"\x1b[{_STYLES[style]}m{text}\x1b[0m" if self.color else text
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _describe_step(step: StepRecord) -> str:
+    if not step.requests:
+        return f"{step.action}  (no request)"
+    last = step.requests[-1]
+    status = last.response_status if last.response_status is not None else last.error or "?"
+    return f"{step.action}  {last.method} {_short_url(last.url)} -> {status}"
+
+
+def _short_url(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.scheme:
+        return url
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def _shorten(body: Any) -> str:
+    text = body if isinstance(body, str) else json.dumps(body, default=repr)
+    text = " ".join(text.split())
+    return text if len(text) <= _BODY_LIMIT else text[: _BODY_LIMIT - 3] + "..."

@@ -1,0 +1,41 @@
+"""JsonReporter: writes the RunReport as pretty JSON (the schema of DESIGN §9)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from venomqa.models import RunReport
+
+
+class JsonReporter:
+    """Writes ``RunReport.to_dict()`` to ``path`` (parent folders created); stdout if no path."""
+
+    name = "json"
+
+    def __init__(self, path: str | None = None, *, indent: int = 2) -> None:
+        self.path = Path(path) if path and path != "-" else None
+        self.indent = indent
+
+    def render(self, run: RunReport) -> str:
+        """The report as a JSON document."""
+        return json.dumps(run.to_dict(), indent=self.indent, default=_fallback) + "\n"
+
+    def report(self, run: RunReport) -> None:
+        text = self.render(run)
+        if self.path is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(text, encoding="utf-8")
+
+
+def _fallback(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return repr(value)

@@ -1,0 +1,154 @@
+"""Running one journey Step: its deadline, its retries and ``expect_failure``.
+
+Outcome rules (each attempt calls ``step.action(api, ctx, **step.args)``):
+
+- An attempt *fails* when the action raises or returns a response whose status is >= 400.
+- ``retries``: an attempt that raised or answered >= 500 is run again, up to ``retries`` more
+  times while the deadline allows; the last attempt decides. ``attempts`` counts them all.
+- ``expect_failure``: the step passes only if the last attempt failed (raised or answered
+  >= 400); a success is then the step's failure.
+- ``timeout`` (seconds) bounds the whole step, retries included. With a timeout the action runs
+  in a worker thread and the step fails with "timed out after Xs" when the deadline passes,
+  whatever ``expect_failure`` says. Limitation: Python cannot stop a thread, so a timed-out action
+  keeps running in the background until it returns on its own (its requests may then still reach
+  the API, and it may still write the context); give the client a timeout too so it ends.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from venomqa.models.journey import Step
+from venomqa.models.results import RequestRecord, StepResult
+
+
+@dataclass
+class StepOutcome:
+    """A StepResult plus the value the last attempt returned (``returned`` is False when the
+    action raised or timed out, so there is no value to store)."""
+
+    result: StepResult
+    value: Any = None
+    returned: bool = False
+
+
+@dataclass
+class _Attempt:
+    value: Any = None
+    error: BaseException | None = None
+    timed_out: bool = False
+
+
+def status_of(value: Any) -> int | None:
+    """The HTTP status of a response-like value (``status_code``), or None for anything else."""
+    status = getattr(value, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def _call(step: Step, api: Any, ctx: Any) -> _Attempt:
+    try:
+        return _Attempt(value=step.action(api, ctx, **step.args))
+    except Exception as exc:
+        return _Attempt(error=exc)
+
+
+def _call_with_deadline(step: Step, api: Any, ctx: Any, seconds: float) -> _Attempt:
+    box: list[_Attempt] = []
+
+    def work() -> None:
+        try:
+            box.append(_Attempt(value=step.action(api, ctx, **step.args)))
+        except BaseException as exc:  # reported to the runner's thread, which decides
+            box.append(_Attempt(error=exc))
+
+    worker = threading.Thread(target=work, name=f"venomqa-step-{step.name}", daemon=True)
+    worker.start()
+    worker.join(max(seconds, 0.0))
+    if worker.is_alive() or not box:
+        return _Attempt(timed_out=True)
+    return box[0]
+
+
+def _failure_text(attempt: _Attempt) -> str | None:
+    """Why an attempt failed, or None when it succeeded."""
+    if attempt.error is not None:
+        return f"{type(attempt.error).__name__}: {attempt.error}"
+    status = status_of(attempt.value)
+    if status is not None and status >= 400:
+        return f"HTTP {status}"
+    return None
+
+
+def _should_retry(attempt: _Attempt) -> bool:
+    if attempt.timed_out:
+        return False
+    if attempt.error is not None:
+        return True
+    status = status_of(attempt.value)
+    return status is not None and status >= 500
+
+
+def _records(api: Any, mark: int | None) -> list[RequestRecord]:
+    if mark is None:
+        return []
+    return list(api.records_since(mark))
+
+
+def execute_step(step: Step, api: Any, ctx: Any) -> StepOutcome:
+    """Run ``step`` against ``api``/``ctx`` following the module's rules; never raises for a
+    failing action (``KeyboardInterrupt`` still propagates when no timeout is set)."""
+    mark = api.mark() if callable(getattr(api, "mark", None)) else None
+    started = time.perf_counter()
+    deadline = None if step.timeout is None else started + step.timeout
+    attempts = 0
+    while True:
+        attempts += 1
+        if deadline is None:
+            attempt = _call(step, api, ctx)
+        else:
+            attempt = _call_with_deadline(step, api, ctx, deadline - time.perf_counter())
+        time_left = deadline is None or deadline - time.perf_counter() > 0
+        if attempts > step.retries or not time_left or not _should_retry(attempt):
+            break
+    duration_ms = (time.perf_counter() - started) * 1000
+
+    failure = _failure_text(attempt)
+    error: str | None
+    if attempt.timed_out:
+        passed, error = False, f"timed out after {step.timeout:g}s (attempt {attempts})"
+    elif step.expect_failure:
+        passed = failure is not None
+        error = None if passed else _unexpected_success(attempt)
+    else:
+        passed, error = failure is None, failure
+    result = StepResult(
+        name=step.name,
+        passed=passed,
+        requests=_records(api, mark),
+        error=error,
+        attempts=attempts,
+        duration_ms=duration_ms,
+        expect_failure=step.expect_failure,
+    )
+    returned = attempt.error is None and not attempt.timed_out
+    return StepOutcome(result=result, value=attempt.value, returned=returned)
+
+
+def _unexpected_success(attempt: _Attempt) -> str:
+    status = status_of(attempt.value)
+    answer = f"HTTP {status}" if status is not None else f"returned {attempt.value!r:.80}"
+    return f"expected the step to fail (raise or answer >= 400) but it succeeded ({answer})"
+
+
+def skipped_step(step: Step, reason: str) -> StepResult:
+    """The result of a step that never ran because an earlier step failed."""
+    return StepResult(
+        name=step.name,
+        passed=False,
+        error=f"skipped: {reason}",
+        attempts=0,
+        expect_failure=step.expect_failure,
+    )

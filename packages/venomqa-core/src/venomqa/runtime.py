@@ -1,0 +1,117 @@
+"""run_session: one run of VenomQA against a live API, shared by ``venomqa run`` and ``demo``.
+
+It builds the client and the world, checks the target answers, explores the actions and state
+graphs, runs the journeys, and hands the RunReport to every reporter. Stores are always rolled
+back and torn down, also on errors and Ctrl-C.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from venomqa.models import (
+    Action,
+    ExplorationResult,
+    Invariant,
+    Journey,
+    JourneyResult,
+    RunReport,
+    StateGraph,
+)
+
+
+def run_session(
+    *,
+    target: str,
+    actions: list[Action],
+    invariants: list[Invariant],
+    journeys: list[Journey],
+    graphs: list[StateGraph],
+    stores: Mapping[str, Any],
+    explore_options: Mapping[str, Any],
+    reporters: list[Any],
+    headers: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+) -> RunReport:
+    """Explore ``actions`` (and each graph), run ``journeys``, report; returns the RunReport.
+
+    Raises TargetUnreachableError (exit 3) before touching any store if ``target`` does not
+    answer. ``explore_options`` are ``explore()`` keyword arguments (strategy, max_depth, ...).
+    """
+    from venomqa.client import Client
+    from venomqa.world import World
+
+    client_options: dict[str, Any] = {"headers": dict(headers or {})}
+    if timeout is not None:
+        client_options["timeout"] = timeout
+    client = Client(target, **client_options)
+    try:
+        client.check_reachable()
+        world = World(client, stores)
+        exploration = _explore(world, actions, invariants, graphs, explore_options, reporters)
+        journey_results = _run_journeys(world, journeys, invariants, reporters)
+    finally:
+        client.close()
+    run = RunReport(exploration=exploration, journeys=journey_results, target=target)
+    if run.exploration is not None and run.exploration.target is None:
+        run.exploration.target = target
+    for reporter in reporters:
+        reporter.report(run)
+    return run
+
+
+def _explore(
+    world: Any,
+    actions: list[Action],
+    invariants: list[Invariant],
+    graphs: list[StateGraph],
+    options: Mapping[str, Any],
+    observers: list[Any],
+) -> ExplorationResult | None:
+    if not actions and not graphs:
+        return None
+    from venomqa.explorer import explore, explore_graph
+
+    results: list[ExplorationResult] = []
+    if actions:
+        results.append(explore(world, actions, invariants, observers=observers, **options))
+    for graph in graphs:
+        results.append(explore_graph(world, graph, observers=observers, **options))
+    return merge_explorations(results)
+
+
+def _run_journeys(
+    world: Any, journeys: list[Journey], invariants: list[Invariant], observers: list[Any]
+) -> list[JourneyResult]:
+    if not journeys:
+        return []
+    from venomqa.runner import run_journey
+
+    # run_journey sets the stores up, and rolls them back and tears them down, per journey.
+    return [run_journey(world, journey, invariants, observers=observers) for journey in journeys]
+
+
+def merge_explorations(results: list[ExplorationResult]) -> ExplorationResult:
+    """Combine several explorations (the actions' and each graph's) into one result."""
+    if len(results) == 1:
+        return results[0]
+    merged = ExplorationResult(strategy=results[0].strategy, target=results[0].target)
+    never_enabled: list[str] = []
+    for result in results:
+        merged.states += result.states
+        merged.transitions += result.transitions
+        merged.violations.extend(result.violations)
+        for name, count in result.actions.items():
+            merged.actions[name] = merged.actions.get(name, 0) + count
+        never_enabled.extend(n for n in result.never_enabled if n not in never_enabled)
+        merged.duration_s += result.duration_s
+        merged.max_depth_reached = max(merged.max_depth_reached, result.max_depth_reached)
+        merged.state_edges.extend(result.state_edges)
+        merged.invariants.extend(i for i in result.invariants if i not in merged.invariants)
+        merged.observations.update(result.observations)
+        if result.stop_reason != "exhausted":
+            merged.stop_reason = result.stop_reason
+    merged.initial_state = results[0].initial_state
+    merged.never_enabled = never_enabled
+    return merged

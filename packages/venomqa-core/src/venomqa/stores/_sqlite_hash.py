@@ -1,0 +1,116 @@
+"""An incrementally maintained content hash of every user table, relative to the setup state.
+
+A table's hash is the sum (mod 2**64) of a 64-bit hash of each row *now* (rowid included for
+rowid tables) minus the same sum over its rows at ``setup()``. It depends only on the set of rows,
+never on the order or history of changes (insert-then-delete gives the original value back), and
+it never needs a scan of the table: at setup every table's value is 0 by definition, and each
+``refresh`` adds ``hash(new row) - hash(old row)`` for the rows named in the undo-log entries
+written since the previous refresh.
+
+Cost: O(rows changed since the previous refresh), independent of the size of the tables.
+Fingerprints are therefore comparable within a run, and between runs that start from the same
+file content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from venomqa.stores._sqlite_schema import TableInfo, quote_ident
+from venomqa.stores._sqlite_undo import entries_above, max_seq
+
+_MASK = (1 << 64) - 1
+_CHUNK = 400
+_ABSENT = object()
+
+
+def row_hash(row: tuple[Any, ...]) -> int:
+    """A 64-bit hash of one row's values (their Python types included), stable across runs."""
+    digest = hashlib.blake2b(repr(row).encode("utf-8", "surrogatepass"), digest_size=8)
+    return int.from_bytes(digest.digest(), "big")
+
+
+class ContentHashes:
+    """Per-table content hashes, brought up to date from the undo log on ``refresh``."""
+
+    def __init__(self, seen_seq: int) -> None:
+        self.hashes: dict[str, int] = {}
+        self.seen_seq = seen_seq
+
+    def copy(self) -> ContentHashes:
+        twin = ContentHashes(self.seen_seq)
+        twin.hashes = dict(self.hashes)
+        return twin
+
+    def refresh(
+        self, conn: sqlite3.Connection, tables: dict[str, TableInfo], width: int
+    ) -> dict[str, int]:
+        """Bring the hashes up to date; call inside a transaction so the read is consistent."""
+        top = max_seq(conn)
+        if top == self.seen_seq:
+            return self.hashes
+        before: dict[str, dict[Any, Any]] = {}
+        for entry in entries_above(conn, self.seen_seq, width):
+            table = tables[entry[1]]
+            for key, image in _pre_state_facts(table, entry):
+                before.setdefault(table.name, {}).setdefault(key, image)
+        updated = dict(self.hashes)
+        for name, keyed in before.items():
+            after = _current_rows(conn, tables[name], list(keyed))
+            total = updated.get(name, 0)
+            for key, old in keyed.items():
+                new = after.get(key, _ABSENT)
+                if old is not _ABSENT:
+                    total -= row_hash(old)
+                if new is not _ABSENT:
+                    total += row_hash(new)
+            updated[name] = total & _MASK
+        self.hashes = {name: value for name, value in updated.items() if value}
+        self.seen_seq = top
+        return self.hashes
+
+
+def _pre_state_facts(table: TableInfo, entry: Sequence[Any]) -> list[tuple[Any, Any]]:
+    """What one log entry says about rows *before* it: (key, row image or _ABSENT) pairs."""
+    op, new_rid, old_rid, values = entry[2], entry[3], entry[4], entry[5:]
+    n = len(table.columns)
+    if table.rowid_name:
+        image: tuple[Any, ...] = (old_rid, *values[:n])
+        old_key: Any = old_rid
+        new_key: Any = new_rid
+    else:
+        image = tuple(values[:n])
+        positions = [table.columns.index(c) for c in table.key_columns]
+        old_key = tuple(image[p] for p in positions)
+        new_key = tuple(values[n : n + len(table.key_columns)])
+    if op == "I":
+        return [(new_key, _ABSENT)]
+    if op == "U":
+        return [(old_key, image), (new_key, _ABSENT)]
+    return [(old_key, image)]
+
+
+def _current_rows(conn: sqlite3.Connection, table: TableInfo, keys: list[Any]) -> dict[Any, Any]:
+    found: dict[Any, Any] = {}
+    select = f"SELECT {', '.join(table.row_columns)} FROM {table.q} WHERE "
+    if table.rowid_name:
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            sql = f"{select}{table.rowid_name} IN ({', '.join('?' * len(chunk))})"
+            for row in conn.execute(sql, chunk):
+                found[row[0]] = row
+        return found
+    positions = [table.columns.index(c) for c in table.key_columns]
+    width = len(table.key_columns)
+    per_chunk = max(1, _CHUNK // width)
+    cols = ", ".join(quote_ident(c) for c in table.key_columns)
+    for start in range(0, len(keys), per_chunk):
+        chunk = keys[start : start + per_chunk]
+        values = ", ".join("(" + ", ".join("?" * width) + ")" for _ in chunk)
+        params = [v for key in chunk for v in key]
+        for row in conn.execute(f"{select}({cols}) IN (VALUES {values})", params):
+            found[tuple(row[p] for p in positions)] = row
+    return found

@@ -1,0 +1,315 @@
+"""The built-in SQLite store: checkpoint and roll back a SQLite file another process writes.
+
+``setup()`` installs real (not TEMP) triggers on every user table that copy the old image of each
+changed row into an undo log inside the writer's own transaction, so an API running in a separate
+process, through its own connections, is recorded like any other writer (see
+``_sqlite_schema``). Then:
+
+- ``checkpoint()`` is the log's newest sequence number plus the AUTOINCREMENT counters
+  (sqlite_sequence, one row per AUTOINCREMENT table): O(number of such tables).
+- ``rollback(token)`` replays the log backwards down to the token in one transaction, deletes
+  those entries and restores sqlite_sequence exactly, so AUTOINCREMENT ids repeat (other tables
+  reuse ``max(rowid) + 1`` by themselves): O(rows the branch changed).
+- ``fingerprint()`` hashes the content incrementally, relative to the content at setup (see
+  ``_sqlite_hash``): O(rows changed since the previous call), never a table scan. The
+  AUTOINCREMENT counters are not part of it, so insert-then-delete gives the original value.
+- ``teardown()`` rolls back to the state at ``setup()`` and removes every trigger and table the
+  store installed, leaving the user's schema, data and sqlite_sequence as they were. If a run was
+  killed before teardown, the next ``setup()`` finds the leftovers, rolls their log back, removes
+  them and warns.
+
+The store never changes the journal mode. It keeps ``foreign_keys`` off on its own connection,
+so rollback works whatever the API's connections enable. Limits: the schema must not change
+during a run; virtual tables are refused; rows an ``UPDATE OR REPLACE`` deletes are not
+recorded (``INSERT OR REPLACE`` is).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import sqlite3
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from venomqa.errors import StoreError
+from venomqa.stores import _sqlite_undo as undo
+from venomqa.stores._sqlite_hash import ContentHashes
+from venomqa.stores._sqlite_schema import (
+    LOG_TABLE,
+    META_TABLE,
+    TableInfo,
+    UnsupportedTableError,
+    log_ddl,
+    meta_ddl,
+    trigger_ddl,
+    user_tables,
+)
+
+T = TypeVar("T")
+
+_BUSY_TIMEOUT_MS = 10_000
+_serials = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class SQLiteToken:
+    """A checkpoint of a SQLiteStore: a position in its undo log plus the AUTOINCREMENT counters."""
+
+    serial: int
+    seq: int
+    sequences: undo.SequenceSnapshot
+
+
+class SQLiteStore:
+    """Checkpoint/rollback of one SQLite database file (DESIGN §4), also across processes."""
+
+    name = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        self.path = str(path)
+        self._conn: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._tables: dict[str, TableInfo] = {}
+        self._width = 0
+        self._live: list[int] = []
+        self._hashes = ContentHashes(0)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Install the undo log and triggers (recovering a crashed run's leftovers first)."""
+        if self._conn is not None:
+            raise StoreError(f"{self.path} is already set up; call teardown() first", store=self.name)
+        conn = self._connect()
+        try:
+            with _transaction(conn):
+                if _installed(conn):
+                    self._recover(conn)
+                tables = {t.name: t for t in user_tables(conn)}
+                width = max((t.log_width for t in tables.values()), default=1)
+                conn.execute(log_ddl(width))
+                conn.execute(meta_ddl())
+                conn.execute(
+                    f"INSERT INTO {META_TABLE}(key, value) VALUES ('sequences', ?)",
+                    (json.dumps(undo.read_sequences(conn)),),
+                )
+                for index, table in enumerate(tables.values()):
+                    for ddl in trigger_ddl(table, index):
+                        conn.execute(ddl)
+        except UnsupportedTableError as exc:
+            conn.close()
+            raise StoreError(f"{self.path}: {exc}", store=self.name) from exc
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StoreError(f"setup of {self.path} failed: {exc}", store=self.name) from exc
+        except BaseException:
+            conn.close()
+            raise
+        self._conn, self._tables, self._width = conn, tables, max(width, 1)
+        self._live = []
+        self._hashes = ContentHashes(0)  # the log is empty: every table's delta is 0
+
+    def teardown(self) -> None:
+        """Roll back to the state at setup and remove everything setup installed. Idempotent."""
+        conn, self._conn = self._conn, None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        self._live = []
+        if conn is None:
+            return
+        try:
+            with _transaction(conn):
+                if _installed(conn):
+                    self._restore_original(conn, self._tables)
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"teardown of {self.path} failed: {exc}; the next setup() will finish it",
+                store=self.name,
+            ) from exc
+        finally:
+            conn.close()
+
+    # -- contract --------------------------------------------------------------------------
+
+    def checkpoint(self) -> SQLiteToken:
+        """Remember the current state: the log position and the AUTOINCREMENT counters."""
+        conn = self._require()
+
+        def take() -> SQLiteToken:
+            with _transaction(conn, "BEGIN"):
+                token = SQLiteToken(next(_serials), undo.max_seq(conn), undo.read_sequences(conn))
+            return token
+
+        token = self._guard("checkpoint", take)
+        self._live.append(token.serial)
+        return token
+
+    def rollback(self, token: Any) -> None:
+        """Undo every change made after ``token``; tokens taken after it become invalid."""
+        conn = self._require()
+        if not isinstance(token, SQLiteToken) or token.serial not in self._live:
+            raise StoreError(
+                f"rollback to an unknown or invalidated checkpoint token {token!r} "
+                "(tokens taken after the one rolled back to, or released ones, are invalid)",
+                store=self.name,
+            )
+
+        hashes = self._hashes.copy()
+
+        def run() -> None:
+            with _transaction(conn):
+                undo.replay_down_to(conn, self._tables, token.seq, self._width)
+                undo.restore_sequences(conn, token.sequences)
+                hashes.refresh(conn, self._tables, self._width)  # includes the replay's entries
+                undo.discard_above(conn, token.seq)
+
+        self._guard("rollback", run)
+        hashes.seen_seq = token.seq  # the entries above it are gone; the hashes are current
+        self._hashes = hashes
+        del self._live[self._live.index(token.serial) + 1 :]
+
+    def release(self, token: Any) -> None:
+        """Forget ``token``; it can no longer be rolled back to."""
+        if isinstance(token, SQLiteToken) and token.serial in self._live:
+            self._live.remove(token.serial)
+
+    def fingerprint(self) -> str:
+        """A 16-hex-digit hash of all user tables' rows (rowids included).
+
+        The AUTOINCREMENT counters are left out on purpose: inserting a row and deleting it again
+        gives the original fingerprint, as the explorer's dedup key needs.
+        """
+        conn = self._require()
+
+        def compute() -> str:
+            hashes = self._hashes.copy()
+            with _transaction(conn, "BEGIN"):
+                values = hashes.refresh(conn, self._tables, self._width)
+            self._hashes = hashes
+            text = repr(sorted(values.items()))
+            return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+        return self._guard("fingerprint", compute)
+
+    def observe(self) -> dict[str, Any]:
+        """Row counts per user table."""
+        conn = self._require()
+
+        def count() -> dict[str, Any]:
+            with _transaction(conn, "BEGIN"):
+                return {
+                    name: conn.execute(f"SELECT count(*) FROM {t.q}").fetchone()[0]
+                    for name, t in self._tables.items()
+                }
+
+        return self._guard("observe", count)
+
+    def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        """Run a read-only query (for invariants); each row as a dict of column -> value."""
+        self._require()
+        if self._reader is None:
+            self._reader = self._connect(read_only=True)
+        reader = self._reader
+
+        def run() -> list[dict[str, Any]]:
+            cursor = reader.execute(sql, params)
+            names = [d[0] for d in cursor.description or ()]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+        return self._guard(f"query {sql!r}", run)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _connect(self, *, read_only: bool = False) -> sqlite3.Connection:
+        if not os.path.isfile(self.path):
+            raise StoreError(
+                f"database file {os.path.abspath(self.path)} does not exist "
+                "(create it, or fix the store's path)",
+                store=self.name,
+            )
+        uri = "file:" + os.path.abspath(self.path).replace("?", "%3f").replace("#", "%23")
+        try:
+            conn = sqlite3.connect(
+                f"{uri}?mode={'ro' if read_only else 'rw'}",
+                uri=True,
+                timeout=_BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA foreign_keys = OFF")
+            conn.execute("PRAGMA recursive_triggers = OFF")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open {self.path}: {exc}", store=self.name) from exc
+        return conn
+
+    def _require(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"{self.path} is not set up; call setup() first", store=self.name)
+        return self._conn
+
+    def _guard(self, operation: str, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except (sqlite3.Error, LookupError) as exc:
+            raise StoreError(f"{operation} on {self.path} failed: {exc}", store=self.name) from exc
+
+    def _recover(self, conn: sqlite3.Connection) -> None:
+        warnings.warn(
+            f"{self.path}: found the undo log of an earlier VenomQA run that did not tear down; "
+            "rolling its changes back and removing it",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        try:
+            tables = {t.name: t for t in user_tables(conn)}
+        except UnsupportedTableError as exc:
+            raise StoreError(f"{self.path}: {exc}", store=self.name) from exc
+        self._restore_original(conn, tables)
+
+    @staticmethod
+    def _restore_original(conn: sqlite3.Connection, tables: dict[str, TableInfo]) -> None:
+        """Replay the whole log, restore the original counters and drop the machinery."""
+        has_log = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (LOG_TABLE,)
+        ).fetchone()
+        if has_log:
+            undo.replay_down_to(conn, tables, 0, undo.log_width(conn))
+        has_meta = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (META_TABLE,)
+        ).fetchone()
+        row = (
+            conn.execute(f"SELECT value FROM {META_TABLE} WHERE key = 'sequences'").fetchone()
+            if has_meta
+            else None
+        )
+        if row is not None:
+            undo.restore_sequences(conn, [(str(n), int(s)) for n, s in json.loads(row[0])])
+        undo.remove_machinery(conn)
+
+
+def _installed(conn: sqlite3.Connection) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE substr(name, 1, 9) = '_venomqa_' LIMIT 1"
+    ).fetchone()
+    return row is not None
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection, begin: str = "BEGIN IMMEDIATE") -> Iterator[None]:
+    """One transaction on an autocommit connection: commit on success, roll back otherwise."""
+    conn.execute(begin)
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
