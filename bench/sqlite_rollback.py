@@ -108,7 +108,7 @@ def main() -> None:
         "build": "build file (INSERT...SELECT)",
         "copy": "baseline: full file copy",
         "setup": "setup (install triggers)",
-        "first_fp": "first fingerprint (full)",
+        "first_fp": "first fingerprint",
         "checkpoint": "checkpoint",
         "fingerprint": "fingerprint after branch",
         "rollback": "rollback of the branch",

@@ -12,6 +12,10 @@ from contextlib import contextmanager
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from venomqa import ExecutionContext, Severity, action, invariant
+from venomqa.client import Client
+from venomqa.world import World
+
 INITIAL_DATA: dict[str, Any] = {"next_id": 1, "orders": {}, "counter": 0}
 
 
@@ -158,3 +162,47 @@ def serve(app: Any) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+# Actions and invariants shared by the explorer tests.
+
+
+@action
+def create_order(api: Client, ctx: ExecutionContext) -> Any:
+    response = api.post("/orders")
+    ctx["order_id"] = response.json()["id"]
+    return response
+
+
+@action(requires=lambda ctx: "order_id" in ctx)
+def pay(api: Client, ctx: ExecutionContext) -> Any:
+    return api.post(f"/orders/{ctx['order_id']}/pay")
+
+
+@action(requires=lambda ctx: "order_id" in ctx)
+def refund(api: Client, ctx: ExecutionContext) -> Any:
+    return api.post(f"/orders/{ctx['order_id']}/refund")
+
+
+@invariant(severity=Severity.CRITICAL)
+def never_over_refunded(world: World) -> bool:
+    orders = world.stores["db"].data["orders"].values()
+    return all(order["refunded"] <= order["amount"] for order in orders)
+
+
+SHOP_ACTIONS = [create_order, pay, refund]
+
+
+@action
+def inc(api: Client, ctx: ExecutionContext) -> Any:
+    return api.post("/counter/inc")
+
+
+@action
+def dec(api: Client, ctx: ExecutionContext) -> Any:
+    return api.post("/counter/dec")
+
+
+def counter_of(world: World) -> int:
+    value: int = world.stores["db"].data["counter"]
+    return value

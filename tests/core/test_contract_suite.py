@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from _support_sqlite import SQLiteKeyValueWriter, create_db
 from venomqa.stores import SQLiteStore
 from venomqa.testing import ALL_CHECKS, ContractWriter, StoreContract, check_store_contract

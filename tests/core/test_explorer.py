@@ -8,54 +8,22 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-from _support_explorer import INITIAL_DATA, MemoryStore, ShopApp, serve
+from _support_explorer import (
+    INITIAL_DATA,
+    SHOP_ACTIONS,
+    MemoryStore,
+    ShopApp,
+    counter_of,
+    dec,
+    inc,
+    never_over_refunded,
+    serve,
+)
 from venomqa import ExecutionContext, Severity, action, invariant
 from venomqa.client import Client
 from venomqa.explorer import explore
 from venomqa.models.results import KIND_INVARIANT, StateEdge
 from venomqa.world import World
-
-
-@action
-def create_order(api: Client, ctx: ExecutionContext) -> Any:
-    response = api.post("/orders")
-    ctx["order_id"] = response.json()["id"]
-    return response
-
-
-@action(requires=lambda ctx: "order_id" in ctx)
-def pay(api: Client, ctx: ExecutionContext) -> Any:
-    return api.post(f"/orders/{ctx['order_id']}/pay")
-
-
-@action(requires=lambda ctx: "order_id" in ctx)
-def refund(api: Client, ctx: ExecutionContext) -> Any:
-    return api.post(f"/orders/{ctx['order_id']}/refund")
-
-
-@invariant(severity=Severity.CRITICAL)
-def never_over_refunded(world: World) -> bool:
-    orders = world.stores["db"].data["orders"].values()
-    return all(order["refunded"] <= order["amount"] for order in orders)
-
-
-SHOP_ACTIONS = [create_order, pay, refund]
-
-
-@action
-def inc(api: Client, ctx: ExecutionContext) -> Any:
-    return api.post("/counter/inc")
-
-
-@action
-def dec(api: Client, ctx: ExecutionContext) -> Any:
-    return api.post("/counter/dec")
-
-
-def counter_of(world: World) -> int:
-    value: int = world.stores["db"].data["counter"]
-    return value
 
 
 @pytest.fixture
@@ -254,9 +222,7 @@ def test_invariant_that_raises_or_asserts_is_violated(store: MemoryStore) -> Non
     def asserts_below_three(world: World) -> None:
         assert counter_of(world) < 3, f"counter reached {counter_of(world)}"
 
-    result = explore(
-        counter_world(store, cap=3), [inc, dec], [raises_at_two, asserts_below_three]
-    )
+    result = explore(counter_world(store, cap=3), [inc, dec], [raises_at_two, asserts_below_three])
 
     by_name = {v.invariant: v for v in result.violations}
     assert set(by_name) == {"raises_at_two", "asserts_below_three"}

@@ -5,9 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from _support_explorer import INITIAL_DATA, MemoryStore, ShopApp
-from test_explorer import SHOP_ACTIONS, counter_of, dec, inc, never_over_refunded
-
+from _support_explorer import (
+    INITIAL_DATA,
+    SHOP_ACTIONS,
+    MemoryStore,
+    ShopApp,
+    counter_of,
+    dec,
+    inc,
+    never_over_refunded,
+)
 from venomqa import ExecutionContext, action, invariant
 from venomqa.client import Client
 from venomqa.explorer import explore
@@ -85,10 +92,10 @@ def test_every_strategy_explores_the_same_counter_states(strategy: str) -> None:
 def test_depth_limited_dfs_revisits_states_found_deep_first() -> None:
     # DFS meets counter value 1 first at depth 3 (inc, inc, dec); it must still expand it from
     # depth 1, or states reachable within the limit would be missed.
-    store = MemoryStore()
+    store, other = MemoryStore(), MemoryStore()
     world = World(Client(app=ShopApp(store)), {"db": store})
     dfs = explore(world, [inc, dec], strategy="dfs", max_depth=4)
-    bfs = explore(World(Client(app=ShopApp(MemoryStore())), {"db": MemoryStore()}), [inc, dec])
+    bfs = explore(World(Client(app=ShopApp(other)), {"db": other}), [inc, dec])
 
     assert dfs.states == 5
     assert dfs.stop_reason == "max_depth"

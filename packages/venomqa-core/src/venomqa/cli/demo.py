@@ -13,14 +13,19 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import textwrap
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from venomqa.errors import VenomQAError
 
+if TYPE_CHECKING:
+    from venomqa.models import RunReport, Violation
+
 DEFAULT_MAX_DEPTH = 4
+_WIDTH = 96
 
 
 @click.command("demo")
@@ -93,45 +98,55 @@ def _build_reporters(specs: tuple[str, ...]) -> list[Any]:
 
 
 def _intro(url: str, db_path: Path, actions: list[Any], invariants: list[Any], depth: int) -> None:
-    click.echo("VenomQA demo")
-    click.echo(
-        f"  API under test: a small shop served over HTTP at {url} by a separate process,\n"
-        f"  keeping its orders in the SQLite file {db_path}."
-    )
-    click.echo(
-        f"  Exploring every sequence of up to {depth} calls (breadth first) of "
-        f"{len(actions)} actions: {', '.join(a.name for a in actions)}."
-    )
-    click.echo(
-        f"  After each call it checks {len(invariants)} invariants "
-        f"({', '.join(i.name for i in invariants)}) and flags any 5xx answer."
-    )
-    click.echo(
-        "  Between branches the SQLite file is rolled back, so every path starts from the same"
-        " data.\n"
-    )
-
-
-def _outro(run: Any, depth: int) -> None:
-    violations = run.violations
-    exploration = run.exploration
+    lines = [
+        "VenomQA demo",
+        f"API under test: a small shop served over HTTP at {url} by a separate process, keeping "
+        f"its orders in the SQLite file {db_path}. A few bugs are planted in it that only show "
+        "after a particular sequence of calls.",
+        f"VenomQA explores every sequence of up to {depth} calls (breadth first) of these "
+        f"{len(actions)} actions: {', '.join(a.name for a in actions)}.",
+        f"After each call it checks {len(invariants)} invariants "
+        f"({', '.join(i.name for i in invariants)}) and flags any 5xx answer. Between branches it "
+        "rolls the SQLite file back, so every path starts from the same data.",
+    ]
+    click.echo(lines[0])
+    for line in lines[1:]:
+        click.echo(textwrap.fill(line, width=_WIDTH, initial_indent="  ", subsequent_indent="  "))
     click.echo("")
+
+
+def _outro(run: RunReport, depth: int) -> None:
+    click.echo("")
+    exploration = run.exploration
     if exploration is not None:
         click.echo(
             f"Explored {exploration.states} states through {exploration.transitions} calls "
             f"in {exploration.duration_s:.2f}s."
         )
-    if violations:
-        click.echo(f"Found {len(violations)} violation(s); the shortest call sequence for each:")
-        for violation in violations:
-            calls = " -> ".join(violation.path) or "(initial state)"
-            click.echo(f"  [{violation.severity.value}] {violation.invariant}: {calls}")
+    shortest: dict[str, Violation] = {}
+    found: dict[str, int] = {}
+    for violation in run.violations:
+        found[violation.invariant] = found.get(violation.invariant, 0) + 1
+        best = shortest.get(violation.invariant)
+        if best is None or len(violation.path) < len(best.path):
+            shortest[violation.invariant] = violation
+    if shortest:
+        click.echo(f"{len(shortest)} invariant(s) broken; the shortest call sequence for each:")
+        for name, violation in shortest.items():
+            calls = " -> ".join(violation.path) or "(the initial state)"
+            more = found[name] - 1
+            also = f"  (+{more} longer)" if more else ""
+            click.echo(f"  [{violation.severity.value}] {name}: {calls}{also}")
     else:
         click.echo(
-            f"No violation within {depth} calls; the seeded bugs need longer sequences "
+            f"No violation within {depth} calls; the planted bugs need longer sequences "
             "(try a larger --max-depth)."
         )
+    click.echo("")
     click.echo(
-        "\nTo test your own API: run `venomqa init` in your project, describe its actions and "
-        "invariants, then `venomqa run`."
+        textwrap.fill(
+            "To test your own API: run `venomqa init` in your project, describe its actions and "
+            "invariants, then `venomqa run`.",
+            width=_WIDTH,
+        )
     )

@@ -87,7 +87,9 @@ def explore_graph(
     given here) are checked in every state.
     """
     manage_world = bool(options.pop("manage_world", True))
-    explore_options = ExploreOptions(**{**options, "observers": tuple(options.get("observers", ()))})
+    explore_options = ExploreOptions(
+        **{**options, "observers": tuple(options.get("observers", ()))}
+    )
     moves = moves_from_graph(graph)
     checks = unique_invariants([*graph.invariants, *invariants])
     start = graph.initial_node

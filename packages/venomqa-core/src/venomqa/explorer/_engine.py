@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from venomqa.errors import InfrastructureError
 from venomqa.explorer._checks import (
     failed_invariants,
     invariant_failure,
@@ -38,7 +39,6 @@ from venomqa.explorer._options import (
 )
 from venomqa.explorer._shrink import shrink_path
 from venomqa.explorer._trail import Hops, Trail
-from venomqa.errors import InfrastructureError
 from venomqa.models.actions import Invariant, Severity
 from venomqa.models.results import (
     KIND_ACTION_ERROR,
@@ -202,18 +202,42 @@ class Engine:
         return STOP_MAX_DEPTH if cut else STOP_EXHAUSTED
 
     def _random(self, root: _State) -> str:
-        """Seeded random walks from the root, preferring actions not yet tried in a state; ends
-        when every state within ``max_depth`` has tried every enabled action."""
+        """Seeded random walks from the root, preferring actions not yet tried in a state.
+
+        Ends when every state within ``max_depth`` of the root has tried each enabled action.
+        A state's depth is its distance from the root in the graph of transitions seen so far,
+        which is exact once every state closer than ``max_depth`` has tried all its actions.
+        """
         rng = random.Random(self.options.seed)
         max_depth = self.options.max_depth
-        open_pairs = len(root.enabled) if max_depth > 0 else 0
+        successors: dict[str, set[str]] = {}
+        states = self.states
+        open_pairs = 0
+
+        def relax(start: _State, depth: int) -> None:
+            nonlocal open_pairs
+            pending: deque[tuple[_State, int]] = deque([(start, depth)])
+            while pending:
+                state, distance = pending.popleft()
+                if distance >= state.depth:
+                    continue
+                if state.depth >= max_depth > distance:
+                    open_pairs += len(state.untried)
+                state.depth = distance
+                for key in successors.get(state.key, ()):
+                    pending.append((states[key], distance + 1))
+
         root.untried = set(root.enabled)
+        root.depth = _NEVER
+        relax(root, 0)
         idle_walks = 0
         while open_pairs > 0:
             if idle_walks >= _STALL_WALKS:
                 return STOP_STALLED
             self.trail.goto(())
-            state, hops, steps = root, (), ()
+            state = root
+            hops: Hops = ()
+            steps: Steps = ()
             productive = False
             while len(hops) < max_depth and state.enabled:
                 untried = state.untried
@@ -227,21 +251,19 @@ class Engine:
                 self.frontier = open_pairs
                 self._depth_now = len(hops)
                 child, is_new, hops2, steps2 = self._fire(state, hops, steps, index)
-                depth = len(hops2)
                 if is_new:
                     productive = True
                     child.untried = set(child.enabled)
-                    if depth < max_depth:
-                        open_pairs += len(child.untried)
-                elif depth < child.depth:
-                    if child.depth >= max_depth > depth:
-                        open_pairs += len(child.untried)
-                    child.depth = depth
+                    child.depth = _NEVER
+                targets = successors.setdefault(state.key, set())
+                if child.key not in targets:
+                    targets.add(child.key)
+                    relax(child, state.depth + 1)
                 if self.trail.at is not hops2:
                     break  # a shrink replay moved the world; start a fresh walk
                 state, hops, steps = child, hops2, steps2
             idle_walks = 0 if productive else idle_walks + 1
-        cut = any(s.enabled and s.depth >= max_depth for s in self.states.values())
+        cut = any(s.enabled and s.depth >= max_depth for s in states.values())
         return STOP_MAX_DEPTH if cut else STOP_EXHAUSTED
 
     # ------------------------------------------------------------------------- one step
@@ -396,7 +418,9 @@ class Engine:
                 last = execute(world, move)
                 steps.append(last.step)
                 node = node_after(move, node)
-            if finding.final_move is not None and (not candidate or candidate[-1] != finding.final_move):
+            if finding.final_move is not None and (
+                not candidate or candidate[-1] != finding.final_move
+            ):
                 return None
             message = finding.recheck(world, last)
             if message is None:
@@ -443,9 +467,7 @@ class Engine:
         name = self.moves[index].name
 
         def describe(last: Executed) -> str:
-            failing = next(
-                (r for r in last.step.requests if (r.response_status or 0) >= 500), None
-            )
+            failing = next((r for r in last.step.requests if (r.response_status or 0) >= 500), None)
             where = f" from {failing.method} {failing.url}" if failing is not None else ""
             return f"action {name!r} got HTTP {status}{where}"
 
@@ -465,9 +487,7 @@ class Engine:
             final_move=index,
         )
 
-    def _node_check_finding(
-        self, index: int | None, node: str, message: str, key: str
-    ) -> Finding:
+    def _node_check_finding(self, index: int | None, node: str, message: str, key: str) -> Finding:
         if index is None:
             edge = "the initial state"
             checker = self._root_checker
@@ -504,7 +524,9 @@ class Engine:
                 raise
             except Exception as again:
                 if type(again).__name__ == error_type:
-                    return f"precondition of action {move.name!r} raised {describe_exception(again)}"
+                    return (
+                        f"precondition of action {move.name!r} raised {describe_exception(again)}"
+                    )
             return None
 
         return Finding(

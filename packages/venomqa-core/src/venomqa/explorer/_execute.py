@@ -39,7 +39,9 @@ def execute(world: World, move: Move) -> Executed:
         error = describe_exception(exc)
         step = StepRecord(action=move.name, requests=api.records_since(mark), error=error)
         return Executed(step=step, response=None, error_type=type(exc).__name__)
-    return Executed(step=StepRecord(action=move.name, requests=api.records_since(mark)), response=response)
+    return Executed(
+        step=StepRecord(action=move.name, requests=api.records_since(mark)), response=response
+    )
 
 
 def server_error_status(executed: Executed) -> int | None:

@@ -53,9 +53,7 @@ def as_invariant(candidate: Any) -> Invariant:
         return candidate
     if callable(candidate):
         return Invariant(name=getattr(candidate, "__name__", repr(candidate)), check=candidate)
-    raise ActionDefinitionError(
-        f"{candidate!r} is not an invariant (use @invariant on a function)"
-    )
+    raise ActionDefinitionError(f"{candidate!r} is not an invariant (use @invariant on a function)")
 
 
 def moves_from_actions(actions: Iterable[Any]) -> list[Move]:

@@ -39,8 +39,9 @@ class ExploreOptions:
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
+            choices = ", ".join(STRATEGIES)
             raise UsageError(
-                f"unknown exploration strategy {self.strategy!r}; use one of {', '.join(STRATEGIES)}"
+                f"unknown exploration strategy {self.strategy!r}; use one of {choices}"
             )
         if not isinstance(self.max_depth, int) or self.max_depth < 0:
             raise UsageError(f"max_depth must be an integer >= 0, got {self.max_depth!r}")

@@ -67,7 +67,7 @@ class TableInfo:
     def row_columns(self) -> tuple[str, ...]:
         """The columns of a row image, rowid first for rowid tables (SQL expressions)."""
         cols = tuple(quote_ident(c) for c in self.columns)
-        return ((self.rowid_name,) + cols) if self.rowid_name else cols
+        return (self.rowid_name, *cols) if self.rowid_name else cols
 
     @property
     def key_expr(self) -> str:

@@ -85,7 +85,9 @@ class SQLiteStore:
     def setup(self) -> None:
         """Install the undo log and triggers (recovering a crashed run's leftovers first)."""
         if self._conn is not None:
-            raise StoreError(f"{self.path} is already set up; call teardown() first", store=self.name)
+            raise StoreError(
+                f"{self.path} is already set up; call teardown() first", store=self.name
+            )
         conn = self._connect()
         try:
             with _transaction(conn):
@@ -181,10 +183,11 @@ class SQLiteStore:
             self._live.remove(token.serial)
 
     def fingerprint(self) -> str:
-        """A 16-hex-digit hash of all user tables' rows (rowids included).
+        """A 16-hex-digit value, equal for equal contents of the user tables (rowids included).
 
-        The AUTOINCREMENT counters are left out on purpose: inserting a row and deleting it again
-        gives the original fingerprint, as the explorer's dedup key needs.
+        It is a hash of how the rows differ from the content at setup, kept up to date from the
+        undo log at O(rows changed since the previous call). The AUTOINCREMENT counters are left
+        out on purpose: inserting a row and deleting it again gives the original fingerprint.
         """
         conn = self._require()
 

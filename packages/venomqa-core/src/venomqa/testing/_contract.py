@@ -32,7 +32,9 @@ def check_rollback_undoes_insert(store: Any, writer: ContractWriter) -> None:
         before = writer.read_all()
         token = store.checkpoint()
         writer.write("inserted", "1")
-        assert writer.read_all() == {**before, "inserted": "1"}, "the writer's insert is not visible"
+        assert writer.read_all() == {**before, "inserted": "1"}, (
+            "the writer's insert is not visible"
+        )
         store.rollback(token)
         assert writer.read_all() == before, "rollback did not undo an insert"
 
