@@ -109,7 +109,11 @@ def start_demo_server(
     server = DemoServer(process, host, port, stderr)
     try:
         line = _first_line(process, startup_timeout)
-        if not line.startswith(READY_PREFIX + " "):
+        if line is None or not line.startswith(READY_PREFIX + " "):
+            if line is not None:
+                # Its stdout ended, so the process is exiting: give it a moment to be reaped.
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=5)
             exited = process.poll() is not None
             if not exited:
                 process.kill()
@@ -119,7 +123,7 @@ def start_demo_server(
                 if exited
                 else f"did not report its port within {startup_timeout:g}s"
             )
-            raise DemoServerError(_failure(problem, command, line, stderr))
+            raise DemoServerError(_failure(problem, command, line or "", stderr))
         server.host, _, bound_port = line.split(" ", 1)[1].strip().rpartition(":")
         server.port = int(bound_port)
     except BaseException:
@@ -128,15 +132,15 @@ def start_demo_server(
     return server
 
 
-def _first_line(process: subprocess.Popen[str], timeout: float) -> str:
-    """The first stdout line, or '' if the process printed nothing within ``timeout``."""
+def _first_line(process: subprocess.Popen[str], timeout: float) -> str | None:
+    """The first stdout line ('' at end of output), or None if nothing came within ``timeout``."""
     lines: list[str] = []
     assert process.stdout is not None
     stdout = process.stdout
     reader = threading.Thread(target=lambda: lines.append(stdout.readline()), daemon=True)
     reader.start()
     reader.join(timeout)
-    return lines[0] if lines else ""
+    return lines[0] if lines else None
 
 
 def _failure(problem: str, command: list[str], line: str, stderr: IO[str]) -> str:

@@ -19,7 +19,8 @@ process, through its own connections, is recorded like any other writer (see
   them and warns.
 
 The store never changes the journal mode. It keeps ``foreign_keys`` off on its own connection,
-so rollback works whatever the API's connections enable. Limits: the schema must not change
+so rollback works whatever the API's connections enable, and ``synchronous`` off, so a rollback
+does not wait for the disk (the API's own connections keep their settings). Limits: the schema must not change
 during a run; virtual tables are refused; rows an ``UPDATE OR REPLACE`` deletes are not
 recorded (``INSERT OR REPLACE`` is).
 """
@@ -249,6 +250,8 @@ class SQLiteStore:
             conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA foreign_keys = OFF")
             conn.execute("PRAGMA recursive_triggers = OFF")
+            # Our own commits (rollbacks) need atomicity, not durability against power loss.
+            conn.execute("PRAGMA synchronous = OFF")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {self.path}: {exc}", store=self.name) from exc
         return conn
