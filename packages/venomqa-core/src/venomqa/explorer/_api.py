@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from venomqa.errors import StoreError
+from venomqa.errors import StoreError, UsageError
 from venomqa.explorer._engine import Engine
 from venomqa.explorer._moves import (
     Move,
@@ -17,7 +17,7 @@ from venomqa.explorer._options import ExploreOptions
 from venomqa.models.actions import Action, Invariant
 from venomqa.models.graph import StateGraph
 from venomqa.models.results import ExplorationResult
-from venomqa.world import World
+from venomqa.world import World, WorldCheckpoint
 
 
 def explore(
@@ -87,9 +87,12 @@ def explore_graph(
     given here) are checked in every state.
     """
     manage_world = bool(options.pop("manage_world", True))
-    explore_options = ExploreOptions(
-        **{**options, "observers": tuple(options.get("observers", ()))}
-    )
+    try:
+        explore_options = ExploreOptions(
+            **{**options, "observers": tuple(options.get("observers", ()))}
+        )
+    except TypeError as exc:
+        raise UsageError(f"explore_graph: {exc}") from exc
     moves = moves_from_graph(graph)
     checks = unique_invariants([*graph.invariants, *invariants])
     start = graph.initial_node
@@ -117,6 +120,7 @@ def _run(
     if manage_world:
         world.setup()
     engine: Engine | None = None
+    root: WorldCheckpoint | None = None
     try:
         root = world.checkpoint()
         observations = world.observe()
@@ -131,22 +135,32 @@ def _run(
         )
         result = engine.run()
     except BaseException:
-        _clean_up(world, engine, manage_world, quiet=True)
+        _clean_up(world, root, engine, manage_world, quiet=True)
         raise
-    _clean_up(world, engine, manage_world, quiet=False)
+    _clean_up(world, root, engine, manage_world, quiet=False)
     result.observations = observations
     result.target = getattr(world.api, "base_url", None) or None
     return result
 
 
-def _clean_up(world: World, engine: Engine | None, manage_world: bool, *, quiet: bool) -> None:
+def _clean_up(
+    world: World,
+    root: WorldCheckpoint | None,
+    engine: Engine | None,
+    manage_world: bool,
+    *,
+    quiet: bool,
+) -> None:
     """Roll back to the root checkpoint and release it, then tear down when we set up. With
     ``quiet`` (an error is already propagating) cleanup failures are swallowed."""
     errors: list[str] = []
-    if engine is not None:
+    if root is not None:
         try:
-            engine.trail.rollback_to_root()
-            world.release(engine.trail.root)
+            if engine is not None and engine.started:
+                engine.trail.rollback_to_root()  # releases the checkpoints above the root
+            else:
+                world.rollback(root)
+            world.release(root)
         except Exception as exc:
             errors.append(f"rolling back to the initial state failed: {exc}")
     if manage_world:

@@ -59,7 +59,7 @@ Steps = tuple[StepRecord, ...]
 _NEVER = sys.maxsize
 _PROGRESS_INTERVAL_S = 0.1
 #: Random walk: this many walks in a row without a new state or a first-time action end it.
-_STALL_WALKS = 1000
+_STALL_WALKS = 200
 _NO_VIOLATIONS: frozenset[str] = frozenset()
 
 
@@ -114,7 +114,8 @@ class Engine:
         self.options = options
         self.root_node = root_node
         self._root_checker = root_checker
-        self.trail = Trail(world, self.moves, root, root_node)
+        self._root_checkpoint = root
+        self._trail: Trail | None = None
         self.findings = Findings(options.observers)
         self.states: dict[str, _State] = {}
         self.edges: dict[tuple[str, int, str], None] = {}
@@ -128,6 +129,17 @@ class Engine:
         self._start = 0.0
         self._deadline: float | None = None
         self._next_progress = 0.0
+
+    @property
+    def trail(self) -> Trail:
+        """The checkpoint trail (exists once the initial state has been fingerprinted)."""
+        if self._trail is None:
+            raise RuntimeError("the exploration has not started")
+        return self._trail
+
+    @property
+    def started(self) -> bool:
+        return self._trail is not None
 
     # ----------------------------------------------------------------------------- driving
     def run(self) -> ExplorationResult:
@@ -177,6 +189,9 @@ class Engine:
         return STOP_MAX_DEPTH if depth_cut else STOP_EXHAUSTED
 
     def _dfs(self, root: _State) -> str:
+        """Depth first, each state expanded once. A state first met at the depth limit is
+        expanded when it is met again closer to the root; states below an already expanded
+        state may still be cut by the limit, so BFS is the complete search within max_depth."""
         max_depth = self.options.max_depth
         frames: list[_Frame] = []
         if max_depth > 0:
@@ -195,7 +210,7 @@ class Engine:
             self.trail.goto(frame.hops)
             child, _, hops, steps = self._fire(frame.state, frame.hops, frame.steps, index)
             depth = len(hops)
-            if depth < max_depth and depth < child.expanded_at:
+            if depth < max_depth and child.expanded_at == _NEVER:
                 child.expanded_at = depth
                 frames.append(_Frame(child, hops, steps))
         cut = any(s.enabled and s.expanded_at == _NEVER for s in self.states.values())
@@ -259,7 +274,7 @@ class Engine:
                 if child.key not in targets:
                     targets.add(child.key)
                     relax(child, state.depth + 1)
-                if self.trail.at is not hops2:
+                if self.trail.at_key is None:
                     break  # a shrink replay moved the world; start a fresh walk
                 state, hops, steps = child, hops2, steps2
             idle_walks = 0 if productive else idle_walks + 1
@@ -270,6 +285,7 @@ class Engine:
     def _initial_state(self) -> _State:
         world = self.world
         key = state_key(world.fingerprint(), self.root_node)
+        self._trail = Trail(world, self.moves, self._root_checkpoint, key, self.root_node)
         root = _State(key=key, node=self.root_node, depth=0, hops=(), steps=())
         self.states[key] = root
         findings = self._analyse(root)
@@ -311,7 +327,7 @@ class Engine:
         key = state_key(world.fingerprint(), node)
         new_hops = (*hops, (index, key))
         new_steps = (*steps, executed.step)
-        self.trail.at = new_hops
+        self.trail.arrive(len(new_hops), key, node)
 
         state = self.states.get(key)
         is_new = state is None
@@ -414,7 +430,7 @@ class Engine:
                     raise
                 except Exception:
                     return None
-                trail.at = None
+                trail.lose()
                 last = execute(world, move)
                 steps.append(last.step)
                 node = node_after(move, node)
