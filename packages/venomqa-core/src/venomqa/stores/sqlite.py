@@ -21,8 +21,8 @@ process, through its own connections, is recorded like any other writer (see
 The store never changes the journal mode. It keeps ``foreign_keys`` off on its own connection,
 so rollback works whatever the API's connections enable, and ``synchronous`` off, so a rollback
 does not wait for the disk (the API's own connections keep their settings).
-Limits: the schema must not change during a run; virtual tables are refused; rows an ``UPDATE OR REPLACE`` deletes are not
-recorded (``INSERT OR REPLACE`` is).
+Limits: the schema must not change during a run; virtual tables are refused; rows an
+``UPDATE OR REPLACE`` deletes are not recorded (``INSERT OR REPLACE`` is).
 """
 
 from __future__ import annotations
