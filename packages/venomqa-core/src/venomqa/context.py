@@ -70,8 +70,26 @@ class ExecutionContext(MutableMapping[str, Any]):
         return dict(self._data)
 
 
+_IMMUTABLE = (str, int, float, bool, bytes, type(None))
+
+
+def _copy_value(value: Any) -> Any:
+    """Copy plain JSON-like data quickly; anything else goes through ``copy.deepcopy``."""
+    kind = type(value)
+    if kind in _IMMUTABLE:
+        return value
+    if kind is dict:
+        return {key: _copy_value(item) for key, item in value.items()}
+    if kind is list:
+        return [_copy_value(item) for item in value]
+    if kind is tuple:
+        return tuple(_copy_value(item) for item in value)
+    return copy.deepcopy(value)
+
+
 def _copy(value: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of the context's data, taken on every checkpoint (the explorer's hot path)."""
     try:
-        return copy.deepcopy(value)
+        return {key: _copy_value(item) for key, item in value.items()}
     except Exception:  # objects that refuse deepcopy (sockets, locks) are shared, not copied
         return dict(value)
