@@ -1,0 +1,68 @@
+"""Ctrl-C for real: SIGINT to a `venomqa run` process mid-exploration rolls the API's SQLite file
+back, removes everything the store installed, and exits 130."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from _support_demo import sqlite_dump
+from venomqa.demo import init_schema, start_demo_server
+
+SLOW_ACTIONS = """
+import time
+
+from venomqa import action
+
+
+@action
+def create_order(api, ctx):
+    response = api.post("/orders", json={"amount": 100})
+    time.sleep(0.05)
+    return response
+"""
+
+
+def test_sigint_mid_run_restores_the_file_and_exits_130(tmp_path: Path) -> None:
+    db = tmp_path / "shop.db"
+    init_schema(db)
+    before = sqlite_dump(db)
+    (tmp_path / "slow_checks.py").write_text(SLOW_ACTIONS)
+    with start_demo_server(db) as server:
+        (tmp_path / "venomqa.yaml").write_text(
+            textwrap.dedent(
+                f"""
+                target: {server.url}
+                actions: [slow_checks]
+                stores:
+                  db: {{adapter: sqlite, path: {db.name}}}
+                explore: {{max_depth: 500, max_states: 100000}}
+                """
+            )
+        )
+        env = {**os.environ, "VENOMQA_LOAD_PLUGINS": ""}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "venomqa", "run", "-c", str(tmp_path / "venomqa.yaml")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        # Wait until the exploration has really written to the file, then press Ctrl-C.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(sqlite_dump(db)) <= len(before):
+            time.sleep(0.05)
+        assert len(sqlite_dump(db)) > len(before), "the run never wrote to the API's file"
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+
+    assert process.returncode == 130, stderr
+    assert "Interrupted; stores rolled back." in stderr
+    after = sqlite_dump(db)
+    assert after == before
+    assert not [line for line in after if "_venomqa" in line]
