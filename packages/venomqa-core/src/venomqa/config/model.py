@@ -7,20 +7,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-STRATEGIES = ("bfs", "dfs", "random")
+from venomqa.explorer._options import STRATEGIES as STRATEGIES
+from venomqa.explorer._options import ExploreOptions as _Limits
 
 
 @dataclass(frozen=True)
 class ExploreOptions:
-    """Exploration limits, passed to ``venomqa.explore`` as keyword arguments."""
+    """The ``explore:`` section: the explorer's limits (defaults shared with ``explore()``)."""
 
-    strategy: str = "bfs"
-    max_depth: int = 8
-    max_states: int = 10_000
-    max_transitions: int | None = None
-    time_budget_s: float | None = None
-    stop_on_first: bool = False
-    seed: int = 0
+    strategy: str = _Limits.strategy
+    max_depth: int = _Limits.max_depth
+    max_states: int = _Limits.max_states
+    max_transitions: int | None = _Limits.max_transitions
+    time_budget_s: float | None = _Limits.time_budget_s
+    stop_on_first: bool = _Limits.stop_on_first
+    seed: int = _Limits.seed
 
     def as_kwargs(self) -> dict[str, Any]:
         """The options as ``explore()`` keyword arguments."""
