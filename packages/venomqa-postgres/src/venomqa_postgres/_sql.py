@@ -1,0 +1,182 @@
+"""The SQL the PostgreSQL store installs in the private schema ``_venomqa``.
+
+- ``_venomqa.log``: the undo log. One row per changed row: the table's index, the operation
+  (``I``/``U``/``D``), the old and new row images as the row type's text form (which round-trips
+  every type exactly: bytea, arrays, jsonb, NULLs, floats) and a 64-bit hash of each image.
+- ``_venomqa.log_row()``: the ``AFTER INSERT OR UPDATE OR DELETE ... FOR EACH ROW`` trigger
+  function, and ``_venomqa.log_truncate()``, a ``BEFORE TRUNCATE`` statement trigger function that
+  logs every row of the table as deleted. Both are SECURITY DEFINER, so the API's own role needs
+  no privilege on the schema. They write in the writer's own transaction, so the changes of any
+  connection of any process are recorded, and only once they commit.
+- ``_venomqa.rollback_to(token, values, called, replica)``: generated per run with static SQL
+  for every tracked table (so PL/pgSQL caches its plans). It replays the log backwards down to
+  ``token`` with triggers and foreign-key checks off (``session_replication_role = replica``;
+  without that privilege, a GUC the trigger functions check and deferred constraints), deletes
+  those entries, restores the sequences and returns the sum of the hash deltas it removed.
+- ``_venomqa.meta``: the sequence values at setup, for teardown and crash recovery.
+
+The content hash (fingerprint) is the sum mod 2**64 over log entries of ``hash(new) -
+hash(old)``, seeded with the table's index: a function of the set of rows only, relative to the
+content at setup, maintained at O(rows changed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from venomqa_postgres._catalog import SCHEMA, SequenceInfo, TableInfo, quote_ident
+
+S = quote_ident(SCHEMA)
+LOG = f"{S}.log"
+META = f"{S}.meta"
+REPLAY_GUC = "venomqa.replaying"
+ROW_TRIGGER = "_venomqa_log"
+TRUNCATE_TRIGGER = "_venomqa_truncate"
+
+
+def base_ddl() -> list[str]:
+    """The schema, log, meta table and the two trigger functions."""
+    return [
+        f"CREATE SCHEMA {S}",
+        f"CREATE TABLE {LOG} (id bigserial PRIMARY KEY, tbl integer NOT NULL, "
+        'op "char" NOT NULL, old_row text, new_row text, h_old bigint, h_new bigint)',
+        f"CREATE TABLE {META} (key text PRIMARY KEY, value text NOT NULL)",
+        f"""CREATE FUNCTION {S}.log_row() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $f$
+DECLARE
+  k integer;
+  o text;
+  n text;
+BEGIN
+  IF pg_catalog.current_setting('{REPLAY_GUC}', true) = 'on' THEN RETURN NULL; END IF;
+  k := TG_ARGV[0]::integer;
+  IF TG_OP = 'INSERT' THEN
+    n := NEW::text;
+    INSERT INTO {LOG}(tbl, op, new_row, h_new)
+      VALUES (k, 'I', n, pg_catalog.hashtextextended(n, k));
+  ELSIF TG_OP = 'UPDATE' THEN
+    o := OLD::text;
+    n := NEW::text;
+    IF o = n THEN RETURN NULL; END IF;
+    INSERT INTO {LOG}(tbl, op, old_row, new_row, h_old, h_new)
+      VALUES (k, 'U', o, n, pg_catalog.hashtextextended(o, k),
+              pg_catalog.hashtextextended(n, k));
+  ELSE
+    o := OLD::text;
+    INSERT INTO {LOG}(tbl, op, old_row, h_old)
+      VALUES (k, 'D', o, pg_catalog.hashtextextended(o, k));
+  END IF;
+  RETURN NULL;
+END
+$f$""",
+        f"""CREATE FUNCTION {S}.log_truncate() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+AS $f$
+BEGIN
+  IF pg_catalog.current_setting('{REPLAY_GUC}', true) = 'on' THEN RETURN NULL; END IF;
+  EXECUTE pg_catalog.format(
+    'INSERT INTO {LOG}(tbl, op, old_row, h_old) '
+    'SELECT %1$s, ''D'', t::text, pg_catalog.hashtextextended(t::text, %1$s) FROM %2$s t',
+    TG_ARGV[0]::integer, TG_RELID::regclass);
+  RETURN NULL;
+END
+$f$""",
+    ]
+
+
+def trigger_ddl(table: TableInfo, index: int) -> list[str]:
+    """The two triggers that log every change of ``table``."""
+    return [
+        f"CREATE TRIGGER {ROW_TRIGGER} AFTER INSERT OR UPDATE OR DELETE ON {table.q} "
+        f"FOR EACH ROW EXECUTE FUNCTION {S}.log_row('{index}')",
+        f"CREATE TRIGGER {TRUNCATE_TRIGGER} BEFORE TRUNCATE ON {table.q} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {S}.log_truncate('{index}')",
+    ]
+
+
+def _undo_branch(table: TableInfo, index: int) -> str:
+    """PL/pgSQL that undoes one log entry ``e`` of ``table`` using row variable ``r{index}``."""
+    r = f"r{index}"
+    if table.key_columns:
+        match = " AND ".join(f"{quote_ident(c)} = {r}.{quote_ident(c)}" for c in table.key_columns)
+        remove = f"DELETE FROM {table.q} WHERE {match};"
+    else:  # no primary key: remove one row whose whole image matches
+        remove = (
+            f"DELETE FROM {table.q} WHERE ctid = (SELECT t.ctid FROM {table.q} t "
+            "WHERE t::text = e.new_row LIMIT 1);"
+        )
+    cols = ", ".join(quote_ident(c) for c in table.columns)
+    values = ", ".join(f"{r}.{quote_ident(c)}" for c in table.columns)
+    restore = (
+        f"INSERT INTO {table.q} ({cols}) OVERRIDING SYSTEM VALUE VALUES ({values});"
+        if table.columns
+        else f"INSERT INTO {table.q} DEFAULT VALUES;"
+    )
+    return (
+        f"    IF e.op <> 'D' THEN\n"
+        f"      {r} := e.new_row::{table.q};\n"
+        f"      {remove}\n"
+        f"    END IF;\n"
+        f"    IF e.op <> 'I' THEN\n"
+        f"      {r} := e.old_row::{table.q};\n"
+        f"      {restore}\n"
+        f"    END IF;\n"
+    )
+
+
+def rollback_function_ddl(tables: Sequence[TableInfo], sequences: Sequence[SequenceInfo]) -> str:
+    """``_venomqa.rollback_to(token, vals, called, replica) -> numeric`` for these tables."""
+    declare = "".join(f"  r{i} {t.q};\n" for i, t in enumerate(tables))
+    branches = "".join(
+        f"  {'IF' if i == 0 else 'ELSIF'} e.tbl = {i} THEN\n{_undo_branch(t, i)}"
+        for i, t in enumerate(tables)
+    )
+    if branches:
+        branches += "  END IF;\n"
+    seqs = "".join(
+        f"  SELECT last_value, is_called INTO lv, ic FROM {s.q};\n"
+        f"  IF lv <> vals[{i + 1}] OR ic <> called[{i + 1}] THEN\n"
+        f"    PERFORM pg_catalog.setval({s.oid}::oid, vals[{i + 1}], called[{i + 1}]);\n"
+        f"  END IF;\n"
+        for i, s in enumerate(sequences)
+    )
+    return f"""CREATE FUNCTION {S}.rollback_to(
+  token bigint, vals bigint[], called boolean[], replica boolean) RETURNS numeric
+LANGUAGE plpgsql AS $f$
+DECLARE
+  e record;
+  delta numeric;
+  lv bigint;
+  ic boolean;
+{declare}BEGIN
+  IF replica THEN
+    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+  ELSE
+    PERFORM pg_catalog.set_config('{REPLAY_GUC}', 'on', true);
+    SET CONSTRAINTS ALL DEFERRED;
+  END IF;
+  FOR e IN SELECT id, tbl, op, old_row, new_row FROM {LOG} WHERE id > token ORDER BY id DESC
+  LOOP
+{branches}  END LOOP;
+  SELECT coalesce(sum(h_new), 0) - coalesce(sum(h_old), 0) INTO delta FROM {LOG}
+    WHERE id > token;
+  DELETE FROM {LOG} WHERE id > token;
+  IF vals IS NOT NULL THEN
+{seqs}  END IF;
+  RETURN delta;
+END
+$f$"""
+
+
+def checkpoint_sql(sequences: Sequence[SequenceInfo]) -> str:
+    """One statement taking ``(seen, seen)``: the newest log id, the hash delta of the entries
+    above ``seen``, then ``last_value, is_called`` of each sequence."""
+    parts = ["f.top", "f.delta"]
+    parts += [f"s{i}.last_value, s{i}.is_called" for i in range(len(sequences))]
+    sources = "".join(f", {s.q} s{i}" for i, s in enumerate(sequences))
+    return f"SELECT {', '.join(parts)} FROM ({FINGERPRINT_SQL}) f{sources}"
+
+
+FINGERPRINT_SQL = (
+    "SELECT coalesce(max(id), %s) AS top, "
+    "coalesce(sum(h_new), 0) - coalesce(sum(h_old), 0) AS delta "
+    f"FROM {LOG} WHERE id > %s"
+)

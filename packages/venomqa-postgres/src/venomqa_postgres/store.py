@@ -1,0 +1,371 @@
+"""The PostgreSQL store: checkpoint and roll back a database a separate API server writes.
+
+``setup()`` creates the private schema ``_venomqa`` (undo log, trigger functions, a generated
+rollback function; see ``_sql``) and adds two triggers to every tracked table. The API under test
+keeps writing through its own pool and committing normally; its changes are logged by the
+triggers inside its own transactions. Then:
+
+- ``checkpoint()``: one query, the newest log id plus every tracked sequence's
+  ``last_value``/``is_called`` (SERIAL and IDENTITY): O(number of sequences).
+- ``rollback(token)``: one call of ``_venomqa.rollback_to`` in one transaction on VenomQA's own
+  connection: replays the log backwards to the token with triggers and foreign-key checks off,
+  deletes those entries and ``setval``s the sequences, so ids repeat: O(rows changed).
+- ``fingerprint()``: a content hash relative to the content at setup, kept up to date from the
+  hashes the triggers store in the log: O(rows changed since the previous call), never a scan.
+  Sequence values are not part of it (insert-then-delete gives the original value back).
+- ``teardown()``: rolls back to the setup point and drops the schema (and with it the
+  triggers), leaving schema, data and sequences as the user had them. A run killed before
+  teardown is recovered by the next ``setup()``, with a warning.
+
+Limits: the tracked tables' definitions must not change during a run; rows of a table without a
+primary key are found by a scan of that table when undone; in the fallback used when the role may
+not set ``session_replication_role`` (not superuser, no ``GRANT SET ON PARAMETER``), the user's
+own triggers fire during a rollback and only DEFERRABLE foreign keys are deferred.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from venomqa.errors import StoreError, StorePermissionError
+
+from venomqa_postgres import _sql
+from venomqa_postgres._catalog import (
+    SCHEMA,
+    SequenceInfo,
+    TableInfo,
+    UnknownTableError,
+    tracked_sequences,
+    user_tables,
+)
+from venomqa_postgres._privileges import can_use_replica_role, check_privileges
+
+if TYPE_CHECKING:
+    import psycopg
+
+T = TypeVar("T")
+
+_MASK = (1 << 64) - 1
+_MODES = ("triggers", "savepoint")
+_LOCK_TIMEOUT = "10s"
+_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@/\s]+@|(password\s*=\s*)\S+")
+_serials = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class PostgresToken:
+    """A checkpoint: a position in the undo log, the content hash there and sequence values."""
+
+    serial: int
+    log_id: int
+    content_hash: int
+    values: tuple[int, ...]
+    called: tuple[bool, ...]
+
+
+class PostgresStore:
+    """Checkpoint/rollback of the tables of one PostgreSQL schema (DESIGN §4), across processes.
+
+    Options (the ``venomqa.yaml`` keys): ``dsn`` (required, a libpq URL or key=value string),
+    ``schema`` (default ``public``), ``tables`` (default: every table of the schema),
+    ``exclude`` (tables not to track) and ``mode`` (``triggers``, the default).
+    """
+
+    name = "postgres"
+
+    def __init__(
+        self,
+        dsn: str,
+        schema: str = "public",
+        tables: Sequence[str] | None = None,
+        exclude: Sequence[str] = (),
+        mode: str = "triggers",
+    ) -> None:
+        if not isinstance(dsn, str) or not dsn:
+            raise ValueError("option 'dsn' must be a non-empty connection string")
+        if mode not in _MODES:
+            raise ValueError(f"option 'mode' must be one of {', '.join(_MODES)}, not {mode!r}")
+        if mode == "savepoint":
+            raise ValueError(
+                "mode 'savepoint' is not available in this version of venomqa-postgres; use "
+                "mode 'triggers' (the default), which also works for in-process apps"
+            )
+        if isinstance(tables, str) or isinstance(exclude, str):
+            raise ValueError("options 'tables' and 'exclude' must be lists of table names")
+        self.dsn = dsn
+        self.schema = schema
+        self.tables = list(tables) if tables is not None else None
+        self.exclude = list(exclude)
+        self.mode = mode
+        self._conn: psycopg.Connection[Any] | None = None
+        self._tracked: list[TableInfo] = []
+        self._sequences: list[SequenceInfo] = []
+        self._checkpoint_sql = ""
+        self._replica = True
+        self._root: PostgresToken | None = None
+        self._live: list[int] = []
+        self._seen = 0
+        self._hash = 0
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Install the undo log and triggers (recovering a crashed run's leftovers first)."""
+        if self._conn is not None:
+            raise StoreError(
+                f"{self._where} is already set up; call teardown() first", store=self.name
+            )
+        conn = self._connect()
+        try:
+            self._install(conn)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        self._seen, self._hash = 0, 0
+        self._live = [self._root.serial] if self._root is not None else []
+
+    def teardown(self) -> None:
+        """Roll back to the state at setup and remove everything setup installed. Idempotent."""
+        conn, self._conn = self._conn, None
+        root, self._root = self._root, None
+        self._live = []
+        if conn is None:
+            return
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                if root is not None:
+                    self._call_rollback(cur, 0, root.values, root.called)
+                cur.execute(f"DROP SCHEMA IF EXISTS {_sql.S} CASCADE")
+        except Exception as exc:
+            raise self._wrap("teardown", exc, hint="; the next setup() will finish it") from exc
+        finally:
+            conn.close()
+
+    # -- contract --------------------------------------------------------------------------
+
+    def checkpoint(self) -> PostgresToken:
+        """Remember the current state: log position, content hash and sequence values."""
+        conn = self._require()
+
+        def take() -> PostgresToken:
+            row = conn.execute(self._checkpoint_sql, (self._seen, self._seen)).fetchone()
+            assert row is not None
+            self._advance(int(row[0]), row[1])
+            rest = row[2:]
+            return PostgresToken(
+                next(_serials),
+                self._seen,
+                self._hash,
+                tuple(int(v) for v in rest[0::2]),
+                tuple(bool(c) for c in rest[1::2]),
+            )
+
+        token = self._guard("checkpoint", take)
+        self._live.append(token.serial)
+        return token
+
+    def rollback(self, token: Any) -> None:
+        """Undo every change made after ``token``; tokens taken after it become invalid."""
+        conn = self._require()
+        if not isinstance(token, PostgresToken) or token.serial not in self._live:
+            raise StoreError(
+                f"rollback to an unknown or invalidated checkpoint token {token!r} "
+                "(tokens taken after the one rolled back to, or released ones, are invalid)",
+                store=self.name,
+            )
+
+        def run() -> None:
+            with conn.cursor() as cur:
+                self._call_rollback(cur, token.log_id, token.values, token.called)
+
+        self._guard("rollback", run)
+        self._seen, self._hash = token.log_id, token.content_hash
+        del self._live[self._live.index(token.serial) + 1 :]
+
+    def release(self, token: Any) -> None:
+        """Forget ``token``; it can no longer be rolled back to."""
+        if isinstance(token, PostgresToken) and token.serial in self._live:
+            self._live.remove(token.serial)
+
+    def fingerprint(self) -> str:
+        """16 hex digits, equal for equal contents of the tracked tables (not sequences)."""
+        conn = self._require()
+
+        def compute() -> str:
+            row = conn.execute(_sql.FINGERPRINT_SQL, (self._seen, self._seen)).fetchone()
+            assert row is not None
+            self._advance(int(row[0]), row[1])
+            return f"{self._hash:016x}"
+
+        return self._guard("fingerprint", compute)
+
+    def observe(self) -> dict[str, Any]:
+        """Row counts per tracked table (one count per table: meant for reports, not loops)."""
+        conn = self._require()
+
+        def count() -> dict[str, Any]:
+            if not self._tracked:
+                return {}
+            sql = " UNION ALL ".join(
+                f"SELECT {i}, count(*) FROM {t.q}" for i, t in enumerate(self._tracked)
+            )
+            rows = conn.execute(sql).fetchall()
+            return {self._tracked[int(i)].name: int(n) for i, n in rows}
+
+        return self._guard("observe", count)
+
+    def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        """Run a query (for invariants); each row as a dict of column -> value."""
+        conn = self._require()
+
+        def run() -> list[dict[str, Any]]:
+            from psycopg.rows import dict_row
+
+            with conn.cursor(row_factory=dict_row) as cur:
+                cur.execute(sql, params or None)
+                return list(cur.fetchall()) if cur.description else []
+
+        return self._guard(f"query {sql!r}", run)
+
+    # -- internals -------------------------------------------------------------------------
+
+    @property
+    def _where(self) -> str:
+        return f"database {_PASSWORD.sub(_hide, self.dsn)} (schema {self.schema})"
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        import psycopg
+
+        try:
+            conn = psycopg.connect(self.dsn, autocommit=True)
+            conn.execute(f"SET lock_timeout = '{_LOCK_TIMEOUT}'")
+            # Our commits (rollbacks) need atomicity, not waiting for the WAL flush; the API's
+            # own sessions keep their settings.
+            conn.execute("SET synchronous_commit = off")
+        except psycopg.Error as exc:
+            raise self._wrap(
+                "connecting", exc, hint="; is the server running and the dsn right?"
+            ) from exc
+        return conn
+
+    def _install(self, conn: psycopg.Connection[Any]) -> None:
+        import psycopg
+
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                self._replica = can_use_replica_role(cur)
+                cur.execute("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s", (SCHEMA,))
+                if cur.fetchone() is not None:
+                    self._recover(cur)
+                tables = user_tables(cur, self.schema, self.tables, self.exclude)
+                sequences = tracked_sequences(cur, self.schema, tables)
+                check_privileges(cur, self.name, self.schema, tables, sequences)
+                for ddl in _sql.base_ddl():
+                    cur.execute(ddl)
+                for index, table in enumerate(tables):
+                    for ddl in _sql.trigger_ddl(table, index):
+                        cur.execute(ddl)
+                cur.execute(_sql.rollback_function_ddl(tables, sequences))
+                cur.execute(_sql.checkpoint_sql(sequences), (0, 0))
+                first = cur.fetchone()
+                assert first is not None
+                rest = first[2:]
+                values = [int(v) for v in rest[0::2]]
+                called = [bool(c) for c in rest[1::2]]
+                cur.execute(
+                    f"INSERT INTO {_sql.META}(key, value) VALUES ('sequences', %s)",
+                    (json.dumps({"values": values, "called": called}),),
+                )
+        except UnknownTableError as exc:
+            raise StoreError(f"{self._where}: {exc}", store=self.name) from exc
+        except psycopg.Error as exc:
+            raise self._wrap("setup", exc) from exc
+        self._tracked, self._sequences = tables, sequences
+        self._root = PostgresToken(next(_serials), 0, 0, tuple(values), tuple(called))
+        self._checkpoint_sql = _sql.checkpoint_sql(sequences)
+        if not self._replica:
+            warnings.warn(
+                f"{self._where}: the role may not SET session_replication_role, so during a "
+                "rollback the tables' own triggers fire and only DEFERRABLE foreign keys are "
+                "deferred; run as a superuser or GRANT SET ON PARAMETER "
+                "session_replication_role to the role",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+
+    def _recover(self, cur: Any) -> None:
+        """Undo and remove what a run that never tore down left behind."""
+        warnings.warn(
+            f"{self._where}: found the {SCHEMA} schema of an earlier VenomQA run that did not "
+            "tear down; rolling its changes back and removing it",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        cur.execute(f"SELECT value FROM {_sql.META} WHERE key = 'sequences'")
+        row = cur.fetchone()
+        seqs = json.loads(row[0]) if row else None
+        cur.execute(
+            "SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n "
+            "ON n.oid = p.pronamespace WHERE n.nspname = %s AND p.proname = 'rollback_to'",
+            (SCHEMA,),
+        )
+        if cur.fetchone() is not None:
+            self._call_rollback(
+                cur, 0, seqs["values"] if seqs else None, seqs["called"] if seqs else None
+            )
+        cur.execute(f"DROP SCHEMA {_sql.S} CASCADE")
+
+    def _call_rollback(
+        self,
+        cur: Any,
+        log_id: int,
+        values: Sequence[int] | None,
+        called: Sequence[bool] | None,
+    ) -> None:
+        cur.execute(
+            f"SELECT {_sql.S}.rollback_to(%s, %s::bigint[], %s::boolean[], %s)",
+            (
+                log_id,
+                None if values is None else list(values),
+                None if called is None else list(called),
+                self._replica,
+            ),
+        )
+
+    def _advance(self, top: int, delta: Any) -> None:
+        self._hash = (self._hash + int(delta)) & _MASK
+        self._seen = max(self._seen, top)
+
+    def _require(self) -> psycopg.Connection[Any]:
+        if self._conn is None:
+            raise StoreError(f"{self._where} is not set up; call setup() first", store=self.name)
+        return self._conn
+
+    def _guard(self, operation: str, fn: Callable[[], T]) -> T:
+        import psycopg
+
+        try:
+            return fn()
+        except psycopg.Error as exc:
+            raise self._wrap(operation, exc) from exc
+
+    def _wrap(self, operation: str, exc: Exception, hint: str = "") -> StoreError:
+        import psycopg.errors
+
+        message = f"{operation} on {self._where} failed: {str(exc).strip()}{hint}"
+        if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+            return StorePermissionError(message, store=self.name)
+        return StoreError(message, store=self.name)
+
+
+def _hide(match: re.Match[str]) -> str:
+    if match.group(1):
+        return f"{match.group(1)}***@"
+    return f"{match.group(2)}***"

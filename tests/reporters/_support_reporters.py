@@ -1,0 +1,211 @@
+"""Helpers for the reporter tests: real runs of the demo shop, synthetic graphs, Chromium.
+
+``shop_run`` explores the bundled demo shop (a separate server process with three seeded bugs,
+on a SQLite file) and runs a journey on it, so the reports render real requests and responses.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from venomqa import Journey, Severity
+from venomqa.models import (
+    ExplorationResult,
+    RequestRecord,
+    RunReport,
+    StateEdge,
+    StepRecord,
+    Violation,
+)
+
+CHROMIUM = "/usr/bin/chromium"
+
+#: The journey the shop run executes: one path hits the refund bug, one step must fail.
+SHOP_JOURNEY_MODULE = '''
+"""A scripted journey on the demo shop, with branches from a paid order."""
+
+from venomqa import Branch, Checkpoint, Journey, Path, Step
+
+
+def create(api, ctx):
+    response = api.post("/orders", json={"amount": 2500})
+    ctx["order"] = response.json()["id"]
+    return response
+
+
+def pay(api, ctx):
+    return api.post(f"/orders/{ctx['order']}/pay")
+
+
+def refund(api, ctx):
+    return api.post(f"/orders/{ctx['order']}/refund")
+
+
+def listing(api, ctx):
+    return api.get("/orders")
+
+
+checkout = Journey(
+    name="checkout",
+    steps=[
+        Step("create", create),
+        Step("pay", pay),
+        Checkpoint("paid"),
+        Branch(
+            "paid",
+            [
+                Path("refund_twice", [Step("refund", refund), Step("refund_again", refund)]),
+                Path("listing_must_fail", [Step("listing", listing, expect_failure=True)]),
+            ],
+        ),
+    ],
+)
+'''
+
+
+def ci() -> bool:
+    """Whether this is a CI run (missing tools fail there instead of skipping)."""
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip the test when ``condition`` is false, or fail it on CI."""
+    if condition:
+        return
+    if ci():
+        pytest.fail(f"{reason} (CI=true: required here)")
+    pytest.skip(reason)
+
+
+def shop_journey() -> Journey:
+    """The checkout journey of SHOP_JOURNEY_MODULE, as objects."""
+    namespace: dict[str, Any] = {}
+    exec(compile(SHOP_JOURNEY_MODULE, "shop_journey", "exec"), namespace)
+    journey = namespace["checkout"]
+    assert isinstance(journey, Journey)
+    return journey
+
+
+def shop_run(tmp: Path, *, max_depth: int = 4) -> RunReport:
+    """Explore the demo shop over real HTTP and run the checkout journey; the RunReport."""
+    from venomqa.demo import init_schema, start_demo_server
+    from venomqa.demo.checks import ACTIONS, INVARIANTS
+    from venomqa.runtime import run_session
+    from venomqa.stores.sqlite import SQLiteStore
+
+    db = tmp / "shop.db"
+    init_schema(str(db))
+    with start_demo_server(db) as server:
+        return run_session(
+            target=server.url,
+            actions=list(ACTIONS),
+            invariants=list(INVARIANTS),
+            journeys=[shop_journey()],
+            graphs=[],
+            stores={"db": SQLiteStore(str(db))},
+            explore_options={"strategy": "bfs", "max_depth": max_depth},
+            reporters=[],
+        )
+
+
+def synthetic_exploration(states: int, *, fan_out: int = 4, violations: int = 2) -> RunReport:
+    """A RunReport whose state graph is a tree of ``states`` states (plus back edges).
+
+    State ``i``'s parent is ``(i - 1) // fan_out``; every state also has an edge back to the
+    root. The last ``violations`` states violate an invariant along their tree path.
+    """
+    keys = [f"{i:016x}" for i in range(states)]
+    edges = [
+        StateEdge(keys[(i - 1) // fan_out], f"a{(i - 1) % fan_out}", keys[i])
+        for i in range(1, states)
+    ]
+    edges += [StateEdge(keys[i], "reset", keys[0]) for i in range(1, states, 7)]
+    found = []
+    for index in range(states - violations, states):
+        actions, cursor = [], index
+        while cursor:
+            actions.append(f"a{(cursor - 1) % fan_out}")
+            cursor = (cursor - 1) // fan_out
+        actions.reverse()
+        steps = [
+            StepRecord(
+                action=name,
+                requests=[
+                    RequestRecord("POST", f"http://127.0.0.1:1/{name}", None, 200, {"ok": True})
+                ],
+            )
+            for name in actions
+        ]
+        found.append(
+            Violation(
+                invariant=f"rule_{index}",
+                severity=Severity.HIGH,
+                path=actions,
+                steps=steps,
+                message=f"state {index} is bad",
+                state=keys[index],
+            )
+        )
+    exploration = ExplorationResult(
+        states=states,
+        transitions=len(edges),
+        violations=found,
+        actions={f"a{k}": states // fan_out for k in range(fan_out)} | {"reset": states // 7},
+        invariants=[v.invariant for v in found] + ["always_fine"],
+        initial_state=keys[0],
+        state_edges=edges,
+        max_depth_reached=max(len(v.path) for v in found) if found else 0,
+        target="http://127.0.0.1:1",
+    )
+    return RunReport(exploration=exploration, target="http://127.0.0.1:1")
+
+
+def chromium_available() -> bool:
+    return Path(CHROMIUM).exists() or shutil.which("chromium") is not None
+
+
+def chromium(page: Path, *extra: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    """Run headless Chromium on ``page`` (a local file) with ``extra`` flags; no network."""
+    binary = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium") or CHROMIUM
+    with tempfile.TemporaryDirectory(prefix="venomqa-chromium-") as profile:
+        return subprocess.run(
+            [
+                binary,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-dev-shm-usage",
+                f"--user-data-dir={profile}",
+                *extra,
+                page.resolve().as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+
+
+def dump_dom(page: Path) -> str:
+    """The page's DOM after its script ran, as Chromium serialises it."""
+    result = chromium(page, "--dump-dom")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "<svg" in result.stdout or "<html" in result.stdout, result.stderr[-2000:]
+    return result.stdout
+
+
+def screenshot(page: Path, target: Path, size: str = "1300,2000") -> Path:
+    """A PNG screenshot of ``page``."""
+    result = chromium(page, "--hide-scrollbars", f"--window-size={size}", f"--screenshot={target}")
+    assert result.returncode == 0 and target.exists(), result.stderr[-2000:]
+    return target
