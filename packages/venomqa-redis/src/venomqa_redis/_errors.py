@@ -1,0 +1,48 @@
+"""Translate redis-py errors into VenomQA's StoreError / StorePermissionError, naming the server.
+
+redis-py is imported lazily, inside the context manager, never at module import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from venomqa.errors import StoreError, StorePermissionError
+
+STORE_NAME = "redis"
+
+
+@contextmanager
+def driver_errors(operation: str, where: str) -> Iterator[None]:
+    """Re-raise any redis-py error inside the block as a StoreError that says what and where."""
+    import redis.exceptions as rex
+
+    try:
+        yield
+    except rex.NoPermissionError as exc:
+        raise StorePermissionError(
+            f"{operation} on {where} was refused: {exc}; grant the user the command "
+            "(ACL SETUSER ... +@all, or at least +@keyspace +@read +@write +@pubsub +@connection)",
+            store=STORE_NAME,
+        ) from exc
+    except (rex.ConnectionError, rex.TimeoutError) as exc:
+        raise StoreError(
+            f"{operation} on {where} failed: cannot talk to Redis: {exc}; is the server running "
+            "and is the store's url right?",
+            store=STORE_NAME,
+        ) from exc
+    except rex.RedisError as exc:
+        raise StoreError(f"{operation} on {where} failed: {exc}", store=STORE_NAME) from exc
+
+
+def is_forbidden(exc: BaseException) -> bool:
+    """Whether ``exc`` says the server refuses a command (ACL, or a renamed/disabled command)."""
+    import redis.exceptions as rex
+
+    if isinstance(exc, rex.NoPermissionError):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, rex.ResponseError) and (
+        "unknown command" in text or "noperm" in text or "not allowed" in text
+    )

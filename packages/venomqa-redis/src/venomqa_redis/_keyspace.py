@@ -1,0 +1,175 @@
+"""Reading keys: the raw image needed to restore a key, and a canonical digest of its content.
+
+A key's *image* is what RESTORE needs to put it back (``DUMP`` bytes) plus its absolute expiry
+(``PEXPIRETIME``, unix ms, -1 for none). Its *digest* is a 64-bit hash of the key name, its type,
+whether it has a TTL, and its content read in a canonical form (hash fields and set members
+sorted, list and sorted-set order as Redis defines it). DUMP bytes alone are not canonical: they
+depend on each value's internal encoding, which depends on history (a hash that grew and shrank
+again stays a hashtable), so equal contents could hash differently.
+
+Every read is one pipelined MULTI per batch of keys (consistent within the batch), plus one more
+pipeline for the canonical content of the batch's non-string keys. Cost: O(size of those keys).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+BATCH = 500
+_GLOB_SPECIAL = b"*?[]\\"
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """What a key is now: its type, DUMP payload and absolute expiry (unix ms, -1 = none)."""
+
+    type: bytes
+    dump: bytes
+    expire_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A key's image plus the digest of its content (what the fingerprint sums)."""
+
+    image: Image
+    digest: int
+
+    def same_as(self, image: Image) -> bool:
+        return self.image.dump == image.dump and self.image.expire_at == image.expire_at
+
+
+def match_pattern(prefix: bytes) -> bytes:
+    """A SCAN MATCH pattern for every key starting with ``prefix`` (glob characters escaped)."""
+    escaped = b"".join(b"\\" + bytes([c]) if c in _GLOB_SPECIAL else bytes([c]) for c in prefix)
+    return escaped + b"*"
+
+
+def scan_keys(client: Any, prefix: bytes) -> Iterator[bytes]:
+    """Every key of the database under ``prefix`` (SCAN, so the server is never blocked)."""
+    yield from client.scan_iter(match=match_pattern(prefix), count=1000)
+
+
+def read_images(client: Any, keys: Iterable[bytes]) -> dict[bytes, Image | None]:
+    """The image of each key (None where it does not exist), one MULTI per batch."""
+    found: dict[bytes, Image | None] = {}
+    for batch in _batches(keys):
+        pipe = client.pipeline(transaction=True)
+        for key in batch:
+            pipe.type(key)
+            pipe.dump(key)
+            pipe.execute_command("PEXPIRETIME", key)
+        replies = pipe.execute()
+        for index, key in enumerate(batch):
+            kind, dump, expire_at = replies[3 * index : 3 * index + 3]
+            found[key] = None if dump is None else Image(_as_bytes(kind), dump, int(expire_at))
+    return found
+
+
+def read_entries(client: Any, keys: Iterable[bytes]) -> dict[bytes, Entry | None]:
+    """The image and content digest of each key (None where it does not exist)."""
+    return entries_for(client, read_images(client, keys))
+
+
+def entries_for(client: Any, images: dict[bytes, Image | None]) -> dict[bytes, Entry | None]:
+    """Digest already-read images: strings from their DUMP, other types from a canonical read."""
+    entries: dict[bytes, Entry | None] = {}
+    compound = [key for key, image in images.items() if image and image.type != b"string"]
+    contents = _canonical_contents(client, compound, images)
+    for key, image in images.items():
+        if image is None:
+            entries[key] = None
+            continue
+        content = contents.get(key, image.dump)
+        entries[key] = Entry(image, digest(key, image.type, image.expire_at >= 0, content))
+    return entries
+
+
+def digest(key: bytes, kind: bytes, has_ttl: bool, content: Any) -> int:
+    """A 64-bit hash of one key's name, type, TTL flag and canonical content, stable across runs."""
+    text = repr((key, kind, has_ttl, content)).encode("utf-8", "surrogatepass")
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
+
+
+def _canonical_contents(
+    client: Any, keys: list[bytes], images: dict[bytes, Image | None]
+) -> dict[bytes, Any]:
+    contents: dict[bytes, Any] = {}
+    for batch in _batches(keys):
+        pipe = client.pipeline(transaction=True)
+        plan: list[tuple[bytes, bytes]] = []
+        for key in batch:
+            image = images[key]
+            assert image is not None
+            kind = image.type
+            if kind == b"hash":
+                pipe.execute_command("HGETALL", key)
+            elif kind == b"list":
+                pipe.execute_command("LRANGE", key, 0, -1)
+            elif kind == b"set":
+                pipe.execute_command("SMEMBERS", key)
+            elif kind == b"zset":
+                pipe.execute_command("ZRANGE", key, 0, -1, "WITHSCORES")
+            elif kind == b"stream":
+                pipe.execute_command("XRANGE", key, "-", "+")
+                pipe.execute_command("XINFO", "GROUPS", key)
+            else:  # a module type: its DUMP is the best we have
+                continue
+            plan.append((key, kind))
+        replies = iter(pipe.execute() if plan else [])
+        for key, kind in plan:
+            reply = next(replies)
+            if kind == b"stream":
+                contents[key] = (_plain(reply), _groups(next(replies)))
+            elif kind in (b"hash", b"set"):
+                contents[key] = sorted(_flat_pairs(reply) if kind == b"hash" else reply)
+            else:
+                contents[key] = _plain(reply)
+    return contents
+
+
+def _flat_pairs(reply: Any) -> list[tuple[Any, Any]]:
+    if isinstance(reply, dict):
+        return list(reply.items())
+    items = list(reply)
+    return list(zip(items[0::2], items[1::2], strict=True))
+
+
+def _groups(reply: Any) -> list[Any]:
+    groups = []
+    for group in reply or []:
+        info = group if isinstance(group, dict) else dict(_flat_pairs(group))
+        groups.append(
+            tuple(
+                _plain(info.get(k, info.get(k.encode())))
+                for k in ("name", "last-delivered-id", "pending", "consumers")
+            )
+        )
+    return sorted(groups, key=repr)
+
+
+def _plain(value: Any) -> Any:
+    """Nested replies as tuples/sorted pairs, so their repr is stable."""
+    if isinstance(value, dict):
+        return tuple(sorted((_plain(k), _plain(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return tuple(_plain(v) for v in value)
+    return value
+
+
+def _as_bytes(value: Any) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
+def _batches(keys: Iterable[bytes]) -> Iterator[list[bytes]]:
+    batch: list[bytes] = []
+    for key in keys:
+        batch.append(key)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,62 @@
+"""The shadow: the store's copy of every tracked key's entry, with an incremental content hash.
+
+It is filled once at setup (a SCAN of the tracked keys) and from then on only updated for keys
+that changed, so it always holds what each key was *before* its next change: that is where undo
+records come from, since a write by another process is only known after it happened.
+
+The fingerprint is the sum (mod 2**64) of every entry's digest, maintained on each update, so it
+costs nothing to read and depends only on the set of (key, content) pairs, never on history.
+A heap of expiry times finds keys whose TTL ran out but that Redis has not reclaimed yet.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+
+from venomqa_redis._keyspace import Entry
+
+_MASK = (1 << 64) - 1
+
+
+class Shadow:
+    """key -> Entry for every tracked key that exists."""
+
+    def __init__(self) -> None:
+        self.entries: dict[bytes, Entry] = {}
+        self.total = 0
+        self._expiries: list[tuple[int, bytes]] = []
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def get(self, key: bytes) -> Entry | None:
+        return self.entries.get(key)
+
+    def put(self, key: bytes, entry: Entry | None) -> None:
+        """Replace ``key``'s entry (None removes it) and update the content hash."""
+        old = self.entries.pop(key, None)
+        if old is not None:
+            self.total = (self.total - old.digest) & _MASK
+        if entry is not None:
+            self.entries[key] = entry
+            self.total = (self.total + entry.digest) & _MASK
+            if entry.image.expire_at >= 0:
+                heapq.heappush(self._expiries, (entry.image.expire_at, key))
+
+    def expired(self, now_ms: int) -> set[bytes]:
+        """Keys whose expiry is before ``now_ms`` (Redis may not have reclaimed them yet)."""
+        due: set[bytes] = set()
+        while self._expiries and self._expiries[0][0] < now_ms:
+            expire_at, key = heapq.heappop(self._expiries)
+            entry = self.entries.get(key)
+            if entry is not None and entry.image.expire_at == expire_at:
+                due.add(key)
+        return due
+
+    def fingerprint(self) -> str:
+        return f"{self.total:016x}"
+
+    def type_counts(self) -> dict[str, int]:
+        counts = Counter(e.image.type.decode(errors="replace") for e in self.entries.values())
+        return dict(sorted(counts.items()))
