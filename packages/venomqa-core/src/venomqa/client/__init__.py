@@ -4,14 +4,44 @@
 ``RetryPolicy`` and ``CircuitBreaker`` shape how it copes with a flaky API; ``BearerAuth``,
 ``ApiKeyAuth`` and ``BasicAuth`` authenticate; ``SensitiveDataFilter`` and ``SecretsManager``
 keep credentials out of records and reports.
+
+Names load on first use, so ``venomqa.client.redaction`` (used by reporters) does not import
+httpx.
 """
 
-from venomqa.client._client import Client
-from venomqa.client.auth import ApiKeyAuth, BasicAuth, BearerAuth
-from venomqa.client.circuit import CircuitBreaker
-from venomqa.client.redaction import SensitiveDataFilter
-from venomqa.client.retry import RetryPolicy
-from venomqa.client.secrets import SecretsManager
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from venomqa.client._client import Client
+    from venomqa.client.auth import ApiKeyAuth, BasicAuth, BearerAuth
+    from venomqa.client.circuit import CircuitBreaker
+    from venomqa.client.redaction import SensitiveDataFilter
+    from venomqa.client.retry import RetryPolicy
+    from venomqa.client.secrets import SecretsManager
+
+_LAZY = {
+    "Client": "venomqa.client._client",
+    "ApiKeyAuth": "venomqa.client.auth",
+    "BasicAuth": "venomqa.client.auth",
+    "BearerAuth": "venomqa.client.auth",
+    "CircuitBreaker": "venomqa.client.circuit",
+    "SensitiveDataFilter": "venomqa.client.redaction",
+    "RetryPolicy": "venomqa.client.retry",
+    "SecretsManager": "venomqa.client.secrets",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'venomqa.client' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ApiKeyAuth",
