@@ -9,9 +9,9 @@ Heavy parts (the HTTP client, the explorer) are imported on first use so the CLI
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from venomqa._lazy import lazy_getattr
 from venomqa.context import ExecutionContext
 from venomqa.models import (
     Action,
@@ -55,13 +55,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'venomqa' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 __all__ = [

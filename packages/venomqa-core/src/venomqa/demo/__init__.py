@@ -8,8 +8,9 @@ Names load on first use, so ``python -m venomqa.demo.server`` imports only what 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from venomqa._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from venomqa.demo.process import DemoServer, DemoServerError, start_demo_server
@@ -23,13 +24,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'venomqa.demo' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 __all__ = ["DemoServer", "DemoServerError", "init_schema", "start_demo_server"]
