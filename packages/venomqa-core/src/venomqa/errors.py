@@ -80,7 +80,16 @@ class StoreError(InfrastructureError):
 
     def __init__(self, message: str, *, store: str | None = None) -> None:
         self.store = store
+        self.detail = message
         super().__init__(f"store {store!r}: {message}" if store else message)
+
+    def located(self, name: str) -> StoreError:
+        """The same error named after the store's key in the World (``db``) rather than the
+        adapter's own name (``sqlite``), which says nothing when several stores share one."""
+        if self.store == name:
+            return self
+        adapter = f" (adapter {self.store!r})" if self.store else ""
+        return type(self)(f"{self.detail}{adapter}", store=name)
 
 
 class StorePermissionError(StoreError):

@@ -51,6 +51,8 @@ class World:
                 store.setup()
             except BaseException as exc:
                 errors = self.teardown()
+                if isinstance(exc, StoreError) and exc.store != name:
+                    raise exc.located(name) from exc
                 if isinstance(exc, VenomQAError) or not isinstance(exc, Exception):
                     raise
                 detail = f" (teardown also failed: {'; '.join(errors)})" if errors else ""
@@ -120,6 +122,11 @@ class World:
     def _call(name: str, operation: str, fn: Callable[[], Any]) -> Any:
         try:
             return fn()
+        except StoreError as exc:
+            located = exc.located(name)
+            if located is exc:
+                raise
+            raise located from exc
         except VenomQAError:
             raise
         except Exception as exc:

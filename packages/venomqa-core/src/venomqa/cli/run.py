@@ -171,15 +171,10 @@ def build_reporters(
 
 
 def _with_store_location(exc: StoreError, config: Config) -> StoreError:
-    """Add which configured store failed and where it lives (adapters name themselves by
-    adapter name, the World by the store's key, so both are matched)."""
+    """Add where the failing store lives (the World names errors by the store's key)."""
     from venomqa.config import describe_store
 
-    name = exc.store or ""
-    entry = config.stores.get(name)
-    if entry is None:
-        same_adapter = [e for e in config.stores.values() if e.adapter == name]
-        entry = same_adapter[0] if len(same_adapter) == 1 else None
+    entry = config.stores.get(exc.store or "")
     if entry is None:
         return exc
     wrapped = type(exc)(f"{exc} (stores.{entry.name} in {config.path}: {describe_store(entry)})")

@@ -1,0 +1,47 @@
+"""World names a failing store by its key in the world, whatever name the adapter gave itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from venomqa.errors import StoreError
+from venomqa.world import World
+
+
+class BrokenRollbackStore:
+    """A store whose rollback fails the way adapters report it: under the adapter's own name."""
+
+    name = "broken"
+
+    def __init__(self) -> None:
+        self.torn_down = False
+
+    def setup(self) -> None: ...
+    def teardown(self) -> None:
+        self.torn_down = True
+
+    def checkpoint(self) -> int:
+        return 0
+
+    def rollback(self, token: Any) -> None:
+        raise StoreError("connection lost", store=self.name)
+
+    def fingerprint(self) -> str:
+        raise RuntimeError("disk on fire")
+
+    def observe(self) -> dict[str, Any]:
+        return {}
+
+
+def test_store_errors_name_the_world_key_and_the_adapter() -> None:
+    store = BrokenRollbackStore()
+    with World("http://127.0.0.1:9", {"orders_db": store}) as world:
+        token = world.checkpoint()
+        with pytest.raises(StoreError) as caught:
+            world.rollback(token)
+        assert caught.value.store == "orders_db"
+        assert str(caught.value) == "store 'orders_db': connection lost (adapter 'broken')"
+        with pytest.raises(StoreError, match=r"store 'orders_db': fingerprint failed: Runtime"):
+            world.fingerprint()
+    assert store.torn_down
