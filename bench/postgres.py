@@ -4,7 +4,8 @@ For tables of 1e4 and 1e6 rows, a branch changes 10 rows (5 updates, 3 inserts, 
 100 rows (50/30/20) through a separate connection, committing each statement like an API would;
 then the store rolls it back. Prints medians of several rounds for checkpoint, fingerprint and
 rollback; the extra time the triggers add to a single-row INSERT and UPDATE (mean per statement
-of 2000, inside a transaction so no commit flush blurs it, with vs. without the store set up);
+of 2000, inside a transaction so no commit flush blurs it; rounds alternate with the store's
+triggers disabled and enabled, and the median of the per-round differences is reported);
 the baseline a copy-per-checkpoint design pays (one full table copy, CREATE TABLE AS) with the
 ratio; and transitions per second exploring the Postgres shop server (tests/postgres) as a
 separate process. Needs PostgreSQL at 127.0.0.1:5432 (trust auth). No asserts.
@@ -86,6 +87,25 @@ def per_statement(api: psycopg.Connection, rows: int) -> tuple[float, float]:
     return insert, update
 
 
+def trigger_overhead(api: psycopg.Connection, rows: int, rounds: int = 9) -> dict[str, float]:
+    """Per-statement times with the store's triggers off and on, in alternating rounds."""
+    per_statement(api, rows)  # warm up
+    plain, tracked = [], []
+    for _ in range(rounds):
+        api.execute("ALTER TABLE items DISABLE TRIGGER USER")
+        plain.append(per_statement(api, rows))
+        api.execute("ALTER TABLE items ENABLE TRIGGER USER")
+        tracked.append(per_statement(api, rows))
+    out = {}
+    for i, kind in enumerate(("insert", "update")):
+        out[f"{kind}_plain"] = statistics.median(p[i] for p in plain)
+        out[f"{kind}_tracked"] = statistics.median(t[i] for t in tracked)
+        out[f"{kind}_extra"] = statistics.median(
+            t[i] - p[i] for p, t in zip(plain, tracked, strict=True)
+        )
+    return out
+
+
 def measure_size(rows: int) -> dict[str, float]:
     name = f"vq_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(ADMIN, autocommit=True) as admin:
@@ -95,8 +115,6 @@ def measure_size(rows: int) -> dict[str, float]:
     try:
         build(dsn, rows)
         with psycopg.connect(dsn, autocommit=True) as api:
-            per_statement(api, rows)  # warm up
-            out["insert_plain"], out["update_plain"] = per_statement(api, rows)
             copies = []
             for _ in range(3):
                 copies.append(
@@ -107,7 +125,6 @@ def measure_size(rows: int) -> dict[str, float]:
             store = PostgresStore(dsn=dsn)
             store.setup()
             try:
-                out["insert_tracked"], out["update_tracked"] = per_statement(api, rows)
                 rng = random.Random(7)
                 root = store.checkpoint()
                 out["checkpoint"] = median(lambda: timed(store.checkpoint))
@@ -131,6 +148,8 @@ def measure_size(rows: int) -> dict[str, float]:
                     return elapsed
 
                 out["fingerprint_10"] = median(fingerprint_round)
+                # last: its rolled-back statements leave dead log rows behind
+                out.update(trigger_overhead(api, rows))
             finally:
                 store.teardown()
     finally:
@@ -201,7 +220,7 @@ def main() -> None:
         print(f"{label:44} {ms(small[key]):>12} {ms(large[key]):>12} {ratio:6.2f}x")
     for kind in ("insert", "update"):
         for rows, fig in figures.items():
-            extra = fig[f"{kind}_tracked"] - fig[f"{kind}_plain"]
+            extra = fig[f"{kind}_extra"]
             print(
                 f"single-row {kind} at {rows:.0e} rows: {ms(fig[f'{kind}_plain'])} plain, "
                 f"{ms(fig[f'{kind}_tracked'])} tracked, extra {ms(extra)}"

@@ -1,23 +1,26 @@
 """The SQL the PostgreSQL store installs in the private schema ``_venomqa``.
 
 - ``_venomqa.log``: the undo log. One row per changed row: the table's index, the operation
-  (``I``/``U``/``D``), the old and new row images as the row type's text form (which round-trips
-  every type exactly: bytea, arrays, jsonb, NULLs, floats) and a 64-bit hash of each image.
-- ``_venomqa.log_row()``: the ``AFTER INSERT OR UPDATE OR DELETE ... FOR EACH ROW`` trigger
-  function, and ``_venomqa.log_truncate()``, a ``BEFORE TRUNCATE`` statement trigger function that
-  logs every row of the table as deleted. Both are SECURITY DEFINER, so the API's own role needs
-  no privilege on the schema. They write in the writer's own transaction, so the changes of any
+  (``I``/``U``/``D``) and the old and new row images as the row type's text form (which
+  round-trips every type exactly: bytea, arrays, jsonb, NULLs, floats).
+- ``_venomqa.log_insert()``, ``log_update()``, ``log_delete()``: the ``AFTER ... FOR EACH ROW``
+  trigger functions, one per operation so each does only its own work (an insert logs just the
+  new image). They run as the writer, not SECURITY DEFINER (which costs on every row): instead
+  PUBLIC may append to the log, and nothing else. ``_venomqa.log_truncate()``, a ``BEFORE
+  TRUNCATE`` statement trigger function (SECURITY DEFINER: it reads the table), logs every row of
+  the table as deleted. They write in the writer's own transaction, so the changes of any
   connection of any process are recorded, and only once they commit.
 - ``_venomqa.rollback_to(token, values, called, replica)``: generated per run with static SQL
   for every tracked table (so PL/pgSQL caches its plans). It replays the log backwards down to
   ``token`` with triggers and foreign-key checks off (``session_replication_role = replica``;
   without that privilege, a GUC the trigger functions check and deferred constraints), deletes
-  those entries, restores the sequences and returns the sum of the hash deltas it removed.
+  those entries and restores the sequences.
 - ``_venomqa.meta``: the sequence values at setup, for teardown and crash recovery.
 
 The content hash (fingerprint) is the sum mod 2**64 over log entries of ``hash(new) -
 hash(old)``, seeded with the table's index: a function of the set of rows only, relative to the
-content at setup, maintained at O(rows changed).
+content at setup, maintained at O(rows changed). VenomQA computes the hashes when it reads new
+entries (each entry once), keeping them out of the writer's path.
 """
 
 from __future__ import annotations
@@ -34,59 +37,66 @@ ROW_TRIGGER = "_venomqa_log"
 TRUNCATE_TRIGGER = "_venomqa_truncate"
 
 
-def base_ddl() -> list[str]:
-    """The schema, log, meta table and the two trigger functions."""
-    return [
+def base_ddl(replica: bool) -> list[str]:
+    """The schema, log, meta table, grants and the trigger functions.
+
+    With ``replica`` the rollback turns triggers off through ``session_replication_role``, so
+    the row functions need not check the replay GUC.
+    """
+    guard = (
+        ""
+        if replica
+        else f"  IF pg_catalog.current_setting('{REPLAY_GUC}', true) = 'on' THEN RETURN NULL; "
+        "END IF;\n"
+    )
+    ddl = [
         f"CREATE SCHEMA {S}",
         f"CREATE TABLE {LOG} (id bigserial PRIMARY KEY, tbl integer NOT NULL, "
-        'op "char" NOT NULL, old_row text, new_row text, h_old bigint, h_new bigint)',
+        'op "char" NOT NULL, old_row text, new_row text)',
         f"CREATE TABLE {META} (key text PRIMARY KEY, value text NOT NULL)",
-        f"""CREATE FUNCTION {S}.log_row() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $f$
-DECLARE
-  k integer;
-  o text;
-  n text;
-BEGIN
-  IF pg_catalog.current_setting('{REPLAY_GUC}', true) = 'on' THEN RETURN NULL; END IF;
-  k := TG_ARGV[0]::integer;
-  IF TG_OP = 'INSERT' THEN
-    n := NEW::text;
-    INSERT INTO {LOG}(tbl, op, new_row, h_new)
-      VALUES (k, 'I', n, pg_catalog.hashtextextended(n, k));
-  ELSIF TG_OP = 'UPDATE' THEN
-    o := OLD::text;
-    n := NEW::text;
-    IF o = n THEN RETURN NULL; END IF;
-    INSERT INTO {LOG}(tbl, op, old_row, new_row, h_old, h_new)
-      VALUES (k, 'U', o, n, pg_catalog.hashtextextended(o, k),
-              pg_catalog.hashtextextended(n, k));
-  ELSE
-    o := OLD::text;
-    INSERT INTO {LOG}(tbl, op, old_row, h_old)
-      VALUES (k, 'D', o, pg_catalog.hashtextextended(o, k));
-  END IF;
-  RETURN NULL;
-END
-$f$""",
+        # The row functions run as the writer (SECURITY DEFINER costs on every row), so any
+        # role may append to the log; nothing else is granted.
+        f"GRANT USAGE ON SCHEMA {S} TO PUBLIC",
+        f"GRANT INSERT ON {LOG} TO PUBLIC",
+        f"GRANT USAGE ON SEQUENCE {LOG}_id_seq TO PUBLIC",
+    ]
+    bodies = {
+        "log_insert": f"  INSERT INTO {LOG}(tbl, op, new_row) VALUES (TG_ARGV[0]::integer, 'I', "
+        "NEW::text);\n",
+        "log_update": "  o := OLD::text;\n  n := NEW::text;\n  IF o <> n THEN\n"
+        f"    INSERT INTO {LOG}(tbl, op, old_row, new_row) "
+        "VALUES (TG_ARGV[0]::integer, 'U', o, n);\n  END IF;\n",
+        "log_delete": f"  INSERT INTO {LOG}(tbl, op, old_row) VALUES (TG_ARGV[0]::integer, 'D', "
+        "OLD::text);\n",
+    }
+    declare = "DECLARE\n  o text;\n  n text;\n"
+    for name, body in bodies.items():
+        ddl.append(
+            f"CREATE FUNCTION {S}.{name}() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+            f"{declare if name == 'log_update' else ''}BEGIN\n{guard}{body}  RETURN NULL;\nEND\n$f$"
+        )
+    ddl.append(
         f"""CREATE FUNCTION {S}.log_truncate() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 AS $f$
 BEGIN
-  IF pg_catalog.current_setting('{REPLAY_GUC}', true) = 'on' THEN RETURN NULL; END IF;
-  EXECUTE pg_catalog.format(
-    'INSERT INTO {LOG}(tbl, op, old_row, h_old) '
-    'SELECT %1$s, ''D'', t::text, pg_catalog.hashtextextended(t::text, %1$s) FROM %2$s t',
+{guard}  EXECUTE pg_catalog.format(
+    'INSERT INTO {LOG}(tbl, op, old_row) SELECT %1$s, ''D'', t::text FROM %2$s t',
     TG_ARGV[0]::integer, TG_RELID::regclass);
   RETURN NULL;
 END
-$f$""",
-    ]
+$f$"""
+    )
+    return ddl
 
 
 def trigger_ddl(table: TableInfo, index: int) -> list[str]:
-    """The two triggers that log every change of ``table``."""
+    """The triggers that log every change of ``table``: one per row operation, and TRUNCATE."""
     return [
-        f"CREATE TRIGGER {ROW_TRIGGER} AFTER INSERT OR UPDATE OR DELETE ON {table.q} "
-        f"FOR EACH ROW EXECUTE FUNCTION {S}.log_row('{index}')",
+        *(
+            f"CREATE TRIGGER {ROW_TRIGGER}_{op[0]} AFTER {op.upper()} ON {table.q} "
+            f"FOR EACH ROW EXECUTE FUNCTION {S}.log_{op}('{index}')"
+            for op in ("insert", "update", "delete")
+        ),
         f"CREATE TRIGGER {TRUNCATE_TRIGGER} BEFORE TRUNCATE ON {table.q} "
         f"FOR EACH STATEMENT EXECUTE FUNCTION {S}.log_truncate('{index}')",
     ]
@@ -123,7 +133,7 @@ def _undo_branch(table: TableInfo, index: int) -> str:
 
 
 def rollback_function_ddl(tables: Sequence[TableInfo], sequences: Sequence[SequenceInfo]) -> str:
-    """``_venomqa.rollback_to(token, vals, called, replica) -> numeric`` for these tables."""
+    """``_venomqa.rollback_to(token, vals, called, replica)`` for these tables."""
     declare = "".join(f"  r{i} {t.q};\n" for i, t in enumerate(tables))
     branches = "".join(
         f"  {'IF' if i == 0 else 'ELSIF'} e.tbl = {i} THEN\n{_undo_branch(t, i)}"
@@ -139,11 +149,10 @@ def rollback_function_ddl(tables: Sequence[TableInfo], sequences: Sequence[Seque
         for i, s in enumerate(sequences)
     )
     return f"""CREATE FUNCTION {S}.rollback_to(
-  token bigint, vals bigint[], called boolean[], replica boolean) RETURNS numeric
+  token bigint, vals bigint[], called boolean[], replica boolean) RETURNS void
 LANGUAGE plpgsql AS $f$
 DECLARE
   e record;
-  delta numeric;
   lv bigint;
   ic boolean;
 {declare}BEGIN
@@ -156,12 +165,9 @@ DECLARE
   FOR e IN SELECT id, tbl, op, old_row, new_row FROM {LOG} WHERE id > token ORDER BY id DESC
   LOOP
 {branches}  END LOOP;
-  SELECT coalesce(sum(h_new), 0) - coalesce(sum(h_old), 0) INTO delta FROM {LOG}
-    WHERE id > token;
   DELETE FROM {LOG} WHERE id > token;
   IF vals IS NOT NULL THEN
 {seqs}  END IF;
-  RETURN delta;
 END
 $f$"""
 
@@ -177,6 +183,7 @@ def checkpoint_sql(sequences: Sequence[SequenceInfo]) -> str:
 
 FINGERPRINT_SQL = (
     "SELECT coalesce(max(id), %s) AS top, "
-    "coalesce(sum(h_new), 0) - coalesce(sum(h_old), 0) AS delta "
+    "coalesce(sum(pg_catalog.hashtextextended(new_row, tbl)), 0) "
+    "- coalesce(sum(pg_catalog.hashtextextended(old_row, tbl)), 0) AS delta "
     f"FROM {LOG} WHERE id > %s"
 )

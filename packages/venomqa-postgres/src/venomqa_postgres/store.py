@@ -17,6 +17,14 @@ triggers inside its own transactions. Then:
   triggers), leaving schema, data and sequences as the user had them. A run killed before
   teardown is recovered by the next ``setup()``, with a warning.
 
+Mode ``savepoint`` is for an app running in VenomQA's process: it runs its SQL on
+``store.connection``, and the whole run is one transaction on it. ``setup()`` opens it and installs
+the same log and triggers inside it; ``checkpoint()`` is a ``SAVEPOINT``, ``rollback()`` a
+``ROLLBACK TO SAVEPOINT`` plus ``setval`` of the sequences (not transactional); the fingerprint is
+read from the log as above; ``teardown()`` rolls the transaction back, so nothing installed or
+written survives. The app must not commit; its own ``with conn.transaction():`` blocks nest as
+savepoints.
+
 Limits: the tracked tables' definitions must not change during a run; rows of a table without a
 primary key are found by a scan of that table when undone; in the fallback used when the role may
 not set ``session_replication_role`` (not superuser, no ``GRANT SET ON PARAMETER``), the user's
@@ -74,7 +82,8 @@ class PostgresStore:
 
     Options (the ``venomqa.yaml`` keys): ``dsn`` (required, a libpq URL or key=value string),
     ``schema`` (default ``public``), ``tables`` (default: every table of the schema),
-    ``exclude`` (tables not to track) and ``mode`` (``triggers``, the default).
+    ``exclude`` (tables not to track) and ``mode`` (``triggers``, the default, or ``savepoint``
+    for an in-process app sharing :attr:`connection`).
     """
 
     name = "postgres"
@@ -91,11 +100,6 @@ class PostgresStore:
             raise ValueError("option 'dsn' must be a non-empty connection string")
         if mode not in _MODES:
             raise ValueError(f"option 'mode' must be one of {', '.join(_MODES)}, not {mode!r}")
-        if mode == "savepoint":
-            raise ValueError(
-                "mode 'savepoint' is not available in this version of venomqa-postgres; use "
-                "mode 'triggers' (the default), which also works for in-process apps"
-            )
         if isinstance(tables, str) or isinstance(exclude, str):
             raise ValueError("options 'tables' and 'exclude' must be lists of table names")
         self.dsn = dsn
@@ -112,6 +116,7 @@ class PostgresStore:
         self._live: list[int] = []
         self._seen = 0
         self._hash = 0
+        self._savepoints: list[int] = []  # savepoint mode: serials of savepoints still open
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -123,13 +128,26 @@ class PostgresStore:
             )
         conn = self._connect()
         try:
+            if self.mode == "savepoint":
+                self._begin_run_transaction(conn)
             self._install(conn)
+            if self.mode == "savepoint" and self._root is not None:
+                self._savepoint(conn, self._root.serial)
         except BaseException:
             conn.close()
             raise
         self._conn = conn
         self._seen, self._hash = 0, 0
         self._live = [self._root.serial] if self._root is not None else []
+        self._savepoints = list(self._live) if self.mode == "savepoint" else []
+
+    @property
+    def connection(self) -> psycopg.Connection[Any]:
+        """VenomQA's connection. In mode ``savepoint`` an in-process app must run its queries
+        on it (between ``setup()`` and ``teardown()``): everything happens inside one
+        transaction that teardown rolls back. The app must not commit or roll it back itself;
+        ``with store.connection.transaction():`` blocks become savepoints and are fine."""
+        return self._require()
 
     def teardown(self) -> None:
         """Roll back to the state at setup and remove everything setup installed. Idempotent."""
@@ -137,6 +155,9 @@ class PostgresStore:
         root, self._root = self._root, None
         self._live = []
         if conn is None:
+            return
+        if self.mode == "savepoint":
+            self._teardown_run_transaction(conn, root)
             return
         try:
             with conn.transaction(), conn.cursor() as cur:
@@ -155,12 +176,16 @@ class PostgresStore:
         conn = self._require()
 
         def take() -> PostgresToken:
+            serial = next(_serials)
+            if self.mode == "savepoint":
+                self._savepoint(conn, serial)
+                self._savepoints.append(serial)
             row = conn.execute(self._checkpoint_sql, (self._seen, self._seen)).fetchone()
             assert row is not None
             self._advance(int(row[0]), row[1])
             rest = row[2:]
             return PostgresToken(
-                next(_serials),
+                serial,
                 self._seen,
                 self._hash,
                 tuple(int(v) for v in rest[0::2]),
@@ -182,6 +207,11 @@ class PostgresStore:
             )
 
         def run() -> None:
+            if self.mode == "savepoint":
+                conn.execute(f"ROLLBACK TO SAVEPOINT {_savepoint_name(token.serial)}")
+                del self._savepoints[self._savepoints.index(token.serial) + 1 :]
+                self._restore_sequences(conn, token.values, token.called)
+                return
             with conn.cursor() as cur:
                 self._call_rollback(cur, token.log_id, token.values, token.called)
 
@@ -193,6 +223,19 @@ class PostgresStore:
         """Forget ``token``; it can no longer be rolled back to."""
         if isinstance(token, PostgresToken) and token.serial in self._live:
             self._live.remove(token.serial)
+            if self._conn is not None:
+                self._guard("release", self._release_unused_savepoints)
+
+    def _release_unused_savepoints(self) -> None:
+        """Savepoint mode: release the newest savepoints no live token needs. (Releasing an
+        older one would also destroy the newer ones, which live tokens may still need.)"""
+        import psycopg.pq
+
+        conn = self._require()
+        while self._savepoints and self._savepoints[-1] not in self._live:
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.INTRANS:
+                return
+            conn.execute(f"RELEASE SAVEPOINT {_savepoint_name(self._savepoints.pop())}")
 
     def fingerprint(self) -> str:
         """16 hex digits, equal for equal contents of the tracked tables (not sequences)."""
@@ -267,7 +310,7 @@ class PostgresStore:
                 tables = user_tables(cur, self.schema, self.tables, self.exclude)
                 sequences = tracked_sequences(cur, self.schema, tables)
                 check_privileges(cur, self.name, self.schema, tables, sequences)
-                for ddl in _sql.base_ddl():
+                for ddl in _sql.base_ddl(self._replica):
                     cur.execute(ddl)
                 for index, table in enumerate(tables):
                     for ddl in _sql.trigger_ddl(table, index):
@@ -290,7 +333,7 @@ class PostgresStore:
         self._tracked, self._sequences = tables, sequences
         self._root = PostgresToken(next(_serials), 0, 0, tuple(values), tuple(called))
         self._checkpoint_sql = _sql.checkpoint_sql(sequences)
-        if not self._replica:
+        if not self._replica and self.mode == "triggers":
             warnings.warn(
                 f"{self._where}: the role may not SET session_replication_role, so during a "
                 "rollback the tables' own triggers fire and only DEFERRABLE foreign keys are "
@@ -299,6 +342,63 @@ class PostgresStore:
                 RuntimeWarning,
                 stacklevel=3,
             )
+
+    def _begin_run_transaction(self, conn: psycopg.Connection[Any]) -> None:
+        """Savepoint mode: recover a crashed triggers-mode run (committed, so the final
+        rollback does not bring its leftovers back), then open the run's transaction."""
+        import psycopg
+
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s", (SCHEMA,))
+                if cur.fetchone() is not None:
+                    self._replica = can_use_replica_role(cur)
+                    self._recover(cur)
+            conn.execute("BEGIN")
+        except psycopg.Error as exc:
+            raise self._wrap("setup", exc) from exc
+
+    def _teardown_run_transaction(
+        self, conn: psycopg.Connection[Any], root: PostgresToken | None
+    ) -> None:
+        """Savepoint mode: put the sequences back, roll the whole run back, close."""
+        import psycopg
+
+        try:
+            if root is not None:
+                conn.execute(f"ROLLBACK TO SAVEPOINT {_savepoint_name(root.serial)}")
+                self._restore_sequences(conn, root.values, root.called)
+        except psycopg.Error as exc:
+            raise self._wrap("teardown", exc, hint="; the sequences may have moved") from exc
+        finally:
+            try:
+                conn.rollback()
+            finally:
+                conn.close()
+
+    def _savepoint(self, conn: psycopg.Connection[Any], serial: int) -> None:
+        import psycopg.pq
+
+        if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+            raise StoreError(
+                f"{self._where}: a statement on the shared connection failed and its error was "
+                "not handled, so the run's transaction is aborted; run the app's writes inside "
+                "'with store.connection.transaction():' so a failing one is rolled back alone",
+                store=self.name,
+            )
+        conn.execute(f"SAVEPOINT {_savepoint_name(serial)}")
+
+    def _restore_sequences(
+        self, conn: psycopg.Connection[Any], values: Sequence[int], called: Sequence[bool]
+    ) -> None:
+        """``setval`` every tracked sequence (not transactional, so no savepoint restores it)."""
+        if not self._sequences:
+            return
+        calls = ", ".join(f"pg_catalog.setval({s.oid}::oid, %s, %s)" for s in self._sequences)
+        params: list[Any] = []
+        for value, is_called in zip(values, called, strict=True):
+            params += [value, is_called]
+        conn.execute(f"SELECT {calls}", params)
 
     def _recover(self, cur: Any) -> None:
         """Undo and remove what a run that never tore down left behind."""
@@ -363,6 +463,10 @@ class PostgresStore:
         if isinstance(exc, psycopg.errors.InsufficientPrivilege):
             return StorePermissionError(message, store=self.name)
         return StoreError(message, store=self.name)
+
+
+def _savepoint_name(serial: int) -> str:
+    return f"venomqa_{serial}"
 
 
 def _hide(match: re.Match[str]) -> str:
