@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from venomqa.context import ExecutionContext
 from venomqa.errors import ActionDefinitionError
 from venomqa.models.actions import Action, Invariant
 from venomqa.models.graph import StateGraph
+
+Named = TypeVar("Named", Action, Invariant)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -56,19 +58,30 @@ def as_invariant(candidate: Any) -> Invariant:
     raise ActionDefinitionError(f"{candidate!r} is not an invariant (use @invariant on a function)")
 
 
+def _unique_by_name(
+    candidates: Iterable[Any], convert: Callable[[Any], Named], kind: str
+) -> list[Named]:
+    """``convert`` each candidate; two results with the same ``name`` are an error."""
+    result: list[Named] = []
+    seen: set[str] = set()
+    for candidate in candidates:
+        item = convert(candidate)
+        name = item.name
+        if name in seen:
+            raise ActionDefinitionError(
+                f"two {kind}s are named {name!r}; give one of them another name"
+            )
+        seen.add(name)
+        result.append(item)
+    return result
+
+
 def moves_from_actions(actions: Iterable[Any]) -> list[Move]:
     """One move per action; two actions with the same name are an error."""
-    moves: list[Move] = []
-    seen: set[str] = set()
-    for candidate in actions:
-        act = as_action(candidate)
-        if act.name in seen:
-            raise ActionDefinitionError(
-                f"two actions are named {act.name!r}; give one of them another name"
-            )
-        seen.add(act.name)
-        moves.append(Move(name=act.name, run=act.fn, requires=act.requires))
-    return moves
+    return [
+        Move(name=act.name, run=act.fn, requires=act.requires)
+        for act in _unique_by_name(actions, as_action, "action")
+    ]
 
 
 def moves_from_graph(graph: StateGraph) -> list[Move]:
@@ -92,14 +105,4 @@ def moves_from_graph(graph: StateGraph) -> list[Move]:
 
 def unique_invariants(invariants: Iterable[Any]) -> list[Invariant]:
     """Invariants as Invariant objects; two with the same name are an error."""
-    result: list[Invariant] = []
-    seen: set[str] = set()
-    for candidate in invariants:
-        inv = as_invariant(candidate)
-        if inv.name in seen:
-            raise ActionDefinitionError(
-                f"two invariants are named {inv.name!r}; give one of them another name"
-            )
-        seen.add(inv.name)
-        result.append(inv)
-    return result
+    return _unique_by_name(invariants, as_invariant, "invariant")
