@@ -127,7 +127,7 @@ def test_target_option_overrides_the_file(tmp_path: Path, shop: ShopServer) -> N
     [
         (["--report", "pdf:out.pdf"], "unknown report format 'pdf'; known formats: console, json"),
         (["--max-depth", "-1"], "-1 is not in the range"),
-        (["--strategy", "astar"], "'astar' is not one of"),
+        (["--strategy", "astar"], "--strategy astar: unknown strategy; use one of bfs, dfs"),
     ],
 )
 def test_bad_options_exit_2(tmp_path: Path, args: list[str], expected: str) -> None:

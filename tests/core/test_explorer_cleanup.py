@@ -17,7 +17,7 @@ from _support_explorer import (
 )
 from venomqa import ExecutionContext, action
 from venomqa.client import Client
-from venomqa.errors import NondeterminismError, StoreError, TargetUnreachableError
+from venomqa.errors import StoreError, TargetUnreachableError
 from venomqa.explorer import explore
 from venomqa.world import World
 
@@ -84,13 +84,13 @@ def test_store_failure_aborts_after_cleanup() -> None:
 
     store = BrokenFingerprintStore()
     world = counter_world(store)
-    with pytest.raises(StoreError, match="store 'db': fingerprint failed: OSError: disk gone"):
+    with pytest.raises(StoreError, match="store 'db': changed_records failed: OSError: disk gone"):
         explore(world, [inc, dec])
 
     assert_rolled_back_and_torn_down(store, world)
 
 
-def test_nondeterministic_replay_is_an_error_naming_the_path() -> None:
+def test_a_context_value_that_differs_on_every_run_is_learned_not_an_error() -> None:
     tickets = itertools.count()
 
     @action(requires=lambda ctx: "ticket" not in ctx)
@@ -98,10 +98,39 @@ def test_nondeterministic_replay_is_an_error_naming_the_path() -> None:
         ctx["ticket"] = next(tickets)  # not rolled back: a replay gets another ticket
 
     store = MemoryStore()
-    world = counter_world(store)
-    with pytest.raises(NondeterminismError, match=r"replaying the path \['take_ticket'\]"):
-        explore(world, [inc, take_ticket])
+    world = World(Client(app=ShopApp(store, counter_cap=2)), {"db": store})
+    result = explore(world, [inc, dec, take_ticket])
 
+    assert result.states == 2 * 3  # counter 0..2, ticket taken or not: nothing else
+    assert not result.violations
+    assert [(v.where, v.spec) for v in result.learned] == [("context.ignore", "ticket")]
+    assert "differed between two runs of 'take_ticket'" in result.learned[0].reason
+    assert_rolled_back_and_torn_down(store, world)
+
+
+def test_a_difference_no_field_explains_is_a_finding_and_the_run_goes_on() -> None:
+    """The memory store cannot list its records, so a counter that grows by a different amount
+    on every run cannot be explained field by field: a nondeterminism finding names the action,
+    and the exploration still visits the rest."""
+    amounts = itertools.count(1)
+
+    @action(requires=lambda ctx: "jumped" not in ctx)
+    def jump(api: Client, ctx: ExecutionContext) -> None:
+        ctx["jumped"] = True
+        for _ in range(next(amounts)):
+            api.post("/counter/inc")
+
+    store = MemoryStore()
+    world = counter_world(store)
+    result = explore(world, [inc, dec, jump], max_depth=3)
+
+    [finding] = [v for v in result.violations if v.kind == "nondeterminism"]
+    assert finding.path == ["jump"]
+    assert finding.occurrences >= 2  # calibration, then each replay of a path through jump
+    assert "action 'jump' reached different states on two runs" in finding.message
+    assert "store 'db': its fingerprint differs" in finding.message
+    assert result.actions["inc"] > 0 and result.actions["dec"] > 0
+    assert result.stop_reason in ("exhausted", "max_depth")
     assert_rolled_back_and_torn_down(store, world)
 
 

@@ -56,6 +56,10 @@ class ExecutionContext(MutableMapping[str, Any]):
         """A deep copy of the data and step results, for ``restore``."""
         return {"data": _copy(self._data), "step_results": _copy(self._step_results)}
 
+    def copy_data(self) -> dict[str, Any]:
+        """A deep copy of the data alone (what a state's view records)."""
+        return _copy(self._data)
+
     def restore(self, snapshot: dict[str, Any]) -> None:
         """Put the context back exactly as it was when ``snapshot`` was taken."""
         self._data = _copy(snapshot["data"])

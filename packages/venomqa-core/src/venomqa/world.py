@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from venomqa.context import ExecutionContext
 from venomqa.errors import StoreError, VenomQAError
-from venomqa.ports.store import optional_release
+from venomqa.ports.store import optional_release, records_of
+from venomqa.state.view import StorePart, WorldView
 
 if TYPE_CHECKING:
     from venomqa.client import Client
@@ -112,6 +113,14 @@ class World:
         parts.append(f"ctx={self.ctx.fingerprint()}")
         return hashlib.blake2b("|".join(parts).encode(), digest_size=8).hexdigest()
 
+    def view(self) -> WorldView:
+        """The current state as the explorer keys and compares it: each store's changed records
+        (or, for a store that cannot list them, its fingerprint) and a copy of the context."""
+        parts: dict[str, StorePart] = {}
+        for name, store in self.stores.items():
+            parts[name] = self._call(name, "changed_records", partial(_store_part, store))
+        return WorldView(parts, self.ctx.copy_data())
+
     def observe(self) -> dict[str, Any]:
         """Each store's human-readable summary, by store name."""
         return {
@@ -133,6 +142,14 @@ class World:
             raise StoreError(
                 f"{operation} failed: {type(exc).__name__}: {exc}", store=name
             ) from exc
+
+
+def _store_part(store: Any) -> StorePart:
+    records = records_of(store)
+    if records is not None:
+        return records
+    fingerprint: str = store.fingerprint()
+    return fingerprint
 
 
 def _as_client(api: Any) -> Client:

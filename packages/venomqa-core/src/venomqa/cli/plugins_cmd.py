@@ -2,7 +2,8 @@
 
     venomqa plugins list           a table; broken plugins' errors are printed under it
     venomqa plugins list --json    a JSON list: name, distribution, version, entry_point,
-                                   adapters, reporters, commands, error (null when loaded)
+                                   adapters, reporters, commands, error (null when loaded),
+                                   strategies
 
 Kept light: it imports only the plugin machinery, never the HTTP client or the explorer.
 """
@@ -24,6 +25,7 @@ def _provides(info: PluginInfo) -> str:
         for label, names in (
             ("adapters", info.adapters),
             ("reporters", info.reporters),
+            ("strategies", info.strategies),
             ("commands", info.commands),
         )
         if names

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from venomqa.cli import exit_code_for
-from venomqa.config import DEFAULT_CONFIG_NAME, STRATEGIES, Config, ReportConfig, load_config
+from venomqa.config import DEFAULT_CONFIG_NAME, Config, ReportConfig, load_config
 from venomqa.errors import ConfigError, StoreError, UsageError
 
 
@@ -27,11 +27,13 @@ from venomqa.errors import ConfigError, StoreError, UsageError
     help="The configuration file.",
 )
 @click.option("--target", metavar="URL", help="Base URL of the API (overrides `target`).")
-@click.option("--strategy", type=click.Choice(STRATEGIES), help="Search strategy.")
+@click.option(
+    "--strategy", metavar="NAME", help="Search strategy: bfs, dfs, random, or a plugin's."
+)
 @click.option("--max-depth", type=click.IntRange(min=0), help="Longest path of actions.")
 @click.option("--max-states", type=click.IntRange(min=1), help="Stop after this many states.")
 @click.option(
-    "--max-transitions", type=click.IntRange(min=1), help="Stop after this many actions run."
+    "--max-transitions", type=click.IntRange(min=0), help="Stop after this many actions run."
 )
 @click.option(
     "--time-budget",
@@ -67,6 +69,14 @@ def run(
     quiet: bool,
 ) -> None:
     """Explore the API and run journeys as the configuration file says."""
+    if strategy is not None:
+        from venomqa.plugins import strategies
+
+        known = strategies()
+        if strategy not in known:
+            raise UsageError(
+                f"--strategy {strategy}: unknown strategy; use one of {', '.join(sorted(known))}"
+            )
     explore_overrides = {
         key: value
         for key, value in {

@@ -6,7 +6,6 @@ was expected.
 
 from venomqa.config.loader import DEFAULT_CONFIG_NAME, load_config
 from venomqa.config.model import (
-    STRATEGIES,
     AuthConfig,
     Config,
     ExploreOptions,
@@ -17,7 +16,6 @@ from venomqa.config.stores import build_stores, describe_store
 
 __all__ = [
     "DEFAULT_CONFIG_NAME",
-    "STRATEGIES",
     "AuthConfig",
     "Config",
     "ExploreOptions",

@@ -17,7 +17,6 @@ import yaml
 
 from venomqa.config.env import interpolate
 from venomqa.config.model import (
-    STRATEGIES,
     AuthConfig,
     Config,
     ExploreOptions,
@@ -28,8 +27,20 @@ from venomqa.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "venomqa.yaml"
 
-_TOP_LEVEL = ("target", "actions", "stores", "explore", "reports", "auth", "headers", "timeout")
-_EXPLORE = tuple(ExploreOptions().as_kwargs())
+_TOP_LEVEL = (
+    "target",
+    "actions",
+    "stores",
+    "context",
+    "explore",
+    "reports",
+    "auth",
+    "headers",
+    "timeout",
+)
+#: ``ignore`` lives with each store (``stores.NAME.ignore``) and in ``context.ignore``.
+_EXPLORE = tuple(n for n in ExploreOptions.names() if n not in ("ignore", "ignore_context"))
+_BOOLEANS = ("stop_on_first", "check_server_errors", "shrink", "learn")
 _AUTH_KEYS = {
     "bearer": ("type", "token"),
     "api_key": ("type", "key", "header"),
@@ -122,12 +133,17 @@ class _Validator:
             raise self.error(
                 "target", "missing: expected the API's base URL, e.g. http://127.0.0.1:8000"
             )
+        stores = self.stores(raw.get("stores"))
+        explore = self.explore(raw.get("explore")).replace(
+            ignore={name: list(entry.ignore) for name, entry in stores.items() if entry.ignore},
+            ignore_context=self.context(raw.get("context")),
+        )
         return Config(
             path=self.path,
             target=self.url(raw["target"], "target"),
             actions=self.actions(raw.get("actions")),
-            stores=self.stores(raw.get("stores")),
-            explore=self.explore(raw.get("explore")),
+            stores=stores,
+            explore=explore,
             reports=self.reports(raw.get("reports")),
             auth=self.auth(raw.get("auth")),
             headers=self.headers(raw.get("headers")),
@@ -226,11 +242,28 @@ class _Validator:
                     f"unknown adapter {adapter!r}; known adapters: {listed} "
                     f"(install the package that provides it, e.g. venomqa-{adapter})",
                 )
-            options = {k: v for k, v in body.items() if k != "adapter"}
+            options = {k: v for k, v in body.items() if k not in ("adapter", "ignore")}
             if isinstance(options.get("path"), str):
                 options["path"] = self.relative_path(options["path"])
-            stores[str(name)] = StoreConfig(name=str(name), adapter=adapter, options=options)
+            ignore = self.names(body.get("ignore"), f"{key}.ignore", "fields (TABLE.COLUMN)")
+            stores[str(name)] = StoreConfig(
+                name=str(name), adapter=adapter, options=options, ignore=tuple(ignore)
+            )
         return stores
+
+    def context(self, value: Any) -> list[str]:
+        if value is None:
+            return []
+        raw = self.mapping(value, "context", "context settings ({ignore: [KEY, ...]})")
+        self.no_unknown_keys(raw, ("ignore",), "context")
+        return self.names(raw.get("ignore"), "context.ignore", "context keys")
+
+    def names(self, value: Any, key: str, what: str) -> list[str]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.error(key, f"expected a list of {what}, got {_kind(value)}")
+        return [self.string(item, f"{key}[{i}]").strip() for i, item in enumerate(value)]
 
     def explore(self, value: Any) -> ExploreOptions:
         if value is None:
@@ -238,14 +271,16 @@ class _Validator:
         raw = self.mapping(value, "explore", "exploration limits")
         self.no_unknown_keys(raw, _EXPLORE, "explore")
         defaults = ExploreOptions()
-        strategy = raw.get("strategy", defaults.strategy)
-        if strategy not in STRATEGIES:
+        strategy = self.string(raw.get("strategy", defaults.strategy), "explore.strategy")
+        known = self._known_strategies()
+        if strategy not in known:
             raise self.error(
-                "explore.strategy", f"expected one of {', '.join(STRATEGIES)}, got {strategy!r}"
+                "explore.strategy", f"expected one of {', '.join(sorted(known))}, got {strategy!r}"
             )
-        stop = raw.get("stop_on_first", defaults.stop_on_first)
-        if not isinstance(stop, bool):
-            raise self.error("explore.stop_on_first", f"expected true or false, got {_kind(stop)}")
+        switches = {name: raw.get(name, getattr(defaults, name)) for name in _BOOLEANS}
+        for name, switch in switches.items():
+            if not isinstance(switch, bool):
+                raise self.error(f"explore.{name}", f"expected true or false, got {_kind(switch)}")
         transitions = raw.get("max_transitions")
         return ExploreOptions(
             strategy=strategy,
@@ -257,12 +292,12 @@ class _Validator:
             ),
             max_transitions=None
             if transitions is None
-            else self.integer(transitions, "explore.max_transitions", minimum=1),
+            else self.integer(transitions, "explore.max_transitions", minimum=0),
             time_budget_s=self.number(
                 raw.get("time_budget_s"), "explore.time_budget_s", positive=True
             ),
-            stop_on_first=stop,
             seed=self.integer(raw.get("seed", defaults.seed), "explore.seed", minimum=0),
+            **switches,
         )
 
     def reports(self, value: Any) -> list[ReportConfig]:
@@ -328,6 +363,11 @@ class _Validator:
         from venomqa.plugins import adapters
 
         return adapters()
+
+    def _known_strategies(self) -> Mapping[str, type]:
+        from venomqa.plugins import strategies
+
+        return strategies()
 
     def _known_reporters(self) -> Mapping[str, type]:
         if self._reporters is not None:

@@ -7,33 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from venomqa.explorer._options import STRATEGIES as STRATEGIES
-from venomqa.explorer._options import ExploreOptions as _Limits
-
-
-@dataclass(frozen=True)
-class ExploreOptions:
-    """The ``explore:`` section: the explorer's limits (defaults shared with ``explore()``)."""
-
-    strategy: str = _Limits.strategy
-    max_depth: int = _Limits.max_depth
-    max_states: int = _Limits.max_states
-    max_transitions: int | None = _Limits.max_transitions
-    time_budget_s: float | None = _Limits.time_budget_s
-    stop_on_first: bool = _Limits.stop_on_first
-    seed: int = _Limits.seed
-
-    def as_kwargs(self) -> dict[str, Any]:
-        """The options as ``explore()`` keyword arguments."""
-        return {
-            "strategy": self.strategy,
-            "max_depth": self.max_depth,
-            "max_states": self.max_states,
-            "max_transitions": self.max_transitions,
-            "time_budget_s": self.time_budget_s,
-            "stop_on_first": self.stop_on_first,
-            "seed": self.seed,
-        }
+from venomqa.explorer.options import ExploreOptions as ExploreOptions
 
 
 @dataclass(frozen=True)
@@ -43,6 +17,8 @@ class StoreConfig:
     name: str
     adapter: str
     options: dict[str, Any] = field(default_factory=dict)
+    #: Volatile fields of this store (``ignore:``), left out of the state.
+    ignore: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,6 +59,7 @@ class Config:
     target: str
     actions: list[str] = field(default_factory=list)
     stores: dict[str, StoreConfig] = field(default_factory=dict)
+    #: The ``explore:`` section, with every store's ``ignore`` and ``context.ignore`` in it.
     explore: ExploreOptions = field(default_factory=ExploreOptions)
     reports: list[ReportConfig] = field(default_factory=list)
     auth: AuthConfig | None = None

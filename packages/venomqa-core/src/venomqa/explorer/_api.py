@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from venomqa.errors import StoreError, UsageError
 from venomqa.explorer._engine import Engine
-from venomqa.explorer._moves import (
-    Move,
-    moves_from_actions,
-    moves_from_graph,
-    unique_invariants,
-)
-from venomqa.explorer._options import ExploreOptions
+from venomqa.explorer._moves import Move, moves_from_actions, moves_from_graph, unique_invariants
+from venomqa.explorer.options import ExploreOptions
+from venomqa.explorer.search import Strategy
 from venomqa.models.actions import Action, Invariant
 from venomqa.models.graph import StateGraph
 from venomqa.models.results import ExplorationResult
@@ -25,58 +21,48 @@ def explore(
     actions: Iterable[Action],
     invariants: Iterable[Invariant] = (),
     *,
-    strategy: str = "bfs",
-    max_depth: int = 8,
-    max_states: int = 10_000,
-    max_transitions: int | None = None,
-    time_budget_s: float | None = None,
-    stop_on_first: bool = False,
-    seed: int = 0,
     observers: Sequence[Any] = (),
-    check_server_errors: bool = True,
-    shrink: bool = True,
     manage_world: bool = True,
+    **options: Any,
 ) -> ExplorationResult:
     """Explore every state reachable with ``actions`` and check ``invariants`` in each.
 
-    Strategies: ``"bfs"`` (default; every violation comes with a shortest path), ``"dfs"`` and
-    ``"random"`` (seeded by ``seed``; violating paths are shrunk before they are reported unless
-    ``shrink=False``). Limits: ``max_depth`` (actions per path), ``max_states`` (distinct states),
+    Options (``ExploreOptions``, the same names as venomqa.yaml's ``explore:`` section):
+    ``strategy`` ``"bfs"`` (default; every problem comes with a shortest path), ``"dfs"``,
+    ``"random"`` (seeded by ``seed``; paths are shrunk unless ``shrink=False``) or one a plugin
+    registers. Limits: ``max_depth`` (actions per path), ``max_states`` (distinct states),
     ``max_transitions`` (actions fired, replays excluded), ``time_budget_s`` (wall clock);
-    ``stop_on_first`` stops at the first violation. ``result.stop_reason`` says which ended it:
-    exhausted, max_depth (everything within the depth was explored, deeper states exist),
-    max_states, max_transitions, time_budget, stop_on_first, or stalled (random walks stopped
-    finding anything new).
+    ``stop_on_first`` stops at the first problem. ``result.stop_reason`` says which ended it.
 
-    Besides invariants, an action that raises is reported as ``action_error`` and a 5xx answer as
-    ``server_error`` (turn that off with ``check_server_errors=False``); the run goes on.
-    InfrastructureErrors (API unreachable, store failure, nondeterministic replay) end it and
+    States are abstract: values the API makes up on every run (timestamps, random ids, salted
+    hashes, tokens) do not split states. Declare them with ``ignore={"db": ["posts.created_at"]}``
+    and ``ignore_context=["token"]``, or let the explorer learn them (``learn=True``, the
+    default; ``result.volatile`` lists what it used, ``result.learned`` what it learned).
+
+    Besides invariants, an action that raises is reported as ``action_error``, a 5xx answer as
+    ``server_error`` (``check_server_errors=False`` turns that off), and calls that reach
+    different states on two runs with no volatile field to explain it as ``nondeterminism``;
+    the run goes on. InfrastructureErrors (API unreachable, store failure) end it and
     propagate. ``observers`` get ``on_progress(Progress)`` and ``on_violation(Violation)``.
 
     With ``manage_world=True`` the world is set up first and torn down at the end; in every case
     the stores and the context are rolled back to the state they had when ``explore`` started,
     also when the run is interrupted (Ctrl-C re-raises after the cleanup).
     """
-    options = ExploreOptions(
-        strategy=strategy,
-        max_depth=max_depth,
-        max_states=max_states,
-        max_transitions=max_transitions,
-        time_budget_s=time_budget_s,
-        stop_on_first=stop_on_first,
-        seed=seed,
-        observers=tuple(observers),
-        check_server_errors=check_server_errors,
-        shrink=shrink,
-    )
+    explore_options = _options(options, "explore")
     moves = moves_from_actions(actions)
-    return _run(world, moves, unique_invariants(invariants), options, manage_world)
+    return _run(
+        world, moves, unique_invariants(invariants), explore_options, observers, manage_world
+    )
 
 
 def explore_graph(
     world: World,
     graph: StateGraph,
     invariants: Iterable[Invariant] = (),
+    *,
+    observers: Sequence[Any] = (),
+    manage_world: bool = True,
     **options: Any,
 ) -> ExplorationResult:
     """Explore a StateGraph on the same engine as ``explore`` (same keyword options).
@@ -86,13 +72,7 @@ def explore_graph(
     a ``node_check`` violation names the edge and the node; the graph's invariants (plus any
     given here) are checked in every state.
     """
-    manage_world = bool(options.pop("manage_world", True))
-    try:
-        explore_options = ExploreOptions(
-            **{**options, "observers": tuple(options.get("observers", ()))}
-        )
-    except TypeError as exc:
-        raise UsageError(f"explore_graph: {exc}") from exc
+    explore_options = _options(options, "explore_graph")
     moves = moves_from_graph(graph)
     checks = unique_invariants([*graph.invariants, *invariants])
     start = graph.initial_node
@@ -101,10 +81,34 @@ def explore_graph(
         moves,
         checks,
         explore_options,
+        observers,
         manage_world,
         root_node=start,
         root_checker=graph.nodes[start].checker,
     )
+
+
+def strategy_named(name: str) -> type[Strategy]:
+    """The registered strategy class called ``name`` (UsageError listing the known ones)."""
+    from venomqa.plugins import strategies
+
+    known = strategies()
+    strategy = known.get(name)
+    if strategy is None:
+        raise UsageError(
+            f"unknown exploration strategy {name!r}; use one of {', '.join(sorted(known))}"
+        )
+    return strategy
+
+
+def _options(options: Mapping[str, Any], caller: str) -> ExploreOptions:
+    unknown = sorted(set(options) - set(ExploreOptions.names()))
+    if unknown:
+        raise UsageError(
+            f"{caller}() got unknown option(s) {', '.join(unknown)}; "
+            f"known: {', '.join(ExploreOptions.names())}"
+        )
+    return ExploreOptions(**options)
 
 
 def _run(
@@ -112,11 +116,13 @@ def _run(
     moves: list[Move],
     invariants: list[Invariant],
     options: ExploreOptions,
+    observers: Sequence[Any],
     manage_world: bool,
     *,
     root_node: str | None = None,
     root_checker: Callable[..., Any] | None = None,
 ) -> ExplorationResult:
+    strategy = strategy_named(options.strategy)
     if manage_world:
         world.setup()
     engine: Engine | None = None
@@ -129,7 +135,9 @@ def _run(
             moves,
             invariants,
             options,
+            strategy,
             root,
+            observers=observers,
             root_node=root_node,
             root_checker=root_checker,
         )

@@ -1,74 +1,296 @@
-"""Findings: violations found while exploring, deduplicated, announced to observers, sorted.
+"""Findings: each distinct problem once, with its shortest path and how often it was seen.
 
-A finding is deduplicated twice: before it is reported by its key (an invariant once per state;
-an action error, server error or node check once per action and error), and after shrinking by
-``(invariant, path)`` so the same reproduction is never listed twice. The final list is sorted
-worst severity first, then shortest path, then discovery order.
+A finding is what the engine notices in one state (an invariant that fails there, a 5xx, an
+action that raised, ...). Findings are grouped into one Violation per distinct problem:
+
+- an invariant: one entry, whatever the state;
+- a server error: per action, status and *signature* of the response body (its JSON shape, or
+  its text with numbers and ids masked), so two different 500s of one action stay two entries;
+- an action error: per action, exception type and signature of its message;
+- a node check: per edge and node; nondeterminism: per action and signature of the difference.
+
+The first path of a group is kept (under BFS it is a shortest one; other strategies shrink it);
+``occurrences`` counts the distinct states that showed the problem and ``examples`` keeps a few
+other paths. Observers hear about each group once, when it is first found. The final list is
+sorted worst severity first, then shortest path, then discovery order.
+
+The module also builds the findings (``invariant_finding`` ...), each with a ``recheck`` that
+tells whether a replayed shorter path still shows the same problem (used when shrinking).
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from venomqa.explorer._execute import Executed
-from venomqa.models.actions import Severity
-from venomqa.models.results import Violation
+from venomqa.errors import InfrastructureError
+from venomqa.explorer._checks import invariant_failure, is_enabled, node_check_failure
+from venomqa.explorer._execute import Executed, describe_exception, server_error_status
+from venomqa.explorer._moves import Move
+from venomqa.models.actions import Invariant, Severity
+from venomqa.models.results import FindingKind, StepRecord, Violation
 from venomqa.ports.reporter import notify
+from venomqa.state.normal import random_tokens
 from venomqa.world import World
 
 #: Re-check a finding after replaying a candidate path: the message when it still holds.
 Recheck = Callable[[World, Executed | None], str | None]
 
+#: Other example paths kept per distinct problem.
+EXAMPLES = 3
+_DIGITS = re.compile(r"\d+")
+_SIGNATURE_LIMIT = 160
+
 
 @dataclass(slots=True)
 class Finding:
-    """A violation as first seen, before shrinking: what, how bad, and how to re-check it."""
+    """A problem as seen in one state, before grouping and shrinking."""
 
-    kind: str
+    kind: FindingKind
     name: str
     severity: Severity
     message: str
-    key: Hashable
-    state: str
+    group: Hashable
     recheck: Recheck
     #: The move the finding is about; a shrunk path must still end with it.
     final_move: int | None = None
 
 
+@dataclass(slots=True)
+class _Group:
+    violation: Violation
+    states: set[str] = field(default_factory=set)
+
+
 class Findings:
-    """The violations of one exploration, deduplicated, in discovery order."""
+    """The distinct problems of one exploration, in discovery order."""
 
     def __init__(self, observers: Sequence[Any]) -> None:
         self._observers = list(observers)
-        self._occurrences: dict[Hashable, int] = {}
-        self._paths: set[tuple[str, tuple[str, ...]]] = set()
-        self.violations: list[Violation] = []
+        self._groups: dict[Hashable, _Group] = {}
 
     def __len__(self) -> int:
-        return len(self.violations)
+        return len(self._groups)
 
-    def first_time(self, key: Hashable) -> bool:
-        """Count an occurrence of ``key``; True only the first time it is seen."""
-        count = self._occurrences.get(key, 0)
-        self._occurrences[key] = count + 1
-        return count == 0
+    def is_new(self, finding: Finding) -> bool:
+        """Whether no finding of ``finding``'s group has been recorded yet."""
+        return finding.group not in self._groups
 
-    def add(self, violation: Violation) -> bool:
-        """Record and announce ``violation`` unless the same invariant and path are already in."""
-        path_key = (violation.invariant, tuple(violation.path))
-        if path_key in self._paths:
-            return False
-        self._paths.add(path_key)
-        self.violations.append(violation)
-        notify(self._observers, "on_violation", violation)
-        return True
+    def record(
+        self, finding: Finding, state: str, steps: Sequence[StepRecord], message: str
+    ) -> bool:
+        """Count ``finding`` in ``state`` reached by ``steps``; True when its group is new (it
+        is then announced to observers)."""
+        group = self._groups.get(finding.group)
+        path = [step.action for step in steps]
+        if group is None:
+            violation = Violation(
+                invariant=finding.name,
+                severity=finding.severity,
+                path=path,
+                steps=list(steps),
+                message=message,
+                kind=finding.kind,
+                state=state,
+                occurrences=1,
+            )
+            self._groups[finding.group] = _Group(violation, {state})
+            notify(self._observers, "on_violation", violation)
+            return True
+        violation = group.violation
+        if state not in group.states:
+            group.states.add(state)
+            violation.occurrences = len(group.states)
+        if len(path) < len(violation.path):  # a shorter way to the same problem
+            if violation.path not in violation.examples:
+                violation.examples.insert(0, violation.path)
+                del violation.examples[EXAMPLES:]
+            violation.path, violation.steps, violation.message = path, list(steps), message
+            violation.state = state
+        elif (
+            len(violation.examples) < EXAMPLES
+            and path != violation.path
+            and path not in violation.examples
+        ):
+            violation.examples.append(path)
+        return False
 
-    def occurrences(self, key: Hashable) -> int:
-        """How many times a finding with ``key`` was met (reported or not)."""
-        return self._occurrences.get(key, 0)
+    def begin_pass(self) -> None:
+        """The search starts over (a volatile field was learned): keep every problem and its
+        shortest path, count occurrences afresh."""
+        for group in self._groups.values():
+            group.states.clear()
+            group.violation.occurrences = 0
 
     def sorted(self) -> list[Violation]:
         """Worst severity first, then shortest path, then the order they were found."""
-        return sorted(self.violations, key=lambda v: (v.severity.rank, len(v.path)))
+        violations = [g.violation for g in self._groups.values()]
+        for violation in violations:
+            violation.occurrences = max(violation.occurrences, 1)
+        return sorted(violations, key=lambda v: (v.severity.rank, len(v.path)))
+
+
+# -- signatures -------------------------------------------------------------------------------
+
+
+def text_signature(text: str) -> str:
+    """``text`` with ids and numbers masked, so the same error about other rows matches."""
+    for token in random_tokens(text):
+        text = text.replace(token, "*")
+    return _DIGITS.sub("#", text)[:_SIGNATURE_LIMIT]
+
+
+def body_signature(body: Any) -> str:
+    """The shape of a response body: JSON keys and value kinds, or its masked text."""
+    if isinstance(body, str | bytes):
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        try:
+            body = json.loads(text)
+        except ValueError:
+            return text_signature(text.strip())
+    return _shape(body)[:_SIGNATURE_LIMIT]
+
+
+def _shape(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}:{_shape(v)}" for k, v in sorted(value.items())) + "}"
+    if isinstance(value, list):
+        return "[" + (_shape(value[0]) if value else "") + "]"
+    if isinstance(value, str):
+        return repr(text_signature(value)[:40])
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    return "#"
+
+
+# -- building findings --------------------------------------------------------------------------
+
+
+def invariant_finding(inv: Invariant, message: str) -> Finding:
+    """``inv`` does not hold."""
+    return Finding(
+        kind=FindingKind.INVARIANT,
+        name=inv.name,
+        severity=inv.severity,
+        message=message,
+        group=(FindingKind.INVARIANT, inv.name),
+        recheck=lambda world, _last: invariant_failure(inv, world),
+    )
+
+
+def action_error_finding(move: Move, index: int, executed: Executed) -> Finding:
+    """Move ``index`` raised."""
+    name, error_type = move.name, executed.error_type
+
+    def recheck(_world: World, last: Executed | None) -> str | None:
+        if last is None or last.error_type != error_type:
+            return None
+        return f"action {name!r} raised {last.step.error}"
+
+    return Finding(
+        kind=FindingKind.ACTION_ERROR,
+        name="action_error",
+        severity=Severity.HIGH,
+        message=f"action {name!r} raised {executed.step.error}",
+        group=(FindingKind.ACTION_ERROR, name, text_signature(executed.step.error or "")),
+        recheck=recheck,
+        final_move=index,
+    )
+
+
+def server_error_finding(move: Move, index: int, executed: Executed, status: int) -> Finding:
+    """Move ``index`` got a 5xx answer."""
+    name = move.name
+
+    def failing(last: Executed) -> Any:
+        return next((r for r in last.step.requests if (r.response_status or 0) >= 500), None)
+
+    def describe(last: Executed) -> str:
+        record = failing(last)
+        where = f" from {record.method} {record.url}" if record is not None else ""
+        return f"action {name!r} got HTTP {status}{where}"
+
+    record = failing(executed)
+    signature = body_signature(record.response_body if record is not None else None)
+
+    def recheck(_world: World, last: Executed | None) -> str | None:
+        if last is None or server_error_status(last) != status:
+            return None
+        again = failing(last)
+        if body_signature(again.response_body if again is not None else None) != signature:
+            return None
+        return describe(last)
+
+    return Finding(
+        kind=FindingKind.SERVER_ERROR,
+        name="server_error",
+        severity=Severity.HIGH,
+        message=describe(executed),
+        group=(FindingKind.SERVER_ERROR, name, status, signature),
+        recheck=recheck,
+        final_move=index,
+    )
+
+
+def node_check_finding(
+    edge: str, node: str, checker: Callable[..., Any] | None, message: str, index: int | None
+) -> Finding:
+    """After ``edge`` the graph node's checker did not hold."""
+
+    def recheck(world: World, _last: Executed | None) -> str | None:
+        if checker is None:
+            return None
+        detail = node_check_failure(checker, node, world)
+        return None if detail is None else f"after {edge}: {detail}"
+
+    return Finding(
+        kind=FindingKind.NODE_CHECK,
+        name="node_check",
+        severity=Severity.HIGH,
+        message=f"after {edge}: {message}",
+        group=(FindingKind.NODE_CHECK, edge, node),
+        recheck=recheck,
+        final_move=index,
+    )
+
+
+def precondition_finding(move: Move, exc: Exception) -> Finding:
+    """The precondition of ``move`` raised."""
+    error_type = type(exc).__name__
+    message = f"precondition of action {move.name!r} raised {describe_exception(exc)}"
+
+    def recheck(world: World, _last: Executed | None) -> str | None:
+        try:
+            is_enabled(move, world.ctx, move.from_node)
+        except InfrastructureError:
+            raise
+        except Exception as again:
+            if type(again).__name__ == error_type:
+                return f"precondition of action {move.name!r} raised {describe_exception(again)}"
+        return None
+
+    return Finding(
+        kind=FindingKind.ACTION_ERROR,
+        name="action_error",
+        severity=Severity.HIGH,
+        message=message,
+        group=(FindingKind.ACTION_ERROR, move.name, "precondition", text_signature(message)),
+        recheck=recheck,
+    )
+
+
+def nondeterminism_finding(action: str, what: str, differences: Sequence[str]) -> Finding:
+    """Running ``what`` (ending with ``action``) twice from one state gave states no volatile
+    field explains. Grouped by the action and the kind of difference."""
+    detail = "; ".join(differences) or "the states differ"
+    return Finding(
+        kind=FindingKind.NONDETERMINISM,
+        name="nondeterminism",
+        severity=Severity.MEDIUM,
+        message=f"{what} reached different states on two runs: {detail}",
+        group=(FindingKind.NONDETERMINISM, action, text_signature(detail)),
+        recheck=lambda _world, _last: None,
+    )

@@ -4,25 +4,38 @@ Store tokens behave like a stack (rolling back to a token invalidates every late
 explorer cannot keep a checkpoint per state. The trail keeps checkpoints along one chain of
 states from the root. ``goto(hops)`` rolls back to the deepest checkpoint on the way to the
 target, releasing the ones beyond it, then *replays* the remaining moves (checkpointing after
-each), and checks that every replayed move reaches the state it reached the first time.
+each), and checks that the replay reached the state it reached the first time.
 
 A hop is ``(move index, state key reached)``; a tuple of hops is a path from the root. A
 checkpoint at depth ``d`` lies on the way to a target when the target's hop ``d`` reached the
-same state key: equal keys mean equal states, whatever path led there.
+same state key: equal keys mean equal (abstract) states, whatever path led there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from venomqa.errors import NondeterminismError
 from venomqa.explorer._execute import execute
-from venomqa.explorer._moves import Move, node_after, state_key
+from venomqa.explorer._moves import Move, node_after
+from venomqa.explorer.search import Hops
+from venomqa.state.view import WorldView
 from venomqa.world import World, WorldCheckpoint
 
-Hop = tuple[int, str]
-Hops = tuple[Hop, ...]
+#: Keys the world where it is now (in graph node ``node``): (state key, view).
+Keyer = Callable[[str | None], tuple[str, WorldView]]
+
+
+class ReplayMismatch(Exception):
+    """A replay reached another state than the first time (the world is where it went)."""
+
+    def __init__(self, hops: Hops, depth: int, expected: str, reached: str, view: WorldView):
+        super().__init__(f"replay of {len(hops)} hops reached {reached}, expected {expected}")
+        self.hops = hops
+        self.depth = depth
+        self.expected = expected
+        self.reached = reached
+        self.view = view
 
 
 @dataclass(slots=True)
@@ -44,18 +57,17 @@ class Trail:
         root: WorldCheckpoint,
         root_key: str,
         root_node: str | None,
+        keyer: Keyer,
     ) -> None:
         self.world = world
         self.moves = moves
+        self.keyer = keyer
         self.entries: list[_Entry] = [_Entry(0, root_key, root_node, root)]
         self.at_depth = 0
         self.at_key: str | None = root_key
         self.at_node = root_node
+        #: Moves executed to reach states again (a cost, counted for reports).
         self.replayed = 0
-
-    @property
-    def root(self) -> WorldCheckpoint:
-        return self.entries[0].checkpoint
 
     def arrive(self, depth: int, key: str, node: str | None) -> None:
         """The world has moved (an action ran) to the state ``key``, ``depth`` hops deep."""
@@ -72,12 +84,14 @@ class Trail:
             return key == self.entries[0].key
         return depth <= len(hops) and hops[depth - 1][1] == key
 
-    def goto(self, hops: Hops) -> None:
-        """Put the world in the state ``hops`` leads to, with a checkpoint of it on top.
+    def goto(self, hops: Hops, *, anchor: bool = True) -> None:
+        """Put the world in the state ``hops`` leads to; with ``anchor``, with a checkpoint of
+        it on top of the trail.
 
         Every replayed step is checkpointed, so later targets sharing the way replay less; the
-        fingerprint is verified where the replay ends (a replay that went astray on the way
-        almost never finds its way back to the recorded state).
+        state is verified where the replay ends (a replay that went astray on the way almost
+        never finds its way back to the recorded state). Raises ReplayMismatch when it does
+        not reach the recorded state; the checkpoints that replay took are dropped then.
         """
         entries = self.entries
         world = self.world
@@ -99,12 +113,12 @@ class Trail:
             world.rollback(base.checkpoint)
             start, node = base.depth, base.node
         if start == target:
-            if base.depth != target:
-                entries.append(_Entry(target, hops[-1][1], node, world.checkpoint()))
             self.arrive(target, base.key if target == base.depth else hops[-1][1], node)
+            if anchor:
+                self.anchor()
             return
         self.lose()
-        verified = start
+        kept = len(entries)
         for position in range(start, target):
             index, expected = hops[position]
             move = self.moves[index]
@@ -113,33 +127,43 @@ class Trail:
             node = node_after(move, node)
             depth = position + 1
             if depth == target:
-                reached = state_key(world.fingerprint(), node)
+                reached, view = self.keyer(node)
                 if reached != expected:
-                    raise self._nondeterminism(hops, verified, depth, reached, expected)
-            entries.append(_Entry(depth, expected, node, world.checkpoint()))
+                    self._drop_above(kept)
+                    raise ReplayMismatch(hops, depth, expected, reached, view)
+            if anchor or depth < target:
+                entries.append(_Entry(depth, expected, node, world.checkpoint()))
         self.arrive(target, hops[-1][1], node)
 
-    def _nondeterminism(
-        self, hops: Hops, verified: int, depth: int, reached: str, expected: str
-    ) -> NondeterminismError:
-        names = [self.moves[index].name for index, _ in hops]
-        replayed = names[verified:depth]
-        which = (
-            f"step {depth} ({replayed[0]!r})"
-            if len(replayed) == 1
-            else f"steps {verified + 1}-{depth} ({', '.join(map(repr, replayed))})"
-        )
-        return NondeterminismError(
-            f"replaying the path {names} did not reach the state it reached before: after "
-            f"{which} the state is {reached}, the first time it was {expected}. Something that "
-            "shapes the API's state is not rolled back (a store that is not declared, time-based "
-            "values, an external service) or the API is not deterministic."
-        )
+    def anchor(self) -> None:
+        """Checkpoint the current state on top of the trail unless it is there already. Only
+        right after ``goto`` (the world is at the end of the path gone to)."""
+        if self.at_key is None:
+            raise RuntimeError("the trail does not know where the world is")
+        if self.entries[-1].depth != self.at_depth:
+            self.entries.append(
+                _Entry(self.at_depth, self.at_key, self.at_node, self.world.checkpoint())
+            )
+
+    def rewind(self) -> None:
+        """Roll the world back to the checkpoint on top of the trail (taken by ``anchor``)."""
+        top = self.entries[-1]
+        self.world.rollback(top.checkpoint)
+        self.arrive(top.depth, top.key, top.node)
+
+    def _drop_above(self, kept: int) -> None:
+        while len(self.entries) > kept:
+            self.world.release(self.entries.pop().checkpoint)
 
     def rollback_to_root(self) -> None:
         """Release every checkpoint but the root and roll the world back to the root."""
-        while len(self.entries) > 1:
-            self.world.release(self.entries.pop().checkpoint)
+        self._drop_above(1)
         root = self.entries[0]
         self.world.rollback(root.checkpoint)
         self.arrive(0, root.key, root.node)
+
+    def restart(self, root_key: str) -> None:
+        """Back at the root, now known by ``root_key`` (the state abstraction changed)."""
+        self.rollback_to_root()
+        self.entries[0].key = root_key
+        self.arrive(0, root_key, self.entries[0].node)

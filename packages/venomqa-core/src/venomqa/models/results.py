@@ -6,15 +6,48 @@ Every type has ``to_dict()`` giving the JSON-ready form the json reporter writes
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from venomqa.models.actions import Severity
 
-#: Kinds of finding besides a user invariant.
-KIND_INVARIANT = "invariant"
-KIND_SERVER_ERROR = "server_error"
-KIND_ACTION_ERROR = "action_error"
-KIND_NODE_CHECK = "node_check"
+
+class FindingKind(StrEnum):
+    """What a finding is: a user invariant, or one of the checks VenomQA makes by itself."""
+
+    INVARIANT = "invariant"
+    #: A call answered with a 5xx status.
+    SERVER_ERROR = "server_error"
+    #: An action (or its precondition) raised.
+    ACTION_ERROR = "action_error"
+    #: A StateGraph node's checker did not hold after an edge into it.
+    NODE_CHECK = "node_check"
+    #: The same calls from the same state reached states no volatile field explains.
+    NONDETERMINISM = "nondeterminism"
+
+
+class StopReason(StrEnum):
+    """Why an exploration ended."""
+
+    #: Every reachable state (within ``max_depth``) was explored.
+    EXHAUSTED = "exhausted"
+    #: Everything within ``max_depth`` was explored, but deeper states exist.
+    MAX_DEPTH = "max_depth"
+    MAX_STATES = "max_states"
+    MAX_TRANSITIONS = "max_transitions"
+    TIME_BUDGET = "time_budget"
+    STOP_ON_FIRST = "stop_on_first"
+    #: Random walk only: many walks in a row found nothing new although untried actions remain.
+    STALLED = "stalled"
+    #: Ctrl-C or a signal ended the run; the result holds what was found until then.
+    INTERRUPTED = "interrupted"
+
+
+KIND_INVARIANT = FindingKind.INVARIANT
+KIND_SERVER_ERROR = FindingKind.SERVER_ERROR
+KIND_ACTION_ERROR = FindingKind.ACTION_ERROR
+KIND_NODE_CHECK = FindingKind.NODE_CHECK
+KIND_NONDETERMINISM = FindingKind.NONDETERMINISM
 
 
 @dataclass
@@ -92,25 +125,32 @@ class StepRecord:
 
 @dataclass
 class Violation:
-    """An invariant that failed (or a built-in finding) with the path of actions reproducing it."""
+    """A distinct problem: an invariant that failed (or a built-in finding) with the shortest
+    path of actions found to reproduce it, how many states showed it, and a few other paths."""
 
     invariant: str
     severity: Severity
     path: list[str]
     steps: list[StepRecord] = field(default_factory=list)
     message: str = ""
-    kind: str = KIND_INVARIANT
+    kind: FindingKind = FindingKind.INVARIANT
     state: str | None = None
+    #: Distinct states in which the problem was seen (1 for a journey's violation).
+    occurrences: int = 1
+    #: Up to a few other paths (action names) that showed it too.
+    examples: list[list[str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "invariant": self.invariant,
             "severity": self.severity.value,
-            "kind": self.kind,
+            "kind": str(self.kind),
             "message": self.message,
             "path": list(self.path),
             "steps": [s.to_dict() for s in self.steps],
             "state": self.state,
+            "occurrences": self.occurrences,
+            "examples": [list(p) for p in self.examples],
         }
 
     @classmethod
@@ -121,9 +161,44 @@ class Violation:
             path=list(data.get("path") or []),
             steps=[StepRecord.from_dict(s) for s in data.get("steps") or []],
             message=data.get("message", ""),
-            kind=data.get("kind", KIND_INVARIANT),
+            kind=_finding_kind(data.get("kind")),
             state=data.get("state"),
+            occurrences=int(data.get("occurrences") or 1),
+            examples=[list(p) for p in data.get("examples") or []],
         )
+
+
+def _finding_kind(value: Any) -> FindingKind:
+    try:
+        return FindingKind(value or FindingKind.INVARIANT)
+    except ValueError:
+        return FindingKind.INVARIANT
+
+
+@dataclass(frozen=True)
+class VolatileFieldInfo:
+    """A field or context key left out of the state: where to declare it, and why it is."""
+
+    where: str  # "stores.db.ignore" or "context.ignore"
+    spec: str  # "posts.created_at", or a context key
+    reason: str
+    declared: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "where": self.where,
+            "spec": self.spec,
+            "reason": self.reason,
+            "declared": self.declared,
+        }
+
+
+def pin_lines(fields: list[VolatileFieldInfo]) -> list[str]:
+    """venomqa.yaml lines declaring ``fields``, e.g. ``stores.db.ignore: [posts.id, ...]``."""
+    grouped: dict[str, list[str]] = {}
+    for info in fields:
+        grouped.setdefault(info.where, []).append(info.spec)
+    return [f"{where}: [{', '.join(specs)}]" for where, specs in grouped.items()]
 
 
 @dataclass
@@ -149,18 +224,29 @@ class ExplorationResult:
     never_enabled: list[str] = field(default_factory=list)
     duration_s: float = 0.0
     strategy: str = "bfs"
-    stop_reason: str = "exhausted"
+    stop_reason: str = StopReason.EXHAUSTED
     max_depth_reached: int = 0
     initial_state: str | None = None
     state_edges: list[StateEdge] = field(default_factory=list)
     invariants: list[str] = field(default_factory=list)
     observations: dict[str, Any] = field(default_factory=dict)
     target: str | None = None
+    #: Every action call made: transitions, replays to reach states, calibration runs.
+    calls: int = 0
+    #: Times the search started over because a volatile field was learned mid-run.
+    restarts: int = 0
+    #: Fields and context keys left out of the state: declared, then learned.
+    volatile: list[VolatileFieldInfo] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         """True when nothing was violated."""
         return not self.violations
+
+    @property
+    def learned(self) -> list[VolatileFieldInfo]:
+        """The volatile fields found while exploring (not declared)."""
+        return [info for info in self.volatile if not info.declared]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -179,6 +265,10 @@ class ExplorationResult:
             "initial_state": self.initial_state,
             "state_edges": [e.to_dict() for e in self.state_edges],
             "observations": self.observations,
+            "calls": self.calls,
+            "restarts": self.restarts,
+            "volatile": [v.to_dict() for v in self.volatile],
+            "pin": pin_lines(self.volatile),
         }
 
 

@@ -1,6 +1,6 @@
 """The plugin system: one pluggy PluginManager for the ``venomqa`` project and entry-point group.
 
-    from venomqa.plugins import adapters, reporters, plugin_infos
+    from venomqa.plugins import adapters, reporters, strategies, plugin_infos
 
 Plugins load lazily, on the first call of any function here, and once. ``VENOMQA_LOAD_PLUGINS``
 (unset: all; comma list: those entry-point names; empty: none) and ``VENOMQA_DISABLE_PLUGINS``
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         register_commands,
         reporters,
         reset_plugins,
+        strategies,
     )
 
 # `import venomqa` imports this package (for `hookimpl`); the manager loads on first use only.
@@ -38,6 +39,7 @@ _MANAGER_NAMES = frozenset(
         "register_commands",
         "reporters",
         "reset_plugins",
+        "strategies",
     }
 )
 
@@ -65,4 +67,5 @@ __all__ = [
     "register_commands",
     "reporters",
     "reset_plugins",
+    "strategies",
 ]

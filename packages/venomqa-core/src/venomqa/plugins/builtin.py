@@ -1,4 +1,5 @@
-"""The built-in plugin of venomqa-core: the SQLite store and the console and JSON reporters.
+"""The built-in plugin of venomqa-core: the SQLite store, the console and JSON reporters, and the
+BFS, DFS and random-walk strategies.
 
 It registers through the same hooks a third-party plugin uses. The classes are imported inside
 the hook functions so that loading plugins (and so starting the CLI) stays fast.
@@ -24,3 +25,10 @@ def venomqa_register_reporters() -> list[type]:
     from venomqa.reporters.json_report import JsonReporter
 
     return [ConsoleReporter, JsonReporter]
+
+
+@hookimpl
+def venomqa_register_strategies() -> list[type]:
+    from venomqa.explorer.strategies import BUILTIN_STRATEGIES
+
+    return list(BUILTIN_STRATEGIES)

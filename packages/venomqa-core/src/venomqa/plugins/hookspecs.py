@@ -4,6 +4,7 @@ pluggy's ``check_pending()`` catches a misspelt hookimpl.
 Registration (called once, when plugins load):
     venomqa_register_adapters   -> list of store classes, each with a unique ``name``
     venomqa_register_reporters  -> list of reporter classes, each with a unique ``name``
+    venomqa_register_strategies -> list of search strategy classes, each with a unique ``name``
     venomqa_register_commands   -> adds click commands to the ``venomqa`` CLI group
 
 Configuration (historic: plugins registered later still receive earlier calls):
@@ -31,6 +32,16 @@ def venomqa_register_reporters() -> list[type]:
     """Return reporter classes. Each has a class attribute ``name`` (the FORMAT of
     ``--report FORMAT:PATH``), is built as ``cls(path=PATH_OR_NONE, **options)`` and implements
     ``report(run)``. A name registered twice is an error naming both plugins."""
+    return []
+
+
+@hookspec
+def venomqa_register_strategies() -> list[type]:
+    """Return search strategy classes (see ``venomqa.explorer.search.Strategy``). Each has a
+    class attribute ``name`` (the ``explore: {strategy: NAME}`` value), a bool class attribute
+    ``shortest_paths`` and a ``search(search)`` method returning a StopReason; a fresh instance
+    runs each pass of an exploration. A name registered twice is an error naming both
+    plugins."""
     return []
 
 

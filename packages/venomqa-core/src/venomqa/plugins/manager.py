@@ -17,7 +17,7 @@ import pluggy
 from venomqa.plugins import builtin, hookspecs
 from venomqa.plugins.loading import describe_exception, load_entry_points
 from venomqa.plugins.markers import PROJECT_NAME
-from venomqa.plugins.registry import PluginHookResult, Registry, build_registry
+from venomqa.plugins.registry import ClassCheck, PluginHookResult, Registry, build_registry
 from venomqa.ports.store import missing_store_methods
 
 CORE_DISTRIBUTION = "venomqa-core"
@@ -35,10 +35,11 @@ class PluginInfo:
     reporters: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
     error: str | None = None
+    strategies: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: name, distribution, version, entry_point, adapters, reporters,
-        commands, error."""
+        commands, error, strategies."""
         return asdict(self)
 
     def add_error(self, message: str) -> None:
@@ -144,20 +145,8 @@ class _LoadedPlugins:
     def registry(self, kind: str) -> Registry:
         with self.lock:
             if kind not in self.registries:
-                if kind == "adapter":
-                    found = build_registry(
-                        "adapter",
-                        "venomqa_register_adapters",
-                        self.call_each("venomqa_register_adapters"),
-                        check=_check_adapter,
-                    )
-                else:
-                    found = build_registry(
-                        "reporter",
-                        "venomqa_register_reporters",
-                        self.call_each("venomqa_register_reporters"),
-                        check=_check_reporter,
-                    )
+                hook_name, check = _KINDS[kind]
+                found = build_registry(kind, hook_name, self.call_each(hook_name), check=check)
                 for plugin_name, names in found.provided.items():
                     setattr(self.infos[plugin_name], f"{kind}s", list(names))
                 for involved, problem in found.problems:
@@ -192,6 +181,22 @@ def _check_adapter(cls: type) -> str | None:
 
 def _check_reporter(cls: type) -> str | None:
     return None if callable(getattr(cls, "report", None)) else "has no report(run) method"
+
+
+def _check_strategy(cls: type) -> str | None:
+    if not callable(getattr(cls, "search", None)):
+        return "has no search(search) method"
+    if not isinstance(getattr(cls, "shortest_paths", None), bool):
+        return "has no bool class attribute 'shortest_paths'"
+    return None
+
+
+#: Each kind of named class plugins register: its hook and the check every class must pass.
+_KINDS: dict[str, tuple[str, ClassCheck]] = {
+    "adapter": ("venomqa_register_adapters", _check_adapter),
+    "reporter": ("venomqa_register_reporters", _check_reporter),
+    "strategy": ("venomqa_register_strategies", _check_strategy),
+}
 
 
 def _core_version() -> str | None:
@@ -258,12 +263,22 @@ def reporters() -> dict[str, type]:
     return dict(registry.classes)
 
 
+def strategies() -> dict[str, type]:
+    """Every registered search strategy class by its ``name`` (``explore: {strategy: NAME}``).
+
+    Raises like ``adapters()``.
+    """
+    registry = _loaded().registry("strategy")
+    registry.raise_first_problem()
+    return dict(registry.classes)
+
+
 def plugin_infos() -> list[PluginInfo]:
     """Every plugin (built-in first), what it provides and its problems. Never raises for a
     broken plugin: problems are in each PluginInfo's ``error``."""
     state = _loaded()
-    state.registry("adapter")
-    state.registry("reporter")
+    for kind in _KINDS:
+        state.registry(kind)
     state.check_commands()
     return [PluginInfo(**info.to_dict()) for info in state.infos.values()]
 

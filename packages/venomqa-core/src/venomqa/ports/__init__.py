@@ -8,11 +8,14 @@ from venomqa.ports.reporter import ExplorationObserver, ReporterPort, notify
 from venomqa.ports.storage import StoragePort
 from venomqa.ports.store import (
     REQUIRED_STORE_METHODS,
+    RecordChange,
     StorePort,
     SupportsQuery,
+    SupportsRecords,
     SupportsRelease,
     missing_store_methods,
     optional_release,
+    records_of,
 )
 
 __all__ = [
@@ -22,12 +25,15 @@ __all__ = [
     "DatabasePort",
     "ExplorationObserver",
     "QueuePort",
+    "RecordChange",
     "ReporterPort",
     "StoragePort",
     "StorePort",
     "SupportsQuery",
+    "SupportsRecords",
     "SupportsRelease",
     "missing_store_methods",
     "notify",
     "optional_release",
+    "records_of",
 ]

@@ -2,7 +2,7 @@
 
 A store is something the API under test keeps state in. Only the six methods of ``StorePort`` plus
 a ``name`` class attribute are required; everything else core may use is optional and looked up
-with ``getattr`` (see ``optional_release`` and ``SupportsQuery``).
+with ``getattr`` (see ``optional_release``, ``SupportsQuery`` and ``SupportsRecords``).
 
 Token semantics: ``checkpoint()`` returns a token for the current state. ``rollback(token)`` puts
 the state back exactly as it was at ``token``; the token stays valid (it can be rolled back to
@@ -12,6 +12,8 @@ stack, which is what the explorer and the journey runner use.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 
@@ -54,12 +56,52 @@ class SupportsQuery(Protocol):
     def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class RecordChange:
+    """One record (a row, a key, an object) whose content differs from what it was at setup().
+
+    ``before``/``after`` map field names to plain values (None, bool, int, float, str, bytes, and
+    lists/dicts of them; timestamps as ISO-8601 text, UUIDs and decimals as text): the record at
+    ``setup()`` and now, None where it did not or does not exist. ``identity`` names the record
+    within its ``collection`` (a table, a key family, a folder) and ``key_fields`` are the fields
+    that form its primary key as the application sees it (empty when it has none).
+    """
+
+    collection: str
+    identity: tuple[Any, ...]
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any] | None
+    key_fields: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class SupportsRecords(Protocol):
+    """Optional: the content a store holds, as the records that changed since ``setup()``.
+
+    With it the explorer sees *what* differs between two states, field by field: it leaves out
+    values that differ on every run (timestamps, random ids, salted hashes) and learns which
+    those are, so an API that stores them still has a finite, repeatable set of states. A store
+    that offers it is fingerprinted through it (``fingerprint()`` is then not called by the
+    explorer). Cost: O(records changed since setup), never a scan of the store. Records equal to
+    their setup content may be listed (they are ignored). The returned sequence is a snapshot:
+    the store must not change it afterwards.
+    """
+
+    def changed_records(self) -> Sequence[RecordChange]: ...
+
+
 REQUIRED_STORE_METHODS = ("setup", "teardown", "checkpoint", "rollback", "fingerprint", "observe")
 
 
 def missing_store_methods(store_cls: type) -> list[str]:
     """The contract methods a store class lacks (empty when it honours the contract)."""
     return [m for m in REQUIRED_STORE_METHODS if not callable(getattr(store_cls, m, None))]
+
+
+def records_of(store: object) -> Sequence[RecordChange] | None:
+    """``store.changed_records()`` when the store offers it, else None."""
+    changed = getattr(store, "changed_records", None)
+    return changed() if callable(changed) else None
 
 
 def optional_release(store: object, token: Any) -> None:

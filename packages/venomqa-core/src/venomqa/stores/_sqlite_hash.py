@@ -10,6 +10,10 @@ written since the previous refresh.
 Cost: O(rows changed since the previous refresh), independent of the size of the tables.
 Fingerprints are therefore comparable within a run, and between runs that start from the same
 file content.
+
+The same pass keeps the rows themselves for ``changed_records()``: each changed row's image at
+setup (the first old image the log shows for it: before its first change it *was* the setup
+image) and its image now. Memory: O(rows changed since setup).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from venomqa.ports.store import RecordChange
 from venomqa.stores._sqlite_schema import TableInfo, quote_ident
 from venomqa.stores._sqlite_undo import entries_above, max_seq
 
@@ -33,17 +38,55 @@ def row_hash(row: tuple[Any, ...]) -> int:
     return int.from_bytes(digest.digest(), "big")
 
 
+RowKey = tuple[str, Any]
+
+
 class ContentHashes:
-    """Per-table content hashes, brought up to date from the undo log on ``refresh``."""
+    """Per-table content hashes and changed rows, brought up to date from the undo log on
+    ``refresh``. A refresh replaces (never mutates) ``hashes`` and ``rows``, so a copy taken
+    before it stays as it was."""
 
     def __init__(self, seen_seq: int) -> None:
         self.hashes: dict[str, int] = {}
         self.seen_seq = seen_seq
+        #: Every row changed since setup: its image now (_ABSENT when deleted).
+        self.rows: dict[RowKey, Any] = {}
+        #: The image at setup of every row in ``rows`` (_ABSENT when it did not exist); shared
+        #: by copies: what a row was at setup never changes.
+        self.origins: dict[RowKey, Any] = {}
+        self._records: tuple[dict[RowKey, Any], list[RecordChange]] | None = None
 
     def copy(self) -> ContentHashes:
         twin = ContentHashes(self.seen_seq)
-        twin.hashes = dict(self.hashes)
+        twin.hashes = self.hashes
+        twin.rows = self.rows
+        twin.origins = self.origins
+        twin._records = self._records
         return twin
+
+    def changed_records(self, tables: dict[str, TableInfo]) -> list[RecordChange]:
+        """The rows whose content differs from setup, as RecordChanges (cached until ``rows``
+        is replaced; log sequence numbers are reused after a rollback, so they cannot key it)."""
+        if self._records is not None and self._records[0] is self.rows:
+            return self._records[1]
+        changes: list[RecordChange] = []
+        for (name, key), image in self.rows.items():
+            origin = self.origins[(name, key)]
+            if image == origin:
+                continue
+            table = tables[name]
+            identity = (key,) if table.rowid_name else tuple(key)
+            changes.append(
+                RecordChange(
+                    collection=name,
+                    identity=identity,
+                    before=_fields(table, origin),
+                    after=_fields(table, image),
+                    key_fields=table.key_columns,
+                )
+            )
+        self._records = (self.rows, changes)
+        return changes
 
     def refresh(
         self, conn: sqlite3.Connection, tables: dict[str, TableInfo], width: int
@@ -58,6 +101,8 @@ class ContentHashes:
             for key, image in _pre_state_facts(table, entry):
                 before.setdefault(table.name, {}).setdefault(key, image)
         updated = dict(self.hashes)
+        rows = dict(self.rows)
+        origins = self.origins
         for name, keyed in before.items():
             after = _current_rows(conn, tables[name], list(keyed))
             total = updated.get(name, 0)
@@ -67,10 +112,21 @@ class ContentHashes:
                     total -= row_hash(old)
                 if new is not _ABSENT:
                     total += row_hash(new)
+                origins.setdefault((name, key), old)
+                rows[(name, key)] = new
             updated[name] = total & _MASK
         self.hashes = {name: value for name, value in updated.items() if value}
+        self.rows = rows
         self.seen_seq = top
         return self.hashes
+
+
+def _fields(table: TableInfo, image: Any) -> dict[str, Any] | None:
+    """A row image as column -> value (rowid tables' images start with the rowid)."""
+    if image is _ABSENT:
+        return None
+    values = image[1:] if table.rowid_name else image
+    return dict(zip(table.columns, values, strict=True))
 
 
 def _pre_state_facts(table: TableInfo, entry: Sequence[Any]) -> list[tuple[Any, Any]]:

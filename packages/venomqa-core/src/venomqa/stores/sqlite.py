@@ -13,6 +13,8 @@ process, through its own connections, is recorded like any other writer (see
 - ``fingerprint()`` hashes the content incrementally, relative to the content at setup (see
   ``_sqlite_hash``): O(rows changed since the previous call), never a table scan. The
   AUTOINCREMENT counters are not part of it, so insert-then-delete gives the original value.
+- ``changed_records()`` lists the rows that differ from setup, as they were then and are now,
+  kept up to date by the same pass.
 - ``teardown()`` rolls back to the state at ``setup()`` and removes every trigger and table the
   store installed, leaving the user's schema, data and sqlite_sequence as they were. If a run was
   killed before teardown, the next ``setup()`` finds the leftovers, rolls their log back, removes
@@ -39,6 +41,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from venomqa.errors import StoreError
+from venomqa.ports.store import RecordChange
 from venomqa.stores import _sqlite_undo as undo
 from venomqa.stores._sqlite_hash import ContentHashes
 from venomqa.stores._sqlite_schema import (
@@ -190,17 +193,25 @@ class SQLiteStore:
         undo log at O(rows changed since the previous call). The AUTOINCREMENT counters are left
         out on purpose: inserting a row and deleting it again gives the original fingerprint.
         """
+        values = self._guard("fingerprint", self._refresh)
+        text = repr(sorted(values.items()))
+        return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+    def changed_records(self) -> list[RecordChange]:
+        """Every row whose content differs from setup (``SupportsRecords``): its table, its
+        rowid (or primary key), the row at setup and now. O(rows changed since the previous
+        call) to bring up to date, O(rows changed since setup) to list."""
+        self._guard("changed_records", self._refresh)
+        return self._hashes.changed_records(self._tables)
+
+    def _refresh(self) -> dict[str, int]:
+        """Bring the content hashes and changed rows up to date with the undo log."""
         conn = self._require()
-
-        def compute() -> str:
-            hashes = self._hashes.copy()
-            with _transaction(conn, "BEGIN"):
-                values = hashes.refresh(conn, self._tables, self._width)
-            self._hashes = hashes
-            text = repr(sorted(values.items()))
-            return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
-
-        return self._guard("fingerprint", compute)
+        hashes = self._hashes.copy()
+        with _transaction(conn, "BEGIN"):
+            values = hashes.refresh(conn, self._tables, self._width)
+        self._hashes = hashes
+        return values
 
     def observe(self) -> dict[str, Any]:
         """Row counts per user table."""

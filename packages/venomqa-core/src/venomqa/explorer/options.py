@@ -1,0 +1,80 @@
+"""ExploreOptions: every setting of one exploration, validated in one place.
+
+``explore()`` takes them as keyword arguments and the ``explore:`` section of venomqa.yaml holds
+the same names (the configuration builds this very type), so defaults and validation cannot
+drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from venomqa.errors import UsageError
+
+#: The strategies built into core (plugins may add more).
+BUILTIN_STRATEGY_NAMES = ("bfs", "dfs", "random")
+
+
+@dataclass(frozen=True)
+class ExploreOptions:
+    """Limits and switches of one exploration (see ``explore`` for what each means)."""
+
+    strategy: str = "bfs"
+    max_depth: int = 8
+    max_states: int = 10_000
+    max_transitions: int | None = None
+    time_budget_s: float | None = None
+    stop_on_first: bool = False
+    seed: int = 0
+    check_server_errors: bool = True
+    shrink: bool = True
+    #: Volatile fields per store key, e.g. ``{"db": ["posts.created_at", "audit"]}``.
+    ignore: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    #: Volatile context keys, e.g. ``["token", "*_token"]``.
+    ignore_context: Sequence[str] = ()
+    #: Learn volatile fields while exploring (calibration runs, replays, telltale values).
+    learn: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.strategy, str) or not self.strategy:
+            raise UsageError(f"strategy must be a strategy name, got {self.strategy!r}")
+        _check_int("max_depth", self.max_depth, 0)
+        _check_int("max_states", self.max_states, 1)
+        if self.max_transitions is not None:
+            _check_int("max_transitions", self.max_transitions, 0)
+        if self.time_budget_s is not None and (
+            isinstance(self.time_budget_s, bool)
+            or not isinstance(self.time_budget_s, int | float)
+            or not self.time_budget_s > 0
+        ):
+            raise UsageError(f"time_budget_s must be > 0 or None, got {self.time_budget_s!r}")
+        _check_int("seed", self.seed, 0)
+        if not isinstance(self.ignore, Mapping):
+            raise UsageError(f"ignore must map store names to lists of fields, got {self.ignore!r}")
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """Every option name (the keys ``explore()`` and the ``explore:`` section accept)."""
+        return tuple(f.name for f in fields(cls))
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """The options as ``explore()`` keyword arguments."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def replace(self, **changes: Any) -> ExploreOptions:
+        """A copy with ``changes`` applied (and validated)."""
+        values = self.as_kwargs()
+        unknown = sorted(set(changes) - set(values))
+        if unknown:
+            raise UsageError(
+                f"unknown exploration option(s) {', '.join(unknown)}; known: {', '.join(values)}"
+            )
+        values.update(changes)
+        return ExploreOptions(**values)
+
+
+def _check_int(name: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise UsageError(f"{name} must be an integer >= {minimum}, got {value!r}")
