@@ -3,7 +3,8 @@
 Any adapter, ours or a third party's, runs the same checks against its own store: rollback undoes
 inserts, updates and deletes made by *another process*; checkpoints nest; a token stays valid after
 being rolled back to; the fingerprint is equal for equal contents and restored by rollback;
-``observe()`` returns a dict; teardown leaves the backing system as it was.
+``observe()`` returns a dict; teardown leaves the backing system as it was; and, for stores that
+offer the optional ``changed_records()``, that it lists exactly what differs from setup.
 
 You provide two pytest fixtures:
 
@@ -53,6 +54,7 @@ This module does not import pytest.
 from venomqa.testing._contract import (
     ALL_CHECKS,
     StoreContract,
+    check_changed_records,
     check_fingerprint_restored_by_rollback,
     check_fingerprint_tracks_content,
     check_nested_checkpoints,
@@ -72,6 +74,7 @@ __all__ = [
     "ContractWriter",
     "StoreContract",
     "SubprocessWriter",
+    "check_changed_records",
     "check_fingerprint_restored_by_rollback",
     "check_fingerprint_tracks_content",
     "check_nested_checkpoints",

@@ -2,7 +2,8 @@
 
 Every check takes a fresh, not yet set-up store and a ContractWriter bound to the same backing
 system. It sets the store up itself and always tears it down. The checks only use the six
-contract methods, so they apply to any adapter.
+contract methods, so they apply to any adapter; ``check_changed_records`` checks the optional
+``changed_records()`` capability when the store offers it and passes otherwise.
 """
 
 from __future__ import annotations
@@ -159,6 +160,55 @@ def check_teardown_leaves_no_trace(store: Any, writer: ContractWriter) -> None:
     assert writer.snapshot() == before, "teardown left the backing system different from before"
 
 
+def check_changed_records(store: Any, writer: ContractWriter) -> None:
+    """Optional ``changed_records()``: exactly the records that differ from setup, as they
+    were then and are now, also after rollbacks; plain, JSON-like field values."""
+    if not callable(getattr(store, "changed_records", None)):
+        return
+    writer.write("kept", "k1")
+    writer.write("changed", "c1")
+    writer.write("removed", "r1")
+    with _set_up(store):
+        assert _differing(store) == [], "changed_records() lists records right after setup"
+        token = store.checkpoint()
+        writer.write("added", "a1")
+        writer.write("changed", "c2")
+        writer.delete("removed")
+        changes = _differing(store)
+        shapes = sorted((c.before is None, c.after is None) for c in changes)
+        assert shapes == [(False, False), (False, True), (True, False)], (
+            "after an insert, an update and a delete by another process, changed_records() "
+            f"should list one new, one changed and one removed record; got {changes!r}"
+        )
+        for change in changes:
+            assert isinstance(change.collection, str), "collection must be a str"
+            assert isinstance(change.identity, tuple), "identity must be a tuple"
+            for image in (change.before, change.after):
+                for value in (image or {}).values():
+                    assert _plain(value), f"field value {value!r} is not a plain value"
+        inner = store.checkpoint()
+        writer.write("changed", "c1")
+        assert len(_differing(store)) == 2, "writing back the setup value still lists the record"
+        store.rollback(inner)
+        assert len(_differing(store)) == 3, "rollback did not restore what changed_records() lists"
+        store.rollback(token)
+        assert _differing(store) == [], "after rolling back to setup, records are still listed"
+
+
+def _differing(store: Any) -> list[Any]:
+    return [c for c in store.changed_records() if c.before != c.after]
+
+
+def _plain(value: Any) -> bool:
+    if value is None or isinstance(value, bool | int | float | str | bytes):
+        return True
+    if isinstance(value, list | tuple):
+        return all(_plain(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
+
+
 ALL_CHECKS: tuple[Check, ...] = (
     check_rollback_undoes_insert,
     check_rollback_undoes_update,
@@ -170,6 +220,7 @@ ALL_CHECKS: tuple[Check, ...] = (
     check_fingerprint_restored_by_rollback,
     check_observe_returns_dict,
     check_teardown_leaves_no_trace,
+    check_changed_records,
 )
 
 
@@ -226,3 +277,6 @@ class StoreContract:
 
     def test_teardown_leaves_no_trace(self, store: Any, writer: ContractWriter) -> None:
         check_teardown_leaves_no_trace(store, writer)
+
+    def test_changed_records(self, store: Any, writer: ContractWriter) -> None:
+        check_changed_records(store, writer)
