@@ -18,7 +18,11 @@ fingerprint) and the context. Under the current VolatileRules:
 4. A store's part of the key is the sum (mod 2**64) of its records' labels now minus their
    labels at setup (setup images have no minted values), so it depends on the set of records
    only. The context is normalised the same way (volatile keys read ``<volatile>``; ids that are
-   minted somewhere read ``@owner``; ids whose owner is gone read ``<gone:where>``).
+   minted somewhere read ``@owner``; an id whose owner is gone reads ``<gone>`` when it has the
+   *shape* (length and kinds of characters) of values some volatile field minted. The shape,
+   not the value, is what is remembered: a replay mints new ids without keying the states it
+   passes through, so its dangling ids were never seen; and the marker names no field, since
+   which fields have minted a shape grows during the run).
 
 Cost: O(size of the records changed since setup plus the context), independent of the size of
 the stores. While normalising, fields not yet known to be volatile are checked for values that
@@ -39,6 +43,7 @@ from venomqa.state.rules import CONTEXT, VolatileRules
 from venomqa.state.view import WorldView
 
 VOLATILE = "<volatile>"
+GONE = "<gone>"
 _MASK = (1 << 64) - 1
 _MIN_TEXT = 8
 _MIN_NUMBER = 1_000_000
@@ -73,6 +78,17 @@ def random_tokens(text: str) -> list[str]:
     ]
 
 
+def shape_of(value: Any) -> tuple[Any, ...]:
+    """What ids of one kind share: type, length and the kinds of characters used."""
+    if isinstance(value, str | bytes):
+        text = value.decode("latin-1") if isinstance(value, bytes) else value
+        kinds = frozenset(
+            "9" if c.isdigit() else "a" if c.islower() else "A" if c.isupper() else c for c in text
+        )
+        return (type(value).__name__, len(value), kinds)
+    return (type(value).__name__, len(str(int(value))))
+
+
 @dataclass(slots=True)
 class NormalRecord:
     """One changed record in normal form: its raw change, its label now and at setup."""
@@ -101,8 +117,8 @@ class Normalizer:
     def __init__(self, rules: VolatileRules, *, clues: bool = True) -> None:
         self.rules = rules
         self.clues = clues
-        #: Every minted value seen so far, with where it was minted (for ``<gone:...>``).
-        self.minted_ever: dict[Any, str] = {}
+        #: The shapes of the values minted so far.
+        self.minted_shapes: set[tuple[Any, ...]] = set()
         self._clue_checks: dict[tuple[str, str, str], int] = {}
 
     def key(self, view: WorldView) -> str:
@@ -257,10 +273,10 @@ class _Resolver:
             self.owners[value] = (rank, index, name)
 
     def _remember_minted(self) -> None:
-        ever = self.normalizer.minted_ever
-        for value, (rank, _, name) in self.owners.items():
-            if value not in ever:
-                ever[value] = f"{rank[3]}.{rank[4]}.{name}" if rank[3] != CONTEXT else name
+        shapes = self.normalizer.minted_shapes
+        for value, (rank, _, _) in self.owners.items():
+            if not rank[1]:  # whole values only, not the ids found inside them
+                shapes.add(shape_of(value))
 
     def _reference(self, value: Any) -> str | None:
         """``@label.field`` for a minted value (``?`` before owners are known), else None."""
@@ -288,7 +304,7 @@ class _Resolver:
             if field(record.store, change.collection, name):
                 fields[name] = self._volatile_value(value, index, name)
             else:
-                fields[name] = self._substitute(value)
+                fields[name] = self._substitute(value, own_key=name in change.key_fields)
         record.fields = fields
         return _hash64((record.store, change.collection, sorted(fields.items())))
 
@@ -316,8 +332,9 @@ class _Resolver:
             return VOLATILE
         return self._substitute(value)
 
-    def _substitute(self, value: Any) -> Any:
-        """``value`` with every minted value in it replaced by a reference to its owner."""
+    def _substitute(self, value: Any, *, own_key: bool = False) -> Any:
+        """``value`` with every minted value in it replaced by a reference to its owner, and an
+        id whose owner is gone by ``<gone:...>`` (not for a record's own key: it is there)."""
         kind = type(value)
         if kind is str:
             reference = self._reference(value)
@@ -327,21 +344,24 @@ class _Resolver:
                 replaced = _TOKEN.sub(self._token_reference, value)
                 if replaced != value:
                     return replaced
-            gone = self.normalizer.minted_ever.get(value)
-            return value if gone is None else f"<gone:{gone}>"
+            return value if own_key else self._gone(value)
         if kind is int or kind is float or kind is bytes:
             if distinctive(value):
                 reference = self._reference(value)
                 if reference is not None:
                     return reference
-                gone = self.normalizer.minted_ever.get(value)
-                if gone is not None:
-                    return f"<gone:{gone}>"
+                return value if own_key else self._gone(value)
             return value
         if kind is list or kind is tuple:
             return tuple(self._substitute(item) for item in value)
         if kind is dict:
             return tuple(sorted((str(k), self._substitute(v)) for k, v in value.items()))
+        return value
+
+    def _gone(self, value: Any) -> Any:
+        """``<gone>`` for a distinctive value shaped like the ids some volatile field minted."""
+        if distinctive(value) and shape_of(value) in self.normalizer.minted_shapes:
+            return GONE
         return value
 
     def _token_reference(self, match: re.Match[str]) -> str:
