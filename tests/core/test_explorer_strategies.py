@@ -150,3 +150,36 @@ def test_dfs_continues_correctly_after_shrinking() -> None:
         ("below_two", ("inc", "inc")),
         ("below_three_when_positive", ("inc", "inc", "inc")),
     }
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_walk_continues_from_the_right_state_after_shrinking(seed: int) -> None:
+    """Shrinking replays shorter paths from the root. When every shorter candidate fails its
+    precondition right away, the world is left at the root; the walk must not then go on as if
+    it were still where the finding was (the earlier engine did, and reported that ``use_key``
+    raised KeyError: 'key' on a path where the key was certainly set)."""
+
+    @action(requires=lambda ctx: "key" not in ctx)
+    def set_key(api: Client, ctx: ExecutionContext) -> Any:
+        ctx["key"] = "secret"
+        return api.post("/counter/inc")
+
+    @action(requires=lambda ctx: "key" in ctx and "boomed" not in ctx)
+    def boom(api: Client, ctx: ExecutionContext) -> Any:
+        ctx["boomed"] = True
+        raise RuntimeError("boom")
+
+    @action(requires=lambda ctx: "key" in ctx)
+    def use_key(api: Client, ctx: ExecutionContext) -> Any:
+        ctx["used"] = ctx["key"]
+        return api.get("/counter")
+
+    store = MemoryStore()
+    world = World(Client(app=ShopApp(store)), {"db": store})
+    result = explore(world, [set_key, boom, use_key], strategy="random", max_depth=4, seed=seed)
+
+    assert [(v.invariant, v.path, v.message) for v in result.violations] == [
+        ("action_error", ["set_key", "boom"], "action 'boom' raised RuntimeError: boom")
+    ]
+    assert result.stop_reason == "exhausted"
+    assert store.data == INITIAL_DATA
