@@ -15,6 +15,10 @@ JWTs handed out at login (random ``jti``, ``iat``; signed with a key made at sta
     DELETE /posts/ID             (bearer)           -> 204 | 404
     POST   /posts/ID/comments    (bearer) {text}    -> 201 {id} | 404
     GET    /posts/ID                                -> 200 {post, comments} | 404
+    POST   /tickets                                 -> 201 {count}
+
+``POST /tickets`` is nondeterministic in a way no field explains: it creates one ticket, then
+two on the next call, then one again...
 
 Seeded bugs: DELETE /posts/ID does not check that the caller wrote the post (any logged-in user
 may delete it), and deleting a post leaves its comments behind.
@@ -50,6 +54,7 @@ CREATE TABLE IF NOT EXISTS posts (
     id TEXT PRIMARY KEY, author_id TEXT NOT NULL REFERENCES users(id), title TEXT NOT NULL,
     body TEXT NOT NULL, checksum TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS tickets (id TEXT PRIMARY KEY, created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS comments (
     id TEXT PRIMARY KEY, post_id TEXT NOT NULL, author_id TEXT NOT NULL REFERENCES users(id),
     text TEXT NOT NULL, created_at TEXT NOT NULL
@@ -66,6 +71,7 @@ class Blog:
     def __init__(self, db: str) -> None:
         self.db = db
         self.key = secrets.token_bytes(32)
+        self.ticket_calls = 0
 
     def connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.db, timeout=10)
@@ -224,6 +230,17 @@ def comment(request: Request) -> Reply:
             (comment_id, request.params["id"], user, (request.body or {})["text"], _now()),
         )
     return 201, {"id": comment_id}
+
+
+@api.route("POST", r"/tickets")
+def buy_tickets(request: Request) -> Reply:
+    blog: Blog = request.state
+    blog.ticket_calls += 1
+    count = 1 + blog.ticket_calls % 2
+    with closing(blog.connect()) as conn, conn:
+        for _ in range(count):
+            conn.execute("INSERT INTO tickets VALUES (?, ?)", (str(uuid.uuid4()), _now()))
+    return 201, {"count": count}
 
 
 @api.route("GET", r"/posts/(?P<id>[0-9a-f-]+)")

@@ -151,3 +151,43 @@ def test_venomqa_run_reports_what_it_learned(blog: tuple[ApiProcess, Path], tmp_
     assert set(IGNORE["db"]) <= learned
     assert any("posts.id" in line for line in report["exploration"]["pin"])
     assert dump(db) == before
+
+
+def test_a_difference_no_field_explains_is_reported_and_the_run_goes_on(
+    blog: tuple[ApiProcess, Path], tmp_path: Path
+) -> None:
+    """``POST /tickets`` makes one row, then two: no volatile field explains that. The run
+    reports it as a nondeterminism finding, still finds the seeded bugs, exits 1 and writes
+    every report it was asked for."""
+    server, db = blog
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(Path(__file__).with_name("_support_messy.py"), project / "blog_checks.py")
+    (project / "lottery.py").write_text(
+        "from venomqa import action\n\n"
+        "@action(requires=lambda ctx: 'bought' not in ctx)\n"
+        "def buy_tickets(api, ctx):\n"
+        "    ctx['bought'] = True\n"
+        "    return api.post('/tickets')\n"
+    )
+    (project / "venomqa.yaml").write_text(
+        f"target: {server.url}\n"
+        "actions: [blog_checks, lottery]\n"
+        f"stores:\n  db: {{adapter: sqlite, path: {db}}}\n"
+        "explore: {max_depth: 6}\n"
+        "reports: [{format: json, path: report.json}, {format: json, path: copy.json}]\n"
+    )
+    before = dump(db)
+    result = CliRunner().invoke(cli, ["run", "-c", str(project / "venomqa.yaml")])
+
+    assert result.exit_code == 1, result.output
+    for name in ("report.json", "copy.json"):
+        report = json.loads((project / name).read_text())
+        kinds = {v["invariant"]: v for v in report["violations"]}
+        assert SEEDED < set(kinds)
+        finding = kinds["nondeterminism"]
+        assert finding["kind"] == "nondeterminism"
+        assert finding["path"] == ["buy_tickets"]
+        assert "tickets: 2 changed record(s) in one run and 1 in the other" in finding["message"]
+        assert finding["occurrences"] > 1  # replays of paths through buy_tickets too
+    assert dump(db) == before

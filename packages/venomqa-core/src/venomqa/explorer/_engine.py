@@ -388,9 +388,7 @@ class Engine:
         if explanation.unexplained:
             self._calibrations[index] = _CALIBRATIONS
             steps = (*route.steps, first.step)
-            finding = nondeterminism_finding(
-                move.name, f"action {move.name!r}", explanation.unexplained
-            )
+            finding = nondeterminism_finding(f"action {move.name!r}", explanation.unexplained)
             self._report([finding], Route(route.hops, steps), source.key, shrink=False)
         elif key != source.key:
             self._calibrations[index] = _CALIBRATIONS
@@ -418,7 +416,7 @@ class Engine:
             raise _Restart()
         differences = explanation.unexplained if explanation else []
         source.unreachable = True
-        finding = nondeterminism_finding(names[-1], f"the path {names}", differences)
+        finding = nondeterminism_finding(f"the path {names}", differences)
         self._report([finding], source.route, source.key, shrink=False)
 
     # -- findings -----------------------------------------------------------------------------

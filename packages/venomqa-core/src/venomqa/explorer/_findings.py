@@ -7,7 +7,7 @@ action that raised, ...). Findings are grouped into one Violation per distinct p
 - a server error: per action, status and *signature* of the response body (its JSON shape, or
   its text with numbers and ids masked), so two different 500s of one action stay two entries;
 - an action error: per action, exception type and signature of its message;
-- a node check: per edge and node; nondeterminism: per action and signature of the difference.
+- a node check: per edge and node; nondeterminism: per signature of the difference.
 
 The first path of a group is kept (under BFS it is a shortest one; other strategies shrink it);
 ``occurrences`` counts the distinct states that showed the problem and ``examples`` keeps a few
@@ -282,15 +282,16 @@ def precondition_finding(move: Move, exc: Exception) -> Finding:
     )
 
 
-def nondeterminism_finding(action: str, what: str, differences: Sequence[str]) -> Finding:
-    """Running ``what`` (ending with ``action``) twice from one state gave states no volatile
-    field explains. Grouped by the action and the kind of difference."""
+def nondeterminism_finding(what: str, differences: Sequence[str]) -> Finding:
+    """Running ``what`` (an action, or a path) twice from one state gave states no volatile
+    field explains. Grouped by the difference alone: a path replayed later shows the same
+    nondeterministic action's difference, wherever in the path that action is."""
     detail = "; ".join(differences) or "the states differ"
     return Finding(
         kind=FindingKind.NONDETERMINISM,
         name="nondeterminism",
         severity=Severity.MEDIUM,
         message=f"{what} reached different states on two runs: {detail}",
-        group=(FindingKind.NONDETERMINISM, action, text_signature(detail)),
+        group=(FindingKind.NONDETERMINISM, text_signature(detail)),
         recheck=lambda _world, _last: None,
     )
