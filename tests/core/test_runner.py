@@ -397,3 +397,34 @@ def test_manage_world_rolls_back_and_tears_down_on_interrupt(world: World, db_pa
         names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     conn.close()
     assert names <= {"items", "sqlite_sequence"}
+
+
+@pytest.mark.parametrize("timeout", [None, 5.0])
+def test_an_unreachable_api_ends_the_journey_like_it_ends_an_exploration(
+    world: World, db_path: Path, timeout: float | None
+) -> None:
+    """A dead API is an infrastructure error (exit 3) for journeys as for the explorer, not a
+    failed step; the stores are still rolled back and torn down."""
+    import socket
+
+    from venomqa.errors import TargetUnreachableError
+    from venomqa.explorer import explore
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = client_module.Client(f"http://127.0.0.1:{probe.getsockname()[1]}", timeout=2.0)
+
+    def call_dead_api(api: Any, ctx: ExecutionContext) -> Any:
+        return dead.get("/")
+
+    journey = Journey("dead", [add("first", "apple"), step("dead", call_dead_api, timeout=timeout)])
+    with pytest.raises(TargetUnreachableError):
+        run_journey(world, journey)
+    assert rows_in(db_path) == []
+
+    from venomqa import action
+
+    with pytest.raises(TargetUnreachableError):
+        explore(world, [action(name="dead")(call_dead_api)])
+    assert rows_in(db_path) == []
+    dead.close()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from types import TracebackType
@@ -84,6 +85,41 @@ class World:
         errors = self.teardown()
         if errors and exc is None:
             raise StoreError("; ".join(errors))
+
+    @contextmanager
+    def session(self, *, manage: bool = True) -> Iterator[WorldCheckpoint]:
+        """One run against the world, and its clean-up whatever happens.
+
+        Sets the stores up (with ``manage``; else they must be set up already), checkpoints the
+        start and yields that checkpoint. On the way out, also on errors and Ctrl-C, it rolls
+        every store and the context back to the start, releases the checkpoint and tears down
+        what it set up. A clean-up failure is raised as a StoreError naming every problem,
+        unless another error is already propagating (that one wins).
+        """
+        if manage:
+            self.setup()
+        start: WorldCheckpoint | None = None
+        try:
+            start = self.checkpoint()
+            yield start
+        except BaseException:
+            self._end_session(start, manage)
+            raise
+        errors = self._end_session(start, manage)
+        if errors:
+            raise StoreError("; ".join(errors))
+
+    def _end_session(self, start: WorldCheckpoint | None, manage: bool) -> list[str]:
+        errors: list[str] = []
+        if start is not None:
+            try:
+                self.rollback(start)
+                self.release(start)
+            except Exception as exc:
+                errors.append(f"rolling back to the start of the run failed: {exc}")
+        if manage:
+            errors.extend(self.teardown())
+        return errors
 
     def checkpoint(self) -> WorldCheckpoint:
         """Checkpoint every store and snapshot the context."""

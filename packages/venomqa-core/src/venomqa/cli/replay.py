@@ -19,8 +19,9 @@ from urllib.parse import urlsplit
 import click
 
 from venomqa.config import DEFAULT_CONFIG_NAME, Config, load_config
-from venomqa.errors import EXIT_OK, EXIT_VIOLATIONS, StoreError, UsageError
-from venomqa.models import KIND_ACTION_ERROR, KIND_SERVER_ERROR, RequestRecord, Violation
+from venomqa.errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
+from venomqa.evaluation import invariant_failure, run_action
+from venomqa.models import KIND_ACTION_ERROR, KIND_SERVER_ERROR, Action, RequestRecord, Violation
 
 _SKIPPED_HEADERS = frozenset(
     {"host", "content-length", "transfer-encoding", "connection", "accept-encoding"}
@@ -143,17 +144,8 @@ def _in_world(
 
             stores = build_stores(config)
         world = World(client, stores)
-        world.setup()
-        try:
-            start = world.checkpoint()
-            try:
-                return body(world)
-            finally:
-                world.rollback(start)
-        finally:
-            errors = world.teardown()
-            if errors:
-                raise StoreError("; ".join(errors))
+        with world.session():
+            return body(world)
     finally:
         client.close()
 
@@ -197,18 +189,16 @@ def _rerun_actions(world: Any, violation: Violation, found: Any) -> tuple[bool, 
         )
     for number, name in enumerate(violation.path, 1):
         step = callables[name]
-        enabled = getattr(step, "is_enabled", None)
-        if enabled is not None and not enabled(world.ctx):
+        if isinstance(step, Action) and not step.is_enabled(world.ctx):
             return False, f"step {number} ({name}) is no longer enabled: its precondition fails"
-        mark = world.api.mark()
-        try:
-            step(world.api, world.ctx)
-        except Exception as exc:
-            click.echo(f"  {number}. {name}  raised {type(exc).__name__}: {exc}")
+        executed = run_action(world, name, step)
+        if executed.error is not None:
+            raised = executed.step.error
+            click.echo(f"  {number}. {name}  raised {raised}")
             if violation.kind == KIND_ACTION_ERROR and number == len(violation.path):
-                return True, f"{name} still raises {type(exc).__name__}: {exc}"
-            return False, f"step {number} ({name}) raised {type(exc).__name__}: {exc}"
-        records = world.api.records_since(mark)
+                return True, f"{name} still raises {raised}"
+            return False, f"step {number} ({name}) raised {raised}"
+        records = executed.step.requests
         shown = records[-1] if records else None
         call = f"{shown.method} {_path_of(shown.url)} -> {shown.response_status}" if shown else ""
         click.echo(f"  {number}. {name}  {call}".rstrip())
@@ -219,21 +209,6 @@ def _rerun_actions(world: Any, violation: Violation, found: Any) -> tuple[bool, 
     if message is None:
         return False, f"{violation.invariant} holds now"
     return True, f"{violation.invariant} is still violated: {message}"
-
-
-def invariant_failure(check: Any, world: Any) -> str | None:
-    """None when the invariant holds; otherwise why not (False, AssertionError or a crash)."""
-    try:
-        verdict = check(world)
-    except AssertionError as exc:
-        return str(exc) or "assertion failed"
-    except StoreError:
-        raise
-    except Exception as exc:
-        return f"raised {type(exc).__name__}: {exc}"
-    if verdict is None or verdict:
-        return None
-    return getattr(check, "description", "") or f"returned {verdict!r}"
 
 
 def found_modules(found: Any) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from venomqa.errors import StoreError, UsageError
+from venomqa.errors import UsageError
 from venomqa.explorer._engine import Engine
 from venomqa.explorer._moves import Move, moves_from_actions, moves_from_graph, unique_invariants
 from venomqa.explorer.options import ExploreOptions
@@ -13,7 +13,7 @@ from venomqa.explorer.search import Strategy
 from venomqa.models.actions import Action, Invariant
 from venomqa.models.graph import StateGraph
 from venomqa.models.results import ExplorationResult
-from venomqa.world import World, WorldCheckpoint
+from venomqa.world import World
 
 
 def explore(
@@ -123,12 +123,7 @@ def _run(
     root_checker: Callable[..., Any] | None = None,
 ) -> ExplorationResult:
     strategy = strategy_named(options.strategy)
-    if manage_world:
-        world.setup()
-    engine: Engine | None = None
-    root: WorldCheckpoint | None = None
-    try:
-        root = world.checkpoint()
+    with world.session(manage=manage_world) as root:
         observations = world.observe()
         engine = Engine(
             world,
@@ -141,37 +136,10 @@ def _run(
             root_node=root_node,
             root_checker=root_checker,
         )
-        result = engine.run()
-    except BaseException:
-        _clean_up(world, root, engine, manage_world, quiet=True)
-        raise
-    _clean_up(world, root, engine, manage_world, quiet=False)
+        try:
+            result = engine.run()
+        finally:
+            engine.release_checkpoints()
     result.observations = observations
     result.target = getattr(world.api, "base_url", None) or None
     return result
-
-
-def _clean_up(
-    world: World,
-    root: WorldCheckpoint | None,
-    engine: Engine | None,
-    manage_world: bool,
-    *,
-    quiet: bool,
-) -> None:
-    """Roll back to the root checkpoint and release it, then tear down when we set up. With
-    ``quiet`` (an error is already propagating) cleanup failures are swallowed."""
-    errors: list[str] = []
-    if root is not None:
-        try:
-            if engine is not None and engine.started:
-                engine.trail.rollback_to_root()  # releases the checkpoints above the root
-            else:
-                world.rollback(root)
-            world.release(root)
-        except Exception as exc:
-            errors.append(f"rolling back to the initial state failed: {exc}")
-    if manage_world:
-        errors.extend(world.teardown())
-    if errors and not quiet:
-        raise StoreError("; ".join(errors))

@@ -30,8 +30,13 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from venomqa.errors import InfrastructureError
-from venomqa.explorer._checks import failed_invariants, is_enabled, node_check_failure
-from venomqa.explorer._execute import Executed, execute, server_error_status
+from venomqa.evaluation import (
+    Executed,
+    failed_invariants,
+    node_check_failure,
+    run_action,
+    server_error_status,
+)
 from venomqa.explorer._findings import (
     Finding,
     Findings,
@@ -161,9 +166,10 @@ class Engine:
             raise RuntimeError("the exploration has not started")
         return self._trail
 
-    @property
-    def started(self) -> bool:
-        return self._trail is not None
+    def release_checkpoints(self) -> None:
+        """Release every checkpoint the search took (not the root, which the caller owns)."""
+        if self._trail is not None:
+            self._trail.release_above_root()
 
     # -- driving ------------------------------------------------------------------------------
 
@@ -254,7 +260,7 @@ class Engine:
         if calibrate:
             executed, key, view = self._calibrate(source, route, index, node)
         else:
-            executed = execute(world, move)
+            executed = run_action(world, move.name, move.run)
             self.calls += 1
             key, view = self._key_here(node)
         self.transitions += 1
@@ -317,7 +323,7 @@ class Engine:
         findings: list[Finding] = []
         for index, move in enumerate(self.moves):
             try:
-                ok = is_enabled(move, ctx, node)
+                ok = move.enabled(ctx, node)
             except InfrastructureError:
                 raise
             except Exception as exc:
@@ -369,10 +375,10 @@ class Engine:
         world, move, trail = self.world, self.moves[index], self.trail
         known = len(self.rules.rules)
         trail.anchor()
-        first = execute(world, move)
+        first = run_action(world, move.name, move.run)
         first_view = world.view()
         trail.rewind()
-        second = execute(world, move)
+        second = run_action(world, move.name, move.run)
         self.calls += 2
         view = world.view()
         explanation = explain(
@@ -453,14 +459,14 @@ class Engine:
             for index in candidate:
                 move = moves[index]
                 try:
-                    if not is_enabled(move, world.ctx, node):
+                    if not move.enabled(world.ctx, node):
                         return None
                 except InfrastructureError:
                     raise
                 except Exception:
                     return None
                 trail.lose()
-                last = execute(world, move)
+                last = run_action(world, move.name, move.run)
                 self.calls += 1
                 steps.append(last.step)
                 node = node_after(move, node)

@@ -27,8 +27,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from venomqa.errors import InfrastructureError
-from venomqa.explorer._checks import invariant_failure, is_enabled, node_check_failure
-from venomqa.explorer._execute import Executed, describe_exception, server_error_status
+from venomqa.evaluation import (
+    Executed,
+    describe_exception,
+    invariant_failure,
+    node_check_failure,
+    server_error_status,
+)
 from venomqa.explorer._moves import Move
 from venomqa.models.actions import Invariant, Severity
 from venomqa.models.results import FindingKind, StepRecord, Violation
@@ -264,7 +269,7 @@ def precondition_finding(move: Move, exc: Exception) -> Finding:
 
     def recheck(world: World, _last: Executed | None) -> str | None:
         try:
-            is_enabled(move, world.ctx, move.from_node)
+            move.enabled(world.ctx, move.from_node)
         except InfrastructureError:
             raise
         except Exception as again:

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from venomqa.context import ExecutionContext
 from venomqa.errors import ActionDefinitionError
-from venomqa.models.actions import Action, Invariant
+from venomqa.models.actions import Action, Invariant, precondition_holds
 from venomqa.models.graph import StateGraph
 
 Named = TypeVar("Named", Action, Invariant)
@@ -28,6 +28,13 @@ class Move:
     from_node: str | None = None
     to_node: str | None = None
     to_checker: Callable[..., Any] | None = None
+
+    def enabled(self, ctx: ExecutionContext, node: str | None) -> bool:
+        """Whether it may fire: in its graph node, and its precondition holds (raises if the
+        precondition raises)."""
+        if self.from_node is not None and self.from_node != node:
+            return False
+        return precondition_holds(self.requires, ctx)
 
 
 def state_key(fingerprint: str, node: str | None) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from venomqa.explorer._execute import execute
+from venomqa.evaluation import run_action
 from venomqa.explorer._moves import Move, node_after
 from venomqa.explorer.search import Hops
 from venomqa.state.view import WorldView
@@ -122,7 +122,7 @@ class Trail:
         for position in range(start, target):
             index, expected = hops[position]
             move = self.moves[index]
-            execute(world, move)
+            run_action(world, move.name, move.run)
             self.replayed += 1
             node = node_after(move, node)
             depth = position + 1
@@ -154,6 +154,10 @@ class Trail:
     def _drop_above(self, kept: int) -> None:
         while len(self.entries) > kept:
             self.world.release(self.entries.pop().checkpoint)
+
+    def release_above_root(self) -> None:
+        """Release every checkpoint but the root."""
+        self._drop_above(1)
 
     def rollback_to_root(self) -> None:
         """Release every checkpoint but the root and roll the world back to the root."""

@@ -46,7 +46,7 @@ class Action:
 
     def is_enabled(self, ctx: ExecutionContext) -> bool:
         """Whether the precondition holds in ``ctx`` (always, without one)."""
-        return True if self.requires is None else bool(self.requires(ctx))
+        return precondition_holds(self.requires, ctx)
 
     def __repr__(self) -> str:
         return f"Action({self.name!r})"
@@ -68,6 +68,11 @@ class Invariant:
 
     def __repr__(self) -> str:
         return f"Invariant({self.name!r}, {self.severity.name})"
+
+
+def precondition_holds(requires: Precondition | None, ctx: ExecutionContext) -> bool:
+    """Whether ``requires(ctx)`` holds (always, without a precondition); raises if it raises."""
+    return True if requires is None else bool(requires(ctx))
 
 
 def _doc(fn: Callable[..., Any]) -> str:

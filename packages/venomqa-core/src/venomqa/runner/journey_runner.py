@@ -29,7 +29,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from venomqa.errors import ActionDefinitionError, StoreError
+from venomqa.errors import ActionDefinitionError
+from venomqa.evaluation import invariant_failure
 from venomqa.models.actions import Invariant
 from venomqa.models.journey import Branch, Checkpoint, Journey, JourneyItem, Step
 from venomqa.models.results import (
@@ -212,7 +213,7 @@ class JourneyRunner:
         for inv in self.invariants:
             if inv.name in line.violated:
                 continue
-            message = _violation_message(inv, self.world)
+            message = invariant_failure(inv, self.world)
             if message is None:
                 continue
             line.violated.add(inv.name)
@@ -226,21 +227,6 @@ class JourneyRunner:
             )
             result.violations.append(violation)
             notify(self.observers, "on_violation", violation)
-
-
-def _violation_message(inv: Invariant, world: World) -> str | None:
-    """None when ``inv`` holds; otherwise why it does not (False, AssertionError, or a crash)."""
-    try:
-        verdict = inv(world)
-    except AssertionError as exc:
-        return str(exc) or inv.description or f"invariant {inv.name!r} failed"
-    except StoreError:
-        raise
-    except Exception as exc:
-        return f"invariant {inv.name!r} raised {type(exc).__name__}: {exc}"
-    if verdict is None or verdict:
-        return None
-    return inv.description or f"invariant {inv.name!r} returned {verdict!r}"
 
 
 def run_journey(
@@ -257,18 +243,5 @@ def run_journey(
     if not manage_world:
         return runner.run(journey)
     validate_journey(journey)
-    world.setup()
-    try:
-        root = world.checkpoint()
-        try:
-            result = runner.run(journey)
-        finally:
-            world.rollback(root)
-            world.release(root)
-    except BaseException:
-        world.teardown()
-        raise
-    errors = world.teardown()
-    if errors:
-        raise StoreError("; ".join(errors))
-    return result
+    with world.session():
+        return runner.run(journey)

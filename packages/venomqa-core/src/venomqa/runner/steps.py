@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from venomqa.evaluation import call_action
 from venomqa.models.journey import Step
 from venomqa.models.results import RequestRecord, StepResult
 
@@ -49,24 +50,25 @@ def status_of(value: Any) -> int | None:
 
 
 def _call(step: Step, api: Any, ctx: Any) -> _Attempt:
-    try:
-        return _Attempt(value=step.action(api, ctx, **step.args))
-    except Exception as exc:
-        return _Attempt(error=exc)
+    value, error = call_action(step.action, api, ctx, step.args)
+    return _Attempt(value=value, error=error)
 
 
 def _call_with_deadline(step: Step, api: Any, ctx: Any, seconds: float) -> _Attempt:
     box: list[_Attempt] = []
+    escaped: list[BaseException] = []
 
     def work() -> None:
         try:
-            box.append(_Attempt(value=step.action(api, ctx, **step.args)))
-        except BaseException as exc:  # reported to the runner's thread, which decides
-            box.append(_Attempt(error=exc))
+            box.append(_call(step, api, ctx))
+        except BaseException as exc:  # API unreachable, Ctrl-C: re-raised in the runner's thread
+            escaped.append(exc)
 
     worker = threading.Thread(target=work, name=f"venomqa-step-{step.name}", daemon=True)
     worker.start()
     worker.join(max(seconds, 0.0))
+    if escaped:
+        raise escaped[0]
     if worker.is_alive() or not box:
         return _Attempt(timed_out=True)
     return box[0]
@@ -99,7 +101,8 @@ def _records(api: Any, mark: int | None) -> list[RequestRecord]:
 
 def execute_step(step: Step, api: Any, ctx: Any) -> StepOutcome:
     """Run ``step`` against ``api``/``ctx`` following the module's rules; never raises for a
-    failing action (``KeyboardInterrupt`` still propagates when no timeout is set)."""
+    failing action. An InfrastructureError (the API or a store unreachable) and Ctrl-C
+    propagate, as they do from the explorer (``venomqa.evaluation``)."""
     mark = api.mark() if callable(getattr(api, "mark", None)) else None
     started = time.perf_counter()
     deadline = None if step.timeout is None else started + step.timeout

@@ -1,0 +1,125 @@
+"""Running an action and judging a state: the one implementation the explorer, the journey
+runner and ``venomqa replay`` share, so the same action or invariant means the same everywhere.
+
+- ``run_action``: call ``fn(api, ctx, **args)`` once and record the requests it made. An
+  exception from the action is recorded, not raised, unless it is an InfrastructureError (the
+  API or a store is unreachable: the run cannot go on, exit 3) or not an Exception at all
+  (Ctrl-C).
+- ``invariant_failure``: None when the invariant holds; otherwise why not. Returning False (or
+  any falsy value other than None) or raising AssertionError violates it; any other exception
+  is a violation naming the exception; an InfrastructureError propagates.
+- ``node_check_failure``: the same for a StateGraph node's checker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from venomqa.errors import InfrastructureError
+from venomqa.models.actions import Invariant
+from venomqa.models.results import StepRecord
+
+if TYPE_CHECKING:
+    from venomqa.world import World
+
+
+@dataclass(slots=True)
+class Executed:
+    """The outcome of one action: its step record (requests, error) and what it returned."""
+
+    step: StepRecord
+    response: Any
+    error: Exception | None = None
+
+    @property
+    def error_type(self) -> str | None:
+        """The exception's class name, or None when the action did not raise."""
+        return None if self.error is None else type(self.error).__name__
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``TypeName: message`` (or just the type name when the message is empty)."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def call_action(
+    fn: Callable[..., Any], api: Any, ctx: Any, args: Mapping[str, Any] | None = None
+) -> tuple[Any, Exception | None]:
+    """``fn(api, ctx, **args)``: (what it returned, None), or (None, the exception it raised).
+    InfrastructureErrors and BaseExceptions that are not Exceptions propagate."""
+    try:
+        return fn(api, ctx, **(args or {})), None
+    except InfrastructureError:
+        raise
+    except Exception as exc:
+        return None, exc
+
+
+def run_action(
+    world: World, name: str, fn: Callable[..., Any], args: Mapping[str, Any] | None = None
+) -> Executed:
+    """Run one action against ``world`` and record what it sent and received."""
+    api = world.api
+    mark = api.mark()
+    response, error = call_action(fn, api, world.ctx, args)
+    step = StepRecord(
+        action=name,
+        requests=api.records_since(mark),
+        error=None if error is None else describe_exception(error),
+    )
+    return Executed(step=step, response=response, error=error)
+
+
+def server_error_status(executed: Executed) -> int | None:
+    """The first 5xx status the action's requests (or its returned response) got, if any."""
+    for record in executed.step.requests:
+        status = record.response_status
+        if status is not None and status >= 500:
+            return status
+    status = getattr(executed.response, "status_code", None)
+    if isinstance(status, int) and status >= 500:
+        return status
+    return None
+
+
+def invariant_failure(inv: Invariant, world: World) -> str | None:
+    """Why ``inv`` is violated in the current state, or None when it holds."""
+    try:
+        result = inv.check(world)
+    except InfrastructureError:
+        raise
+    except AssertionError as exc:
+        return str(exc) or inv.description or f"invariant {inv.name!r} failed an assertion"
+    except Exception as exc:
+        return f"invariant {inv.name!r} raised {describe_exception(exc)}"
+    if result is None or result:
+        return None
+    explained = f": {inv.description}" if inv.description else ""
+    return f"invariant {inv.name!r} returned {result!r}{explained}"
+
+
+def failed_invariants(world: World, invariants: Sequence[Invariant]) -> list[tuple[Invariant, str]]:
+    """Every invariant violated in the current state, with its message."""
+    failed: list[tuple[Invariant, str]] = []
+    for inv in invariants:
+        message = invariant_failure(inv, world)
+        if message is not None:
+            failed.append((inv, message))
+    return failed
+
+
+def node_check_failure(checker: Callable[..., Any], node: str, world: World) -> str | None:
+    """Why the graph node's checker says the system is not in ``node``, or None when it is."""
+    try:
+        result = checker(world)
+    except InfrastructureError:
+        raise
+    except AssertionError as exc:
+        detail = str(exc) or "assertion failed"
+        return f"checker of node {node!r} failed: {detail}"
+    except Exception as exc:
+        return f"checker of node {node!r} raised {describe_exception(exc)}"
+    return None if result else f"checker of node {node!r} returned {result!r}"
