@@ -2,6 +2,7 @@
 
 ``shop_run`` explores the bundled demo shop (a separate server process with three seeded bugs,
 on a SQLite file) and runs a journey on it, so the reports render real requests and responses.
+``grouped_run`` is a hand-built run with grouped findings, nondeterminism and learned values.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import pytest
 from venomqa import Journey, Severity
 from venomqa.models import (
     ExplorationResult,
+    FindingKind,
     RequestRecord,
     RunReport,
     StateEdge,
     StepRecord,
     Violation,
+    VolatileFieldInfo,
 )
 
 CHROMIUM = "/usr/bin/chromium"
@@ -67,6 +70,133 @@ checkout = Journey(
     ],
 )
 '''
+
+
+#: Actions for the demo shop that are not deterministic: ``take_ticket`` puts a new number in the
+#: context on every call (learned as ``context.ignore: [ticket]``), ``bulk_orders`` opens one
+#: order on odd calls and two on even ones (a nondeterminism finding no field explains).
+FLAKY_MODULE = '''
+"""Actions whose outcome differs between two runs from the same state."""
+
+import itertools
+
+from venomqa import action
+
+_tickets = itertools.count(100)
+_bulk = itertools.count()
+
+
+@action(requires=lambda ctx: "ticket" not in ctx)
+def take_ticket(api, ctx):
+    ctx["ticket"] = next(_tickets)
+    return api.get("/orders")
+
+
+@action(requires=lambda ctx: "bulk" not in ctx)
+def bulk_orders(api, ctx):
+    ctx["bulk"] = True
+    for _ in range(next(_bulk) % 2 + 1):
+        response = api.post("/orders", json={"amount": 100})
+    return response
+'''
+
+#: grouped_run's paths: the refund bug's shortest path and two other paths to it.
+REFUND_PATH = ["create_order", "pay_order", "refund_order", "refund_order"]
+REFUND_EXAMPLES = [
+    ["create_order", "pay_order", "refund_order", "get_order", "refund_order"],
+    ["create_order", "get_order", "pay_order", "refund_order", "refund_order"],
+]
+NONDETERMINISM_PATH = ["create_order", "bulk_orders"]
+NONDETERMINISM_MESSAGE = (
+    "the path ['create_order', 'bulk_orders'] reached different states on two runs: "
+    "store 'db': orders: 1 changed record(s) in one run and 2 in the other (e.g. (3,))"
+)
+#: grouped_run's volatile values: one declared, two learned.
+DECLARED = VolatileFieldInfo("stores.db.ignore", "orders.id", "declared", declared=True)
+LEARNED = [
+    VolatileFieldInfo(
+        "stores.db.ignore", "orders.updated_at", "a clock reading: '2026-12-02 01:00'"
+    ),
+    VolatileFieldInfo("context.ignore", "ticket", "differed between two runs of 'take_ticket'"),
+]
+#: The venomqa.yaml lines that pin LEARNED (the declared field is on the same setting).
+PIN = ["stores.db.ignore: [orders.id, orders.updated_at]", "context.ignore: [ticket]"]
+
+
+def _shop_steps(path: list[str]) -> list[StepRecord]:
+    urls = {
+        "create_order": ("POST", "/orders", 201),
+        "pay_order": ("POST", "/orders/1/pay", 200),
+        "refund_order": ("POST", "/orders/1/refund", 200),
+        "get_order": ("GET", "/orders/1", 200),
+        "bulk_orders": ("POST", "/orders", 201),
+        "list_orders": ("GET", "/orders", 500),
+    }
+    steps = []
+    for name in path:
+        method, url, status = urls[name]
+        body = {"id": 1, "refunded": 5000} if name == "refund_order" else {"id": 1}
+        record = RequestRecord(method, f"http://127.0.0.1:9{url}", None, status, body, 2.0)
+        steps.append(StepRecord(name, [record]))
+    return steps
+
+
+def grouped_run(*, learned: bool = True) -> RunReport:
+    """A run whose refund bug was seen in 7 states (two example paths besides the shortest),
+    with a nondeterminism finding seen in 3 states, a server error seen once, 41 calls for 27
+    transitions, 2 restarts and (with ``learned``) two learned volatile values."""
+    refund = Violation(
+        invariant="refunds_never_exceed_payment",
+        severity=Severity.CRITICAL,
+        path=list(REFUND_PATH),
+        steps=_shop_steps(REFUND_PATH),
+        message="order 1 cost 2500 but 5000 was refunded",
+        state="s4",
+        occurrences=7,
+        examples=[list(p) for p in REFUND_EXAMPLES],
+    )
+    flaky = Violation(
+        invariant="nondeterminism",
+        severity=Severity.MEDIUM,
+        path=list(NONDETERMINISM_PATH),
+        steps=_shop_steps(NONDETERMINISM_PATH),
+        message=NONDETERMINISM_MESSAGE,
+        kind=FindingKind.NONDETERMINISM,
+        state="s1",
+        occurrences=3,
+        examples=[["bulk_orders"]],
+    )
+    crash = Violation(
+        invariant="server_error",
+        severity=Severity.HIGH,
+        path=["list_orders"],
+        steps=_shop_steps(["list_orders"]),
+        message="GET /orders answered 500",
+        kind=FindingKind.SERVER_ERROR,
+        state="s0",
+    )
+    exploration = ExplorationResult(
+        states=7,
+        transitions=27,
+        calls=41,
+        restarts=2,
+        violations=[refund, flaky, crash],
+        actions={name: 4 for name in ("create_order", "pay_order", "refund_order", "get_order")}
+        | {"bulk_orders": 3, "list_orders": 4},
+        invariants=["refunds_never_exceed_payment", "always_fine"],
+        max_depth_reached=5,
+        duration_s=0.5,
+        initial_state="s0",
+        state_edges=[
+            StateEdge("s0", "create_order", "s1"),
+            StateEdge("s1", "pay_order", "s2"),
+            StateEdge("s2", "refund_order", "s3"),
+            StateEdge("s3", "refund_order", "s4"),
+        ],
+        volatile=[DECLARED, *(LEARNED if learned else [])],
+        target="http://127.0.0.1:9",
+    )
+    return RunReport(exploration=exploration, target="http://127.0.0.1:9")
 
 
 def ci() -> bool:

@@ -1,7 +1,10 @@
 """Done when: ``venomqa run --report html:r.html --report junit:j.xml --report markdown:r.md`` on
 an API with seeded bugs (the demo shop, a separate server process) writes three files that show
 every violation with its path; the HTML opens offline in Chromium with the state graph; the JUnit
-file is accepted by a real parser with one failing testcase per violated invariant."""
+file is accepted by a real parser with one failing testcase per violated invariant. With actions
+that are not deterministic, every report (console included) shows how many states showed each
+problem, the other paths to it, the nondeterminism finding, and the values learned with the
+venomqa.yaml lines that pin them."""
 
 from __future__ import annotations
 
@@ -11,11 +14,19 @@ import re
 import subprocess
 import sys
 import textwrap
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 
 import pytest
-from _support_reporters import SHOP_JOURNEY_MODULE, chromium_available, dump_dom, screenshot
+from _support_reporters import (
+    FLAKY_MODULE,
+    SHOP_JOURNEY_MODULE,
+    chromium_available,
+    dump_dom,
+    screenshot,
+)
 from junitparser import Failure, JUnitXml
 from venomqa.demo import DemoServer, init_schema, start_demo_server
 
@@ -119,3 +130,115 @@ def test_venomqa_run_writes_three_reports_showing_every_violation(
     assert len(re.findall(r'<circle class="state[ "]', svg.group(0))) == exploration["states"]
     assert dom.count('<article class="violation"') == len(violations)
     screenshot(page, tmp_path / "out" / "r.png")
+
+
+def test_venomqa_run_reports_grouped_findings_nondeterminism_and_learned_values(
+    shop: tuple[DemoServer, Path], tmp_path: Path
+) -> None:
+    server, db = shop
+    (tmp_path / "flaky.py").write_text(textwrap.dedent(FLAKY_MODULE))
+    config = tmp_path / "venomqa.yaml"
+    config.write_text(
+        f"target: {server.url}\n"
+        "actions: [venomqa.demo.checks, flaky]\n"
+        "stores:\n"
+        f"  db: {{adapter: sqlite, path: {db.name}}}\n"
+        "explore: {strategy: bfs, max_depth: 3}\n"
+    )
+    reports = ["json:out/r.json", "html:out/r.html", "junit:out/j.xml", "markdown:out/r.md"]
+    options = [flag for spec in reports for flag in ("--report", spec)]
+    result = _venomqa(["run", "-c", str(config), *options], tmp_path, "reporters")
+    assert result.returncode == 1, result.stdout + result.stderr
+
+    data = json.loads((tmp_path / "out" / "r.json").read_text())
+    exploration = data["exploration"]
+    violations = data["violations"]
+    # What this run must have found for the checks below to mean anything.
+    assert [v["invariant"] for v in violations if v["kind"] == "nondeterminism"] == [
+        "nondeterminism"
+    ]
+    assert any(v["occurrences"] > 1 and v["examples"] for v in violations)
+    assert any(v["occurrences"] == 1 for v in violations)
+    assert exploration["calls"] > exploration["transitions"] > 0
+    learned = [v for v in exploration["volatile"] if not v["declared"]]
+    assert [(v["where"], v["spec"]) for v in learned] == [("context.ignore", "ticket")]
+    assert exploration["pin"] == ["context.ignore: [ticket]"]
+
+    console = result.stdout
+    assert (
+        f"{exploration['states']} states, {exploration['transitions']} transitions, "
+        f"{exploration['calls']} calls, depth {exploration['max_depth_reached']}" in console
+    )
+    console_lines = console.splitlines()
+    heading = console_lines.index(
+        "Learned volatile values (pin them in venomqa.yaml to skip learning):"
+    )
+    assert console_lines[heading + 1 : heading + 4] == [
+        f"  ticket  {learned[0]['reason']}",
+        "  venomqa.yaml:",
+        "    context.ignore: [ticket]",
+    ]
+
+    html = (tmp_path / "out" / "r.html").read_text(encoding="utf-8")
+    markdown = (tmp_path / "out" / "r.md").read_text(encoding="utf-8")
+    junit = ET.parse(tmp_path / "out" / "j.xml").getroot()
+    failures = {
+        case.get("name"): case.find("failure")
+        for case in junit.iter("testcase")
+        if case.get("classname") in ("venomqa.invariants", "venomqa.findings")
+    }
+    for number, violation in enumerate(violations, 1):
+        count, examples = violation["occurrences"], violation["examples"]
+        seen = f"seen in {count} states" if count > 1 else None
+        shown = [" -> ".join(path) for path in examples]
+        # Console: the head line and one "also:" line per example, in order.
+        head = next(line for line in console_lines if line.startswith(f"  {number}) ["))
+        assert head.startswith(
+            f"  {number}) [{violation['severity'].upper()}] {violation['invariant']}"
+            + (f" ({seen})" if seen else "")
+            + ":"
+        ), head
+        block = console_lines[console_lines.index(head) + 1 :]
+        block = block[: next(i for i, line in enumerate(block) if not line.startswith("     "))]
+        assert [line for line in block if line.startswith("     also: ")] == [
+            f"     also: {path}" for path in shown
+        ]
+        # HTML: the count, and the examples in order.
+        article = re.search(rf'id="violation-{number}".*?</article>', html, re.S)
+        assert article is not None
+        assert f'data-occurrences="{count}"' in article.group(0)
+        assert (f'<p class="seen">{seen}</p>' in article.group(0)) == bool(seen)
+        items = re.findall(r'<li class="path">(.*?)</li>', article.group(0))
+        assert [unescape(item) for item in items] == shown
+        # Markdown: the count in the heading, the examples below.
+        md_head = next(line for line in markdown.splitlines() if line.startswith(f"**{number}. "))
+        assert (f"_({seen})_" in md_head) == bool(seen), md_head
+        if shown:
+            listed = ", ".join(f"`{path}`" for path in shown)
+            assert f"   Also seen after: {listed}." in markdown
+        # JUnit: the failing testcase of this invariant or finding kind.
+        failure = failures[violation["invariant"]]
+        assert failure is not None
+        assert (seen is not None and failure.get("message", "").endswith(f"; {seen})")) or (
+            seen is None and "seen in" not in failure.get("message", "")
+        )
+        also = [
+            line for line in (failure.text or "").splitlines() if line.startswith("also seen after")
+        ]
+        assert also == [f"also seen after: {path}" for path in shown]
+
+    nondeterminism = next(v for v in violations if v["kind"] == "nondeterminism")
+    assert '<tr data-finding="nondeterminism">' in html
+    assert f"| ❌ found (1; seen in {nondeterminism['occurrences']} state" in markdown
+    assert failures["nondeterminism"] is not None
+    assert failures["nondeterminism"].get("type") == "medium:nondeterminism"
+    assert "action 'bulk_orders' reached different states on two runs" in (
+        failures["nondeterminism"].get("message", "")
+    )
+    assert re.search(r'<tr data-learned="ticket"><td><code>ticket</code></td>', html)
+    assert '<pre class="pin">context.ignore: [ticket]</pre>' in html
+    assert "```yaml\ncontext.ignore: [ticket]\n```" in markdown
+    props = {p.get("name"): p.get("value") for p in junit.iter("property")}
+    assert props["calls"] == str(exploration["calls"])
+    assert props["learned.ticket"] == f"context.ignore: {learned[0]['reason']}"
+    assert "  context.ignore: [ticket]" in (junit.findtext("testsuite/system-out") or "")

@@ -3,11 +3,23 @@ graph and journeys; checked as text and as headless Chromium renders it."""
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
 import pytest
-from _support_reporters import dump_dom, screenshot, synthetic_exploration
+from _support_reporters import (
+    LEARNED,
+    NONDETERMINISM_MESSAGE,
+    NONDETERMINISM_PATH,
+    PIN,
+    REFUND_EXAMPLES,
+    REFUND_PATH,
+    dump_dom,
+    grouped_run,
+    screenshot,
+    synthetic_exploration,
+)
 from venomqa.models import (
     ExplorationResult,
     JourneyResult,
@@ -17,6 +29,7 @@ from venomqa.models import (
     StepRecord,
     StepResult,
     Violation,
+    VolatileFieldInfo,
 )
 from venomqa_reporters import HtmlReporter
 
@@ -59,6 +72,84 @@ def test_real_run_page_shows_summary_coverage_violations_graph_and_journeys(
     assert "<link" not in page and "@import" not in page
 
 
+def _article(page: str, number: int) -> str:
+    found = re.search(
+        rf'<article class="violation" id="violation-{number}".*?</article>', page, re.S
+    )
+    assert found is not None, number
+    return found.group(0)
+
+
+def _examples(article: str) -> list[str]:
+    found = re.search(r'<div class="examples">.*?</div>', article, re.S)
+    if found is None:
+        return []
+    return [html.unescape(t) for t in re.findall(r'<li class="path">(.*?)</li>', found.group(0))]
+
+
+def _row(page: str, attribute: str) -> list[str]:
+    """The cells of the invariants-table row marked ``attribute`` (e.g. data-finding="x")."""
+    found = re.search(rf"<tr {attribute}>(.*?)</tr>", page, re.S)
+    assert found is not None, attribute
+    return [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", found[1])]
+
+
+def test_grouped_findings_nondeterminism_calls_and_learned_values(out: Path) -> None:
+    page = _write(grouped_run(), out).read_text(encoding="utf-8")
+
+    assert 'data-card="calls"><div class="value">41<' in page
+    assert 'data-card="transitions"><div class="value">27<' in page
+    assert '<span class="restarts">restarted 2 times after learning volatile values</span>' in page
+
+    refund = _article(page, 1)
+    assert 'data-occurrences="7"' in refund
+    assert '<p class="seen">seen in 7 states</p>' in refund
+    assert f"path: {' -&gt; '.join(REFUND_PATH)}" in refund
+    assert _examples(refund) == [" -> ".join(p) for p in REFUND_EXAMPLES]
+
+    flaky = _article(page, 2)
+    assert 'data-kind="nondeterminism" data-occurrences="3"' in flaky
+    assert '<span class="tag">nondeterminism</span>' in flaky
+    assert '<p class="seen">seen in 3 states</p>' in flaky
+    assert html.escape(NONDETERMINISM_MESSAGE) in flaky
+    assert f"path: {' -&gt; '.join(NONDETERMINISM_PATH)}" in flaky
+    assert _examples(flaky) == ["bulk_orders"]
+
+    crash = _article(page, 3)
+    assert 'data-occurrences="1"' in crash
+    assert 'class="seen"' not in crash and 'class="examples"' not in crash
+
+    # check, outcome, violations, states
+    assert _row(page, 'data-invariant="refunds_never_exceed_payment"')[1:] == ["violated", "1", "7"]
+    assert _row(page, 'data-invariant="always_fine"')[1:] == ["held", "0", "0"]
+    assert _row(page, 'data-finding="nondeterminism"')[1:] == ["found", "1", "3"]
+    assert _row(page, 'data-finding="server_error"')[1:] == ["found", "1", "1"]
+    assert _row(page, 'data-finding="action_error"')[1:] == ["held", "0", "0"]
+    assert "the same calls from the same state always reached the same state" in page
+
+    section = re.search(r'<section id="learned">.*?</section>', page, re.S)
+    assert section is not None
+    learned = section.group(0)
+    assert "<h2>Learned volatile values (2)</h2>" in learned
+    assert "pin them in venomqa.yaml to skip learning" in learned
+    rows = re.findall(r'<tr data-learned="([^"]*)"><td>.*?</td><td><code>([^<]*)</code>', learned)
+    assert rows == [(info.spec, info.where) for info in LEARNED]  # not the declared orders.id
+    assert html.escape(LEARNED[0].reason) in learned
+    pin = re.search(r'<pre class="pin">(.*?)</pre>', learned, re.S)
+    assert pin is not None and html.unescape(pin.group(1)).splitlines() == PIN
+
+    plain = _write(grouped_run(learned=False), out, "declared_only.html").read_text("utf-8")
+    assert 'id="learned"' not in plain and "pin them" not in plain
+
+
+def test_grouped_page_renders_in_chromium(out: Path, needs_chromium: None) -> None:
+    dom = dump_dom(_write(grouped_run(), out))
+    assert dom.count('<article class="violation"') == 3
+    assert dom.count('<p class="seen">') == 2
+    assert dom.count('<li class="path">') == len(REFUND_EXAMPLES) + 1
+    assert PIN[0] in dom and PIN[1] in dom
+
+
 def test_page_opens_offline_in_chromium_with_the_state_graph(
     shop_report: RunReport, out: Path, needs_chromium: None
 ) -> None:
@@ -98,6 +189,8 @@ def test_everything_from_the_run_is_escaped_and_redacted(out: Path) -> None:
         message="<i>bad</i> & worse",
         kind="server_error",
         state="s1",
+        occurrences=2,
+        examples=[["log<in>", "<script>alert('ex')</script>"]],
     )
     exploration = ExplorationResult(
         states=2,
@@ -106,10 +199,15 @@ def test_everything_from_the_run_is_escaped_and_redacted(out: Path) -> None:
         actions={"log<in>": 1},
         initial_state="s0",
         state_edges=[],
+        volatile=[
+            VolatileFieldInfo("stores.db.ignore", "users.<b>", "a salted hash: password=hunter2"),
+        ],
     )
     page = _write(RunReport(exploration=exploration), out).read_text(encoding="utf-8")
 
     assert page.count("<script>") == 1  # only the page's own
+    assert "log&lt;in&gt; -&gt; &lt;script&gt;alert(&#x27;ex&#x27;)&lt;/script&gt;" in page
+    assert "stores.db.ignore: [users.&lt;b&gt;]" in page
     assert "<img src=x" not in page and "<i>bad</i>" not in page and "<b>" not in page
     assert "&lt;script&gt;alert(&#x27;inv&#x27;)&lt;/script&gt;" in page
     for secret in ("hunter2", "KEY-123", "tok-999", "abc.def"):

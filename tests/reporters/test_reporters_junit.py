@@ -6,6 +6,14 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from _support_reporters import (
+    LEARNED,
+    NONDETERMINISM_MESSAGE,
+    PIN,
+    REFUND_EXAMPLES,
+    REFUND_PATH,
+    grouped_run,
+)
 from junitparser import Failure, JUnitXml
 from venomqa.models import (
     ExplorationResult,
@@ -16,6 +24,7 @@ from venomqa.models import (
     StepRecord,
     StepResult,
     Violation,
+    VolatileFieldInfo,
 )
 from venomqa_reporters import JunitReporter
 
@@ -50,6 +59,7 @@ def test_real_run_one_failing_testcase_per_violated_invariant(
         assert ("exploration", "venomqa.invariants", invariant) in cases
     assert cases[("exploration", "venomqa.findings", "server_error")] == []
     assert cases[("exploration", "venomqa.findings", "action_error")] == []
+    assert cases[("exploration", "venomqa.findings", "nondeterminism")] == []
     for violation in exploration.violations:
         failure = cases[("exploration", "venomqa.invariants", violation.invariant)][0]
         assert " -> ".join(violation.path) in failure.message
@@ -90,7 +100,11 @@ def test_empty_run_is_valid(out: Path) -> None:
     assert xml.tests == 0 and xml.failures == 0
     clean = RunReport(exploration=ExplorationResult(states=1, invariants=["fine"]))
     root = ET.parse(_write(clean, out)).getroot()
-    assert root.get("tests") == "3" and root.get("failures") == "0"
+    # the invariant, then server_error, action_error and nondeterminism (node_check: not used)
+    names = [case.get("name") for case in root.iter("testcase")]
+    assert names == ["fine", "server_error", "action_error", "nondeterminism"]
+    assert root.get("tests") == "4" and root.get("failures") == "0"
+    assert root.find("testsuite/system-out") is None, "nothing learned, nothing to say"
 
 
 def test_markup_control_characters_and_secrets_are_made_safe(out: Path) -> None:
@@ -111,8 +125,10 @@ def test_markup_control_characters_and_secrets_are_made_safe(out: Path) -> None:
     journey = JourneyResult(
         name="j<&>", steps=[StepResult("s\x01", False, error="boom <x>")], violations=[]
     )
+    learned = VolatileFieldInfo("stores.db.ignore", "t.<b>\x07", "a salted hash: password=p4ss")
     run = RunReport(
-        exploration=ExplorationResult(violations=[violation], invariants=[]), journeys=[journey]
+        exploration=ExplorationResult(violations=[violation], invariants=[], volatile=[learned]),
+        journeys=[journey],
     )
     target = _write(run, out)
     text = target.read_text(encoding="utf-8")
@@ -120,5 +136,60 @@ def test_markup_control_characters_and_secrets_are_made_safe(out: Path) -> None:
     root = ET.parse(target).getroot()
     names = [case.get("name") for case in root.iter("testcase")]
     assert "no <5xx> & \ufffd bell" in names
+    assert root.findtext("testsuite/system-out", "").endswith("stores.db.ignore: [t.<b>\ufffd]")
     xml = JUnitXml.fromfile(str(target))
     assert xml.failures == 2
+
+
+def test_grouped_findings_nondeterminism_and_learned_values(out: Path) -> None:
+    target = _write(grouped_run(), out)
+    xml = JUnitXml.fromfile(str(target))
+    cases = _cases(xml)
+    assert xml.failures == 3 and xml.tests == 5
+
+    (refund,) = cases[("exploration", "venomqa.invariants", "refunds_never_exceed_payment")]
+    assert refund.message == (
+        f"order 1 cost 2500 but 5000 was refunded (after {' -> '.join(REFUND_PATH)}; "
+        "seen in 7 states)"
+    )
+    lines = (refund.text or "").splitlines()
+    assert "seen in 7 states" in lines
+    also = [line for line in lines if line.startswith("also seen after: ")]
+    assert also == [f"also seen after: {' -> '.join(p)}" for p in REFUND_EXAMPLES]
+    assert lines.index("seen in 7 states") < lines.index(also[0])
+
+    (flaky,) = cases[("exploration", "venomqa.findings", "nondeterminism")]
+    assert flaky.type == "medium:nondeterminism"
+    assert flaky.message == (
+        f"{NONDETERMINISM_MESSAGE} (after create_order -> bulk_orders; seen in 3 states)"
+    )
+    assert "also seen after: bulk_orders" in (flaky.text or "").splitlines()
+
+    (crash,) = cases[("exploration", "venomqa.findings", "server_error")]
+    assert crash.message == "GET /orders answered 500 (after list_orders)"
+    assert "seen in" not in (crash.text or "") and "also seen after" not in (crash.text or "")
+    assert cases[("exploration", "venomqa.findings", "action_error")] == []
+
+    root = ET.parse(target).getroot()
+    (suite,) = root.findall("testsuite")
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert props["calls"] == "41" and props["transitions"] == "27" and props["restarts"] == "2"
+    learned = {name: value for name, value in props.items() if name and name.startswith("learned.")}
+    assert learned == {f"learned.{info.spec}": f"{info.where}: {info.reason}" for info in LEARNED}
+    system_out = suite.find("system-out")
+    assert system_out is not None and system_out.text is not None
+    assert system_out.text.splitlines() == [
+        "Learned volatile values (pin them in venomqa.yaml to skip learning):",
+        f"  orders.updated_at (stores.db.ignore): {LEARNED[0].reason}",
+        f"  ticket (context.ignore): {LEARNED[1].reason}",
+        *(f"  {line}" for line in PIN),
+        "The search restarted 2 times after learning volatile values.",
+    ]
+    # The JUnit schema's order: properties, testcases, then system-out.
+    tags = [child.tag for child in suite]
+    assert tags == ["properties", *["testcase"] * 5, "system-out"]
+
+    plain = ET.parse(_write(grouped_run(learned=False), out)).getroot()
+    out_text = plain.findtext("testsuite/system-out") or ""
+    assert out_text == "The search restarted 2 times after learning volatile values."
+    assert not [p for p in plain.iter("property") if (p.get("name") or "").startswith("learned.")]

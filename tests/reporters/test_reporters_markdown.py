@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from _support_reporters import PIN, REFUND_EXAMPLES, grouped_run
 from venomqa.models import (
     ExplorationResult,
     RequestRecord,
@@ -12,6 +13,7 @@ from venomqa.models import (
     Severity,
     StepRecord,
     Violation,
+    VolatileFieldInfo,
 )
 from venomqa_reporters import MarkdownReporter
 from venomqa_reporters._summary import status_text
@@ -25,7 +27,11 @@ def test_real_run_summary(shop_report: RunReport, out: Path) -> None:
     assert exploration is not None
 
     assert text.startswith("## ❌ VenomQA: FAILED: 4 violations found, 1 journey failed.")
-    assert f"| {exploration.states} | {exploration.transitions} |" in text
+    assert (
+        f"| {exploration.states} | {exploration.transitions} | {exploration.calls} "
+        f"| {exploration.max_depth_reached} | 4 |" in text
+    )
+    assert exploration.calls > exploration.transitions
     assert "### Violations (4)" in text
     for number, violation in enumerate(shop_report.violations, 1):
         assert f"**{number}. `{violation.invariant}`**" in text
@@ -40,6 +46,63 @@ def test_real_run_summary(shop_report: RunReport, out: Path) -> None:
         assert f"| `{action}` | {count} | ✅ fired |" in text
     assert "| `checkout` | ❌ fail | 2/2 | 1/2 | 1 |" in text
     assert "path `listing_must_fail`, step `listing`" in text
+
+
+def _block(text: str, start: str, end: str) -> list[str]:
+    """The lines from the one starting with ``start`` up to (not including) one with ``end``."""
+    lines = text.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith(start))
+    last = next(i for i, line in enumerate(lines) if i > first and line.startswith(end))
+    return lines[first:last]
+
+
+def test_grouped_findings_nondeterminism_and_learned_values() -> None:
+    text = MarkdownReporter(None).render(grouped_run())
+    lines = text.splitlines()
+
+    assert "| 7 | 27 | 41 | 5 | 3 | 0 | 0.50 s |" in lines
+    assert (
+        "Explored `http://127.0.0.1:9` with bfs; stopped: exhausted; "
+        "restarted 2 times after learning volatile values." in lines
+    )
+    refund = _block(text, "**1. ", "**2. ")
+    assert refund[0] == (
+        "**1. `refunds_never_exceed_payment`** — CRITICAL _(seen in 7 states)_: "
+        "order 1 cost 2500 but 5000 was refunded"
+    )
+    examples = ", ".join(f"`{' -> '.join(p)}`" for p in REFUND_EXAMPLES)
+    assert f"   Also seen after: {examples}." in refund
+    flaky = _block(text, "**2. ", "**3. ")
+    assert flaky[0].startswith(
+        "**2. `nondeterminism`** — MEDIUM _(seen in 3 states)_: the path "
+        "\\['create\\_order', 'bulk\\_orders'\\] reached different states on two runs"
+    )
+    assert "   Also seen after: `bulk_orders`." in flaky
+    crash = _block(text, "**3. ", "### Coverage")
+    assert crash[0] == "**3. `server_error`** — HIGH: GET /orders answered 500"
+    assert not [line for line in crash if "seen" in line]
+
+    assert "| `refunds_never_exceed_payment` | ❌ violated (seen in 7 states) |" in lines
+    assert "| `always_fine` | ✅ held |" in lines
+    nondeterminism = next(line for line in lines if line.startswith("| nondeterminism: "))
+    assert nondeterminism.endswith("| ❌ found (1; seen in 3 states) |")
+    server = next(line for line in lines if line.startswith("| server\\_error: "))
+    assert server.endswith("| ❌ found (1; seen in 1 state) |")
+
+    assert _block(text, "### Learned", "```yaml") == [
+        "### Learned volatile values (2)",
+        "",
+        "- `orders.updated_at` (`stores.db.ignore`): a clock reading: '2026-12-02 01:00'",
+        "- `ticket` (`context.ignore`): differed between two runs of 'take\\_ticket'",
+        "",
+        "Pin them in `venomqa.yaml` to skip learning:",
+        "",
+    ]
+    pin = lines[lines.index("```yaml") + 1 :]
+    assert pin[: len(PIN) + 1] == [*PIN, "```"]
+
+    plain = MarkdownReporter(None).render(grouped_run(learned=False))
+    assert "### Learned" not in plain and "```yaml" not in plain
 
 
 def test_clean_and_empty_runs(out: Path) -> None:
@@ -64,10 +127,18 @@ def test_markdown_is_escaped_and_secrets_redacted() -> None:
         path=["a"],
         steps=[StepRecord("a", [record])],
         message="<img src=x> *bold* | cell",
+        occurrences=2,
+        examples=[["a", "b`c"]],
     )
-    run = RunReport(exploration=ExplorationResult(violations=[violation], invariants=[]))
+    learned = VolatileFieldInfo("context.ignore", "t```k", "salted <b>: secret=s3")
+    run = RunReport(
+        exploration=ExplorationResult(violations=[violation], invariants=[], volatile=[learned])
+    )
     text = MarkdownReporter(None).render(run)
     assert "K9" not in text and "s3" not in text
+    assert "   Also seen after: `a -> b'c`." in text
+    assert "- `t'''k` (`context.ignore`): salted \\<b\\>: secret=" in text
+    assert "````yaml\ncontext.ignore: [t```k]\n````" in text  # a fence longer than ```
     assert "\\<img src=x\\> \\*bold\\* \\| cell" in text
     assert "````" in text  # the fence is longer than any run of backticks in the body
 

@@ -37,6 +37,8 @@ td.num { text-align:right; font-variant-numeric:tabular-nums; }
   border-left:4px solid var(--bad); border-radius:6px; padding:10px 16px; margin:12px 0; }
 .violation .message { font-family:ui-monospace,monospace; white-space:pre-wrap; }
 .path { font-family:ui-monospace,monospace; color:var(--muted); }
+.seen { font-weight:600; color:var(--hot); margin:4px 0; }
+.examples { color:var(--muted); } .examples ul { margin:2px 0; }
 ol.timeline { list-style:none; padding-left:0; margin:8px 0; border-left:2px solid var(--line); }
 ol.timeline > li { position:relative; margin:0 0 10px 18px; }
 ol.timeline > li::before { content:attr(data-n); position:absolute; left:-30px; top:0;

@@ -12,6 +12,7 @@ from venomqa.models import (
     KIND_ACTION_ERROR,
     KIND_INVARIANT,
     KIND_NODE_CHECK,
+    KIND_NONDETERMINISM,
     KIND_SERVER_ERROR,
     ExplorationResult,
     RequestRecord,
@@ -31,7 +32,13 @@ FINDING_KINDS: dict[str, str] = {
     KIND_SERVER_ERROR: "no call answered with a 5xx status",
     KIND_ACTION_ERROR: "no action raised an exception",
     KIND_NODE_CHECK: "every state-graph node's checker held after its edges",
+    KIND_NONDETERMINISM: (
+        "the same calls from the same state always reached the same state (volatile values aside)"
+    ),
 }
+
+#: What the learned-values sections say: learning costs calls, pinning skips it.
+LEARNED_HINT = "pin them in venomqa.yaml to skip learning"
 
 
 @dataclass(frozen=True)
@@ -173,3 +180,28 @@ def total_duration(run: RunReport) -> float:
 def path_text(violation: Violation) -> str:
     """``a -> b -> c``, or a note that it held in the initial state."""
     return " -> ".join(violation.path) if violation.path else "(initial state, before any action)"
+
+
+def seen_text(violation: Violation) -> str:
+    """``seen in N states`` when more than one state showed the problem, else empty."""
+    return f"seen in {violation.occurrences} states" if violation.occurrences > 1 else ""
+
+
+def states_count(violations: list[Violation]) -> int:
+    """How many states showed these problems (a state showing two of them counts twice)."""
+    return sum(v.occurrences for v in violations)
+
+
+def example_texts(violation: Violation) -> list[str]:
+    """The other paths that showed the problem, each as ``a -> b -> c``."""
+    return [
+        " -> ".join(path) or "(initial state, before any action)" for path in violation.examples
+    ]
+
+
+def restarts_text(result: ExplorationResult) -> str:
+    """``restarted N times after learning volatile values``, or empty without restarts."""
+    if not result.restarts:
+        return ""
+    times = "once" if result.restarts == 1 else f"{result.restarts} times"
+    return f"restarted {times} after learning volatile values"

@@ -1,9 +1,11 @@
 """HtmlReporter: one self-contained HTML page (inline CSS, script and SVG; no network).
 
-It shows the run's totals, per-action coverage, each invariant's outcome, every violation and
-finding with its path as a timeline of requests and responses (bodies folded in ``<details>``,
-redacted), a picture of the explored state graph with violating states and paths marked, and each
-journey with its steps and branch paths. Everything taken from the run is HTML-escaped.
+It shows the run's totals, per-action coverage, each invariant's outcome, the volatile values
+learned while exploring (with the ``venomqa.yaml`` lines that pin them), every violation and
+finding with the number of states that showed it, its shortest path as a timeline of requests and
+responses (bodies folded in ``<details>``, redacted) and a few other paths to it, a picture of the
+explored state graph with violating states and paths marked, and each journey with its steps and
+branch paths. Everything taken from the run is HTML-escaped.
 
     venomqa run --report html:reports/venomqa.html
 """
@@ -32,12 +34,17 @@ from venomqa_reporters._redact import Redactor
 from venomqa_reporters._summary import (
     FINDING_KINDS,
     FIRED,
+    LEARNED_HINT,
     NEVER_ENABLED,
     checked_kinds,
     coverage,
+    example_texts,
     findings_of_kind,
     invariant_outcomes,
     path_text,
+    restarts_text,
+    seen_text,
+    states_count,
     status_class,
     total_duration,
     verdict,
@@ -79,6 +86,7 @@ class HtmlReporter:
         if exploration is not None:
             body.append(_coverage(exploration))
             body.append(_invariants(exploration))
+            body.append(_learned(exploration, self.redactor))
         body.append(self._violations(exploration_violations, journey_violations))
         if exploration is not None:
             body.append(self._graph(exploration, exploration_violations))
@@ -126,12 +134,16 @@ class HtmlReporter:
         message = self.redactor.text(violation.message)
         parts = [
             f'<article class="violation" id="violation-{number}" '
-            f'data-invariant="{escape(violation.invariant)}" data-kind="{escape(violation.kind)}">',
+            f'data-invariant="{escape(violation.invariant)}" data-kind="{escape(violation.kind)}" '
+            f'data-occurrences="{violation.occurrences}">',
             f'<h3>#{number} <span class="tag {severity}">{escape(severity.upper())}</span> '
             f'<code class="invariant">{escape(violation.invariant)}</code>{kind}{show}</h3>',
         ]
         if message:
             parts.append(f'<div class="message">{escape(message)}</div>')
+        seen = seen_text(violation)
+        if seen:
+            parts.append(f'<p class="seen">{escape(seen)}</p>')
         parts.append(f'<p class="path">path: {escape(path_text(violation))}</p>')
         if violation.state:
             parts.append(f'<p class="muted">state <code>{escape(violation.state)}</code></p>')
@@ -144,6 +156,10 @@ class HtmlReporter:
             parts.append("</ol>")
         else:
             parts.append('<p class="muted">Violated in the initial state, before any call.</p>')
+        examples = example_texts(violation)
+        if examples:
+            items = "".join(f'<li class="path">{escape(text)}</li>' for text in examples)
+            parts.append(f'<div class="examples">Also seen after:<ul>{items}</ul></div>')
         parts.append("</article>")
         return "".join(parts)
 
@@ -295,8 +311,10 @@ def _summary(run: RunReport) -> str:
         cards += [
             ("states", f"{exploration.states:,}"),
             ("transitions", f"{exploration.transitions:,}"),
-            ("max depth", exploration.max_depth_reached),
         ]
+        if exploration.calls:
+            cards.append(("calls", f"{exploration.calls:,}"))
+        cards.append(("max depth", exploration.max_depth_reached))
     cards += [
         ("violations", len(run.violations)),
         ("journeys", len(run.journeys)),
@@ -309,9 +327,12 @@ def _summary(run: RunReport) -> str:
     )
     detail = ""
     if exploration is not None:
+        restarted = restarts_text(exploration)
         detail = (
             f'<p class="muted">Strategy {escape(exploration.strategy)}, stopped because: '
-            f"{escape(exploration.stop_reason)}.</p>"
+            f"{escape(exploration.stop_reason)}"
+            + (f'; <span class="restarts">{escape(restarted)}</span>' if restarted else "")
+            + ".</p>"
         )
     return (
         f'<section id="summary"><h2>Summary</h2><div class="cards">{html_cards}</div>'
@@ -352,22 +373,44 @@ def _invariants(result: ExplorationResult) -> str:
         rows.append(
             f'<tr data-invariant="{escape(outcome.name)}"><td><code>{escape(outcome.name)}</code>'
             f'</td><td><span class="tag {mark}">{"held" if outcome.passed else "violated"}'
-            f'</span></td><td class="num">{found}</td></tr>'
+            f'</span></td><td class="num">{found}</td>'
+            f'<td class="num">{states_count(outcome.violations)}</td></tr>'
         )
     for kind in checked_kinds(result.violations):
         meaning = FINDING_KINDS[kind]
-        found = len(findings_of_kind(result.violations, kind))
+        findings = findings_of_kind(result.violations, kind)
+        found = len(findings)
         mark = "pass" if not found else "fail"
         rows.append(
             f'<tr data-finding="{escape(kind)}"><td>{escape(kind)}: <span class="muted">'
             f'{escape(meaning)}</span></td><td><span class="tag {mark}">'
-            f'{"held" if not found else "found"}</span></td><td class="num">{found}</td></tr>'
+            f'{"held" if not found else "found"}</span></td><td class="num">{found}</td>'
+            f'<td class="num">{states_count(findings)}</td></tr>'
         )
     return (
         '<section id="invariants"><h2>Invariants and checks</h2>'
-        "<table><tr><th>check</th><th>outcome</th><th>violations</th></tr>"
+        "<table><tr><th>check</th><th>outcome</th><th>violations</th><th>states</th></tr>"
         + "".join(rows)
         + "</table></section>"
+    )
+
+
+def _learned(result: ExplorationResult, redactor: Redactor) -> str:
+    learned = result.learned
+    if not learned:
+        return ""
+    rows = "".join(
+        f'<tr data-learned="{escape(info.spec)}"><td><code>{escape(info.spec)}</code></td>'
+        f"<td><code>{escape(info.where)}</code></td><td>{escape(redactor.text(info.reason))}</td></tr>"
+        for info in learned
+    )
+    pin = "\n".join(result.learned_pin_lines())
+    return (
+        f'<section id="learned"><h2>Learned volatile values ({len(learned)})</h2>'
+        "<p>These values differ between runs of the same calls, so they were left out of the "
+        f"state; {escape(LEARNED_HINT)}:</p>"
+        "<table><tr><th>value</th><th>setting</th><th>why</th></tr>"
+        f'{rows}</table><pre class="pin">{escape(pin)}</pre></section>'
     )
 
 

@@ -2,15 +2,19 @@
 
     <testsuites name="venomqa" tests= failures= errors= time=>
       <testsuite name="exploration" ...>       one per run: the exploration
+        <properties>  totals, calls, restarts, coverage, learned.SPEC per learned volatile value
         <testcase classname="venomqa.invariants" name=INVARIANT>   one per invariant checked
           <failure message= type=SEVERITY>the shortest path and its steps</failure>
-        <testcase classname="venomqa.findings" name=server_error|action_error|node_check>
+        <testcase classname="venomqa.findings"
+                  name=server_error|action_error|nondeterminism|node_check>
+        <system-out>  the learned volatile values and the venomqa.yaml lines that pin them
       <testsuite name="journey NAME" ...>      one per journey
         <testcase classname="venomqa.journey.NAME" name="step S" | "path P">
         <testcase classname="venomqa.journey.NAME.invariants" name=INVARIANT>
 
 A violated invariant is exactly one failing testcase however many states violate it; its
-failure text shows the shortest reproduction and counts the others.
+failure says in how many states it was seen, shows the shortest reproduction and lists a few
+other paths to it.
 
     venomqa run --report junit:reports/venomqa.xml
 """
@@ -36,11 +40,15 @@ from venomqa.models import (
 from venomqa_reporters._output import output_path, write_report
 from venomqa_reporters._redact import Redactor
 from venomqa_reporters._summary import (
+    LEARNED_HINT,
     checked_kinds,
     coverage,
+    example_texts,
     findings_of_kind,
     invariant_outcomes,
     path_text,
+    restarts_text,
+    seen_text,
     step_lines,
 )
 
@@ -103,22 +111,30 @@ class JunitReporter:
             "stop_reason": result.stop_reason,
             "states": str(result.states),
             "transitions": str(result.transitions),
+            "calls": str(result.calls),
+            "restarts": str(result.restarts),
             "max_depth_reached": str(result.max_depth_reached),
         }
         for row in coverage(result):
             values[f"action.{row.action}"] = f"{row.status} ({row.fired})"
+        for info in result.learned:
+            values[f"learned.{info.spec}"] = f"{info.where}: {self.redactor.text(info.reason)}"
         for name, value in values.items():
             ET.SubElement(properties, "property", name=_clean(name), value=_clean(value))
         suite.insert(0, properties)
+        out = _learned_text(result, self.redactor)
+        if out:
+            ET.SubElement(suite, "system-out").text = _clean(out)
         return suite
 
     def _failure(self, violations: list[Violation]) -> ET.Element:
         """One <failure> for an invariant: the shortest violation's path and steps."""
         shortest = violations[0]
         message = self.redactor.text(shortest.message) or f"{shortest.invariant} violated"
+        seen = seen_text(shortest)
         failure = ET.Element(
             "failure",
-            message=_clean(f"{message} (after {path_text(shortest)})"),
+            message=_clean(f"{message} (after {path_text(shortest)}{'; ' + seen if seen else ''})"),
             type=_clean(f"{shortest.severity.value}:{shortest.kind}"),
         )
         lines = [
@@ -126,9 +142,12 @@ class JunitReporter:
             f"message: {message}",
             f"shortest path ({len(shortest.path)} steps): {path_text(shortest)}",
         ]
+        if seen:
+            lines.append(seen)
         if shortest.state:
             lines.append(f"state: {shortest.state}")
         lines += self._steps(shortest)
+        lines += [f"also seen after: {example}" for example in example_texts(shortest)]
         if len(violations) > 1:
             others = ", ".join(path_text(v) for v in violations[1:6])
             more = f" and {len(violations) - 6} more" if len(violations) > 6 else ""
@@ -205,6 +224,21 @@ class JunitReporter:
             if step.error:
                 lines.append(f"     error: {self.redactor.text(step.error)}")
         return lines
+
+
+def _learned_text(result: ExplorationResult, redactor: Redactor) -> str:
+    """What was learned, for the suite's system-out: each value and why, then the pin lines."""
+    lines = []
+    restarted = restarts_text(result)
+    if result.learned:
+        lines.append(f"Learned volatile values ({LEARNED_HINT}):")
+        lines += [
+            f"  {info.spec} ({info.where}): {redactor.text(info.reason)}" for info in result.learned
+        ]
+        lines += [f"  {line}" for line in result.learned_pin_lines()]
+    if restarted:
+        lines.append(f"The search {restarted}.")
+    return "\n".join(lines)
 
 
 def _case(classname: str, name: str, seconds: float) -> ET.Element:

@@ -1,7 +1,9 @@
 """MarkdownReporter: a run summary for a pull-request comment or ``$GITHUB_STEP_SUMMARY``.
 
-Totals, every violation with its path as numbered steps (method, URL, status), the last
-response folded in ``<details>``, the per-action coverage table and each journey's outcome.
+Totals, every violation with the number of states that showed it, its shortest path as numbered
+steps (method, URL, status), the last response folded in ``<details>`` and a few other paths to
+it, the per-action coverage table, the volatile values learned while exploring with the
+``venomqa.yaml`` lines that pin them, and each journey's outcome.
 Written to ``$GITHUB_STEP_SUMMARY`` it appends (that file collects every step's summary).
 
     venomqa run --report markdown:reports/venomqa.md
@@ -20,9 +22,13 @@ from venomqa_reporters._redact import Redactor
 from venomqa_reporters._summary import (
     FINDING_KINDS,
     coverage,
+    example_texts,
     findings_of_kind,
     invariant_outcomes,
     last_request,
+    restarts_text,
+    seen_text,
+    states_count,
     step_lines,
     total_duration,
     verdict,
@@ -74,6 +80,7 @@ class MarkdownReporter:
         if run.exploration is not None:
             lines += _coverage(run.exploration)
             lines += _checks(run.exploration)
+            lines += _learned(run.exploration, self.redactor)
         if run.journeys:
             lines += self._journeys(run.journeys)
         if run.exploration is None and not run.journeys:
@@ -81,18 +88,27 @@ class MarkdownReporter:
         return "\n".join(lines).rstrip("\n") + "\n"
 
     def _violation(self, number: int, violation: Violation) -> list[str]:
-        kind = "" if violation.kind == "invariant" else f" ({text(violation.kind)})"
+        kind = (
+            ""
+            if violation.kind in ("invariant", violation.invariant)
+            else f" ({text(violation.kind)})"
+        )
         lines = [
             f"**{number}. `{code(violation.invariant)}`** — {violation.severity.name}{kind}",
         ]
+        seen = seen_text(violation)
+        if seen:
+            lines[0] += f" _({text(seen)})_"
         message = self.redactor.text(violation.message)
         if message:
             lines[0] += f": {text(message)}"
         lines.append("")
         steps = step_lines(violation, self.redactor)
+        examples = [f"`{code(example)}`" for example in example_texts(violation)]
+        also = ["", f"   Also seen after: {', '.join(examples)}.", ""] if examples else [""]
         if not steps:
-            lines += ["   In the initial state, before any call.", ""]
-            return lines
+            lines.append("   In the initial state, before any call.")
+            return lines + also
         for line in steps:
             call = (
                 f"`{code(line.method)} {code(line.url)}` → **{text(line.status)}**"
@@ -116,8 +132,7 @@ class MarkdownReporter:
                 "",
                 "   </details>",
             ]
-        lines.append("")
-        return lines
+        return lines + also
 
     def _journeys(self, journeys: list[JourneyResult]) -> list[str]:
         lines = [
@@ -164,10 +179,11 @@ def _totals(run: RunReport) -> list[str]:
     exploration = run.exploration
     header, values = ["Violations"], [str(len(run.violations))]
     if exploration is not None:
-        header = ["States", "Transitions", "Max depth", *header]
+        header = ["States", "Transitions", "Calls", "Max depth", *header]
         values = [
             f"{exploration.states:,}",
             f"{exploration.transitions:,}",
+            f"{exploration.calls:,}",
             str(exploration.max_depth_reached),
             *values,
         ]
@@ -181,9 +197,12 @@ def _totals(run: RunReport) -> list[str]:
     ]
     if exploration is not None:
         target = f" `{code(run.target)}`" if run.target else ""
+        restarted = restarts_text(exploration)
         lines += [
             f"Explored{target} with {text(exploration.strategy)}; stopped: "
-            f"{text(exploration.stop_reason)}.",
+            f"{text(exploration.stop_reason)}"
+            + (f"; {text(restarted)}" if restarted else "")
+            + ".",
             "",
         ]
     return lines
@@ -210,14 +229,35 @@ def _checks(result: ExplorationResult) -> list[str]:
     outcomes = invariant_outcomes(result.invariants, result.violations)
     lines = ["### Invariants", "", "| Check | Outcome |", "| --- | --- |"]
     for outcome in outcomes:
-        found = len(outcome.violations)
-        mark = "✅ held" if outcome.passed else f"❌ violated ({found})"
+        mark = "✅ held" if outcome.passed else f"❌ violated ({_states(outcome.violations)})"
         lines.append(f"| `{cell(code(outcome.name))}` | {mark} |")
     for kind, meaning in FINDING_KINDS.items():
-        found = len(findings_of_kind(result.violations, kind))
+        found = findings_of_kind(result.violations, kind)
         if found:
-            lines.append(f"| {text(kind)}: {text(meaning)} | ❌ found ({found}) |")
+            lines.append(
+                f"| {text(kind)}: {text(meaning)} | ❌ found ({len(found)}; {_states(found)}) |"
+            )
     return [*lines, ""]
+
+
+def _states(violations: list[Violation]) -> str:
+    count = states_count(violations)
+    return f"seen in {count} state{'s' if count != 1 else ''}"
+
+
+def _learned(result: ExplorationResult, redactor: Redactor) -> list[str]:
+    learned = result.learned
+    if not learned:
+        return []
+    lines = [f"### Learned volatile values ({len(learned)})", ""]
+    lines += [
+        f"- `{code(info.spec)}` (`{code(info.where)}`): {text(redactor.text(info.reason))}"
+        for info in learned
+    ]
+    pin = result.learned_pin_lines()
+    fence = _fence("\n".join(pin))
+    lines += ["", "Pin them in `venomqa.yaml` to skip learning:", "", f"{fence}yaml"]
+    return [*lines, *pin, fence, ""]
 
 
 def text(value: str) -> str:

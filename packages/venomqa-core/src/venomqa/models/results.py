@@ -248,6 +248,12 @@ class ExplorationResult:
         """The volatile fields found while exploring (not declared)."""
         return [info for info in self.volatile if not info.declared]
 
+    def learned_pin_lines(self) -> list[str]:
+        """venomqa.yaml lines pinning what was learned: every setting that learned something,
+        with all it holds (declared entries too), so each line can replace the file's."""
+        settings = {info.where for info in self.learned}
+        return pin_lines([info for info in self.volatile if info.where in settings])
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": "exploration",

@@ -1,8 +1,10 @@
 """ConsoleReporter: live exploration progress and a readable end-of-run summary.
 
 On a terminal the progress is one line rewritten in place; otherwise a line is printed at most
-every ``interval_s`` seconds. The summary lists totals, per-action coverage, each violation with
-its numbered reproduction steps, and each journey's steps and paths.
+every ``interval_s`` seconds. The summary lists totals (with the action calls they took),
+per-action coverage, the volatile values learned while exploring with the ``venomqa.yaml`` lines
+that pin them, each violation with the number of states that showed it, its numbered reproduction
+steps and a few other paths to it, and each journey's steps and paths.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from venomqa.models import (
 )
 
 _BODY_LIMIT = 300
+#: Heading of the section listing what was learned.
+LEARNED_HEADING = "Learned volatile values (pin them in venomqa.yaml to skip learning):"
 _STYLES = {"red": "31", "green": "32", "yellow": "33", "bold": "1", "dim": "2"}
 
 
@@ -115,11 +119,15 @@ class ConsoleReporter:
         return "\n".join(lines) + "\n"
 
     def _exploration(self, result: ExplorationResult) -> list[str]:
+        calls = f"{result.calls} calls, " if result.calls else ""
+        stopped = f"stopped: {result.stop_reason}"
+        if result.restarts:
+            stopped += f"; restarted {_times(result.restarts)} after learning volatile values"
         lines = [
             self._style(f"Exploration ({result.strategy})", "bold")
             + f" of {result.target or 'the API'}: {result.states} states, "
-            f"{result.transitions} transitions, depth {result.max_depth_reached}, "
-            f"{result.duration_s:.2f} s (stopped: {result.stop_reason})"
+            f"{result.transitions} transitions, {calls}depth {result.max_depth_reached}, "
+            f"{result.duration_s:.2f} s ({stopped})"
         ]
         if result.actions or result.never_enabled:
             lines.append("Actions:")
@@ -129,12 +137,26 @@ class ConsoleReporter:
             for name in result.never_enabled:
                 if name not in result.actions:
                     lines.append(f"  {name:<{width}}  " + self._style("never enabled", "yellow"))
+        lines += self._learned(result)
+        return lines
+
+    def _learned(self, result: ExplorationResult) -> list[str]:
+        learned = result.learned
+        if not learned:
+            return []
+        lines = [self._style(LEARNED_HEADING, "bold")]
+        width = max(len(info.spec) for info in learned)
+        lines += [f"  {info.spec:<{width}}  {info.reason}" for info in learned]
+        lines.append("  venomqa.yaml:")
+        lines += [f"    {line}" for line in result.learned_pin_lines()]
         return lines
 
     def _violation(self, number: int, violation: Violation) -> list[str]:
         head = f"  {number}) [{violation.severity.name}] {violation.invariant}"
-        if violation.kind != "invariant":
+        if violation.kind not in ("invariant", violation.invariant):
             head += f" ({violation.kind})"
+        if violation.occurrences > 1:
+            head += f" (seen in {violation.occurrences} states)"
         if violation.message:
             head += f": {violation.message}"
         lines = [self._style(head, "red")]
@@ -149,6 +171,8 @@ class ConsoleReporter:
                 body = step.requests[-1].response_body
                 if body not in (None, ""):
                     lines.append(f"        response: {_shorten(body)}")
+        for example in violation.examples:
+            lines.append(f"     also: {' -> '.join(example) or '(initial state)'}")
         return lines
 
     def _journey(self, journey: JourneyResult) -> list[str]:
@@ -192,6 +216,10 @@ class ConsoleReporter:
 
     def _style(self, text: str, style: str) -> str:
         return f"\x1b[{_STYLES[style]}m{text}\x1b[0m" if self.color else text
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
 
 
 def _isatty(stream: IO[str]) -> bool:
