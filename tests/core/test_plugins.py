@@ -13,6 +13,7 @@ import json
 import sys
 import textwrap
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import click
@@ -122,6 +123,48 @@ def venomqa_register_adapters(unknown_argument):
     return []
 """
 
+STRATEGY = """
+from collections import deque
+
+from venomqa import hookimpl
+from venomqa.explorer import StopReason
+
+
+class LastMoveFirst:
+    \"\"\"Breadth-first, trying each state's moves in reverse order.\"\"\"
+
+    name = "last-move-first"
+    shortest_paths = True
+
+    def search(self, search):
+        queue = deque([search.root])
+        cut = False
+        while queue:
+            state = queue.popleft()
+            for index in reversed(state.enabled):
+                arrival = search.fire(state, state.route, index)
+                if arrival is None:
+                    break
+                if arrival.is_new:
+                    if len(arrival.route) < search.max_depth:
+                        queue.append(arrival.state)
+                    elif arrival.state.enabled:
+                        cut = True
+        return StopReason.MAX_DEPTH if cut else StopReason.EXHAUSTED
+
+
+class NoSearch:
+    name = "no-search"
+    shortest_paths = False
+
+
+@hookimpl
+def venomqa_register_strategies():
+    return [LastMoveFirst]
+"""
+
+BAD_STRATEGY = STRATEGY.replace("return [LastMoveFirst]", "return [NoSearch]")
+
 PLUGINS = {
     # entry point name: (distribution, module name, source)
     "goodplug": ("venomqa-goodplug", "venomqa_goodplug", GOOD),
@@ -131,6 +174,8 @@ PLUGINS = {
     "typoplug": ("venomqa-typoplug", "venomqa_typoplug", MISSPELT),
     "cmdplug": ("venomqa-cmdplug", "venomqa_cmdplug", BAD_COMMANDS),
     "sigplug": ("venomqa-sigplug", "venomqa_sigplug", BAD_SIGNATURE),
+    "stratplug": ("venomqa-stratplug", "venomqa_stratplug", STRATEGY),
+    "badstrat": ("venomqa-badstrat", "venomqa_badstrat", BAD_STRATEGY),
 }
 
 
@@ -170,22 +215,6 @@ def _load(monkeypatch: pytest.MonkeyPatch, names: str) -> dict[str, plugins.Plug
     return {info.name: info for info in plugins.plugin_infos()}
 
 
-def _builtin_ready() -> bool:
-    return all(
-        importlib.util.find_spec(name) is not None
-        for name in (
-            "venomqa.stores.sqlite",
-            "venomqa.reporters.console",
-            "venomqa.reporters.json_report",
-        )
-    )
-
-
-needs_builtin = pytest.mark.skipif(
-    not _builtin_ready(), reason="built-in SQLite store / reporters not written yet"
-)
-
-
 def test_empty_selection_loads_only_the_builtin_plugin(
     site: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -197,7 +226,6 @@ def test_empty_selection_loads_only_the_builtin_plugin(
     assert builtin.entry_point == "venomqa.plugins.builtin"
 
 
-@needs_builtin
 def test_builtin_plugin_registers_sqlite_and_reporters(
     site: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -231,9 +259,8 @@ def test_good_third_party_plugin_is_discovered_through_its_entry_point(
     assert good.commands == ["hello"]
     module = sys.modules["venomqa_goodplug"]
     assert plugins.get_plugin_manager().get_plugin("goodplug") is module
-    if _builtin_ready():
-        assert plugins.adapters()["folder"] is module.FolderStore
-        assert plugins.reporters()["tally"] is module.TallyReporter
+    assert plugins.adapters()["folder"] is module.FolderStore
+    assert plugins.reporters()["tally"] is module.TallyReporter
 
 
 def test_broken_plugin_is_recorded_with_its_error_and_others_still_load(
@@ -442,3 +469,52 @@ def _clean_env() -> dict[str, str]:
     import os
 
     return {k: v for k, v in os.environ.items() if not k.startswith("VENOMQA_")}
+
+
+def test_a_plugin_adds_a_strategy_that_explores_on_the_same_engine(
+    site: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from _support_explorer import SHOP_ACTIONS, MemoryStore, ShopApp, never_over_refunded
+    from venomqa.client import Client
+    from venomqa.explorer import explore
+    from venomqa.world import World
+
+    infos = _load(monkeypatch, "stratplug")
+    assert infos["stratplug"].error is None
+    assert infos["stratplug"].strategies == ["last-move-first"]
+    assert infos["builtin"].strategies == ["bfs", "dfs", "random"]
+    assert sorted(plugins.strategies()) == ["bfs", "dfs", "last-move-first", "random"]
+
+    def run(strategy: str) -> Any:
+        store = MemoryStore()
+        world = World(Client(app=ShopApp(store)), {"db": store})
+        return explore(world, SHOP_ACTIONS, [never_over_refunded], strategy=strategy, max_depth=4)
+
+    plugged, bfs = run("last-move-first"), run("bfs")
+    assert plugged.strategy == "last-move-first"
+    assert plugged.states == bfs.states
+    assert [v.path for v in plugged.violations] == [v.path for v in bfs.violations]
+    assert [e.action for e in plugged.state_edges] != [e.action for e in bfs.state_edges]
+
+    config = tmp_path / "venomqa.yaml"
+    config.write_text("target: http://127.0.0.1:1\nactions: [shop]\nexplore: {strategy: nope}\n")
+    result = CliRunner().invoke(_cli(), ["run", "-c", str(config)])
+    assert result.exit_code == 2
+    assert "expected one of bfs, dfs, last-move-first, random, got 'nope'" in result.output
+
+
+def test_a_strategy_without_a_search_method_is_a_plugin_error(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    infos = _load(monkeypatch, "badstrat")
+    assert "strategy 'no-search' (NoSearch) has no search(search) method" in str(
+        infos["badstrat"].error
+    )
+    with pytest.raises(PluginError, match="no-search"):
+        plugins.strategies()
+
+
+def _cli() -> click.Group:
+    from venomqa.cli.main import cli
+
+    return cli

@@ -145,10 +145,10 @@ class _LoadedPlugins:
     def registry(self, kind: str) -> Registry:
         with self.lock:
             if kind not in self.registries:
-                hook_name, check = _KINDS[kind]
+                hook_name, check, field_name = _KINDS[kind]
                 found = build_registry(kind, hook_name, self.call_each(hook_name), check=check)
                 for plugin_name, names in found.provided.items():
-                    setattr(self.infos[plugin_name], f"{kind}s", list(names))
+                    setattr(self.infos[plugin_name], field_name, list(names))
                 for involved, problem in found.problems:
                     for plugin_name in involved:
                         self.infos[plugin_name].add_error(str(problem))
@@ -191,11 +191,12 @@ def _check_strategy(cls: type) -> str | None:
     return None
 
 
-#: Each kind of named class plugins register: its hook and the check every class must pass.
-_KINDS: dict[str, tuple[str, ClassCheck]] = {
-    "adapter": ("venomqa_register_adapters", _check_adapter),
-    "reporter": ("venomqa_register_reporters", _check_reporter),
-    "strategy": ("venomqa_register_strategies", _check_strategy),
+#: Each kind of named class plugins register: its hook, the check every class must pass, and
+#: the PluginInfo field listing a plugin's names.
+_KINDS: dict[str, tuple[str, ClassCheck, str]] = {
+    "adapter": ("venomqa_register_adapters", _check_adapter, "adapters"),
+    "reporter": ("venomqa_register_reporters", _check_reporter, "reporters"),
+    "strategy": ("venomqa_register_strategies", _check_strategy, "strategies"),
 }
 
 
