@@ -8,13 +8,12 @@ with VENOMQA_LOAD_PLUGINS, so plugins installed on this machine cannot change th
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import json
 import sys
 import textwrap
 from collections.abc import Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
