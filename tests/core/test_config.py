@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from venomqa.config import Config, build_stores, describe_store, load_config
@@ -60,7 +61,8 @@ timeout: 4
     assert config.explore.stop_on_first is True
     assert config.reports[0].path == str(tmp_path / "reports" / "out.json")
     assert config.reports[1].path is None
-    assert config.client_headers() == {"X-Tenant": "acme"}
+    assert config.headers == {"X-Tenant": "acme"}
+    assert config.client_auth() is None
     assert config.timeout == 4.0
 
 
@@ -139,7 +141,8 @@ def test_environment_interpolation(tmp_path: Path) -> None:
     )
     config = load_config(path, env={"SHOP_TOKEN": "s3cret"})
     assert config.target == "http://127.0.0.1:1"
-    assert config.client_headers() == {"X-Cost": "$5", "Authorization": "Bearer s3cret"}
+    assert config.headers == {"X-Cost": "$5"}
+    assert sent_headers(config)["Authorization"] == "Bearer s3cret"
     config = load_config(path, env={"SHOP_TOKEN": "t", "SHOP_URL": "http://h:2"})
     assert config.target == "http://h:2"
 
@@ -155,11 +158,20 @@ def test_basic_and_api_key_auth_headers(tmp_path: Path) -> None:
     basic = load_config(
         write(tmp_path, "target: http://a:1\nauth: {type: basic, username: u, password: p}\n")
     )
-    assert basic.client_headers() == {"Authorization": "Basic dTpw"}
+    assert sent_headers(basic)["Authorization"] == "Basic dTpw"
     key = load_config(
         write(tmp_path, "target: http://a:1\nauth: {type: api_key, key: k, header: X-Key}\n")
     )
-    assert key.client_headers() == {"X-Key": "k"}
+    assert sent_headers(key)["X-Key"] == "k"
+
+
+def sent_headers(config: Any) -> Any:
+    """The headers a request carries once the configured authentication has run."""
+    import httpx
+
+    auth = config.client_auth()
+    assert auth is not None
+    return next(auth.auth_flow(httpx.Request("GET", config.target))).headers
 
 
 def test_build_stores_passes_options_and_reports_bad_ones(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ def run_session(
     explore_options: Mapping[str, Any],
     reporters: list[Any],
     headers: Mapping[str, str] | None = None,
+    auth: Any = None,
     timeout: float | None = None,
 ) -> RunReport:
     """Explore ``actions`` (and each graph), run ``journeys``, report; returns the RunReport.
@@ -42,7 +43,7 @@ def run_session(
     from venomqa.client import Client
     from venomqa.world import World
 
-    client_options: dict[str, Any] = {"headers": dict(headers or {})}
+    client_options: dict[str, Any] = {"headers": dict(headers or {}), "auth": auth}
     if timeout is not None:
         client_options["timeout"] = timeout
     client = Client(target, **client_options)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from venomqa.cli.catalog import short_help
 from venomqa.errors import VenomQAError
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ DEFAULT_MAX_DEPTH = 4
 _WIDTH = 96
 
 
-@click.command("demo")
+@click.command("demo", short_help=short_help("demo"))
 @click.option(
     "--report",
     "reports",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from venomqa.cli.catalog import short_help
 from venomqa.errors import UsageError
 
 CONFIG_FILE = "venomqa.yaml"
@@ -96,7 +97,7 @@ def created_item_is_readable(world):
 '''
 
 
-@click.command()
+@click.command(short_help=short_help("init"))
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
 def init(directory: str, force: bool) -> None:

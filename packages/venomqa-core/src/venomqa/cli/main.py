@@ -13,26 +13,13 @@ from typing import Any
 
 import click
 
+from venomqa.cli.catalog import COMMANDS, short_help
 from venomqa.errors import VenomQAError
 
 EXIT_INTERRUPTED = 130
 
 #: command name -> "module:attribute", imported on first use.
-LAZY_COMMANDS = {
-    "run": "venomqa.cli.run:run",
-    "demo": "venomqa.cli.demo:demo",
-    "init": "venomqa.cli.init:init",
-    "replay": "venomqa.cli.replay:replay",
-    "plugins": "venomqa.cli.plugins_cmd:plugins",
-}
-
-_SHORT_HELP = {
-    "run": "Explore the API and run journeys as venomqa.yaml says.",
-    "demo": "Find a seeded bug in a bundled demo API (needs nothing else).",
-    "init": "Write a starter venomqa.yaml and actions module.",
-    "replay": "Re-send a reported violation's calls to the live API.",
-    "plugins": "Show installed plugins.",
-}
+LAZY_COMMANDS = {name: spec for name, (spec, _) in COMMANDS.items()}
 
 
 class LazyGroup(click.Group):
@@ -67,7 +54,7 @@ class LazyGroup(click.Group):
         rows = []
         for name in self.list_commands(ctx):
             if name in LAZY_COMMANDS and name not in self.commands:
-                rows.append((name, _SHORT_HELP.get(name, "")))
+                rows.append((name, short_help(name)))
                 continue
             command = self.get_command(ctx, name)
             if command is not None and not command.hidden:

@@ -14,6 +14,7 @@ import json
 
 import click
 
+from venomqa.cli.catalog import short_help
 from venomqa.plugins import PluginInfo, plugin_infos
 
 _HEADERS = ("NAME", "DISTRIBUTION", "VERSION", "PROVIDES", "STATUS")
@@ -64,7 +65,7 @@ def format_table(infos: list[PluginInfo]) -> str:
     return "\n".join(lines)
 
 
-@click.group(name="plugins")
+@click.group(name="plugins", short_help=short_help("plugins"))
 def plugins() -> None:
     """Inspect installed VenomQA plugins."""
 

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import click
 
+from venomqa.cli.catalog import short_help
 from venomqa.config import DEFAULT_CONFIG_NAME, Config, load_config
 from venomqa.errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
 from venomqa.evaluation import invariant_failure, run_action
@@ -28,7 +29,7 @@ _SKIPPED_HEADERS = frozenset(
 )
 
 
-@click.command()
+@click.command(short_help=short_help("replay"))
 @click.argument("report_path", metavar="REPORT.json", type=click.Path(dir_okay=False))
 @click.option(
     "--violation",
@@ -134,8 +135,12 @@ def _in_world(
 
     if not base:
         raise UsageError("no target URL: pass --target URL (the report and config name none)")
-    headers = config.client_headers() if config else {}
-    client = Client(base, headers=headers, timeout=config.timeout if config else 10.0)
+    client = Client(
+        base,
+        headers=config.headers if config else {},
+        auth=config.client_auth() if config else None,
+        timeout=config.timeout if config else 10.0,
+    )
     try:
         client.check_reachable()
         stores: dict[str, Any] = {}

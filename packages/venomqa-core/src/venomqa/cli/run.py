@@ -12,11 +12,12 @@ from typing import Any
 import click
 
 from venomqa.cli import exit_code_for
+from venomqa.cli.catalog import short_help
 from venomqa.config import DEFAULT_CONFIG_NAME, Config, ReportConfig, load_config
 from venomqa.errors import ConfigError, StoreError, UsageError
 
 
-@click.command()
+@click.command(short_help=short_help("run"))
 @click.option(
     "-c",
     "--config",
@@ -130,7 +131,8 @@ def run(
             stores=stores,
             explore_options=config.explore.as_kwargs(),
             reporters=active,
-            headers=config.client_headers(),
+            headers=config.headers,
+            auth=config.client_auth(),
             timeout=config.timeout,
         )
     except StoreError as exc:

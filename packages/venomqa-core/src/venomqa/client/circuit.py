@@ -84,10 +84,6 @@ class CircuitBreaker:
             f"{self.reset_timeout_s}). Check that the API under test is healthy."
         )
 
-    def is_failure_status(self, status: int) -> bool:
-        """Whether an answer with ``status`` counts as a failure."""
-        return status in self.failure_statuses
-
     def record_status(self, status: int) -> None:
         """Record the outcome of a request answered with ``status``."""
         if status in self.failure_statuses:

@@ -23,8 +23,6 @@ from venomqa.errors import ConfigError
 
 REDACTED = "***REDACTED***"
 
-_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
 
 class SecretsManager:
     """Resolves secrets by name and remembers every secret value so records can mask it.
@@ -39,8 +37,6 @@ class SecretsManager:
         self._lock = threading.Lock()
         self._pattern: re.Pattern[str] | None = None
         self.min_length = min_length
-        self.version = 0
-        """Incremented whenever a new value is registered; lets callers cache derived data."""
 
     def register(self, value: str) -> str:
         """Remember ``value`` as a secret to mask wherever it appears; returns it unchanged."""
@@ -49,7 +45,6 @@ class SecretsManager:
         with self._lock:
             self._values.add(value)
             self._pattern = None
-            self.version += 1
         return value
 
     def set(self, name: str, value: str) -> None:
@@ -75,12 +70,6 @@ class SecretsManager:
                 "or define it with SecretsManager.set()"
             )
         return value
-
-    def expand(self, text: str) -> str:
-        """Replace each ``${NAME}`` in ``text`` by the secret ``NAME`` (required to exist)."""
-        if "${" not in text:
-            return text
-        return _REFERENCE.sub(lambda match: self.require(match.group(1)), text)
 
     @property
     def values(self) -> frozenset[str]:

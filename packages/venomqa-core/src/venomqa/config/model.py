@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from venomqa.explorer.options import ExploreOptions as ExploreOptions
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass(frozen=True)
@@ -41,14 +43,16 @@ class AuthConfig:
     username: str | None = None
     password: str | None = None
 
-    def headers(self) -> dict[str, str]:
-        """The request headers that carry these credentials."""
+    def client_auth(self) -> httpx.Auth:
+        """The client's authentication for these credentials (``venomqa.client.auth``), which
+        also keeps them out of every record."""
+        from venomqa.client.auth import ApiKeyAuth, BasicAuth, BearerAuth
+
         if self.type == "bearer":
-            return {"Authorization": f"Bearer {self.token}"}
+            return BearerAuth(str(self.token))
         if self.type == "api_key":
-            return {self.header: str(self.key)}
-        raw = f"{self.username}:{self.password}".encode()
-        return {"Authorization": "Basic " + base64.b64encode(raw).decode("ascii")}
+            return ApiKeyAuth(str(self.key), header=self.header)
+        return BasicAuth(str(self.username), str(self.password))
 
 
 @dataclass(frozen=True)
@@ -71,9 +75,6 @@ class Config:
         """The folder holding the file; relative paths and action modules resolve from here."""
         return self.path.parent
 
-    def client_headers(self) -> dict[str, str]:
-        """Headers for every request: the configured ones plus the auth header, if any."""
-        merged = dict(self.headers)
-        if self.auth is not None:
-            merged.update(self.auth.headers())
-        return merged
+    def client_auth(self) -> httpx.Auth | None:
+        """The client's authentication from ``auth:``, if any."""
+        return None if self.auth is None else self.auth.client_auth()

@@ -9,9 +9,9 @@ Plugins load lazily, on the first call of any function here, and once. ``VENOMQA
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from venomqa._lazy import lazy_getattr
 from venomqa.plugins.loading import DISABLE_PLUGINS_ENV, LOAD_PLUGINS_ENV
 from venomqa.plugins.markers import ENTRY_POINT_GROUP, PROJECT_NAME, hookimpl, hookspec
 
@@ -29,27 +29,23 @@ if TYPE_CHECKING:
     )
 
 # `import venomqa` imports this package (for `hookimpl`); the manager loads on first use only.
-_MANAGER_NAMES = frozenset(
-    {
-        "PluginInfo",
-        "adapters",
-        "configure",
-        "get_plugin_manager",
-        "plugin_infos",
-        "register_commands",
-        "reporters",
-        "reset_plugins",
-        "strategies",
-    }
+__getattr__ = lazy_getattr(
+    __name__,
+    dict.fromkeys(
+        (
+            "PluginInfo",
+            "adapters",
+            "configure",
+            "get_plugin_manager",
+            "plugin_infos",
+            "register_commands",
+            "reporters",
+            "reset_plugins",
+            "strategies",
+        ),
+        "venomqa.plugins.manager",
+    ),
 )
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _MANAGER_NAMES:
-        raise AttributeError(f"module 'venomqa.plugins' has no attribute {name!r}")
-    value = getattr(importlib.import_module("venomqa.plugins.manager"), name)
-    globals()[name] = value
-    return value
 
 
 __all__ = [

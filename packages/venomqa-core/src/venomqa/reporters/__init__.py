@@ -6,7 +6,9 @@ modules (``venomqa.reporters.console``, ``venomqa.reporters.json_report``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from venomqa._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from venomqa.reporters.console import ConsoleReporter
@@ -17,14 +19,7 @@ _LAZY = {
     "JsonReporter": "venomqa.reporters.json_report",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'venomqa.reporters' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 __all__ = ["ConsoleReporter", "JsonReporter"]

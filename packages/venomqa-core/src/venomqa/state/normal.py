@@ -302,17 +302,19 @@ class _Resolver:
         fields: dict[str, Any] = {}
         for name, value in after.items():
             if field(record.store, change.collection, name):
-                fields[name] = self._volatile_value(value, index, name)
+                fields[name] = self._volatile_value(value, index)
             else:
                 fields[name] = self._substitute(value, own_key=name in change.key_fields)
         record.fields = fields
         return _hash64((record.store, change.collection, sorted(fields.items())))
 
-    def _volatile_value(self, value: Any, index: int, name: str) -> Any:
-        """A volatile field reads ``<volatile>`` unless it refers to a value another owns."""
+    def _volatile_value(self, value: Any, index: int) -> Any:
+        """A volatile field reads ``<volatile>`` unless it refers to a value another record (or
+        the context) owns. Within one record, equal volatile values (``updated_at`` still equal
+        to ``created_at``) say nothing about the state."""
         if self.round > 0 and distinctive(value) and value in self.owners:
-            _, owner_index, owner_name = self.owners[value]
-            if (owner_index, owner_name) != (index, name):
+            _, owner_index, _ = self.owners[value]
+            if owner_index != index:
                 return self._reference(value)
         return VOLATILE
 
