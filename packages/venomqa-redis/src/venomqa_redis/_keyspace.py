@@ -7,6 +7,10 @@ sorted, list and sorted-set order as Redis defines it). DUMP bytes alone are not
 depend on each value's internal encoding, which depends on history (a hash that grew and shrank
 again stays a hashtable), so equal contents could hash differently.
 
+An entry also keeps that canonical content of a non-string key, ``marshal``-ed (about the size of
+its DUMP), for ``changed_records()``: once a key changes, what it held at setup exists nowhere
+else. A string's content is decoded from its DUMP when needed instead (see ``_records``).
+
 Every read is one pipelined MULTI per batch of keys (consistent within the batch), plus one more
 pipeline for the canonical content of the batch's non-string keys. Cost: O(size of those keys).
 """
@@ -14,6 +18,7 @@ pipeline for the canonical content of the batch's non-string keys. Cost: O(size 
 from __future__ import annotations
 
 import hashlib
+import marshal
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -33,10 +38,19 @@ class Image:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """A key's image plus the digest of its content (what the fingerprint sums)."""
+    """A key's image plus the digest of its content (what the fingerprint sums).
+
+    ``content`` is the ``marshal``-ed canonical content of a hash, list, set, sorted set or
+    stream (what ``canonical_content`` returns), None for strings and module types.
+    """
 
     image: Image
     digest: int
+    content: bytes | None = None
+
+    def canonical_content(self) -> Any:
+        """The content the digest was computed from (None for strings and module types)."""
+        return None if self.content is None else marshal.loads(self.content)
 
     def same_as(self, image: Image) -> bool:
         return self.image.dump == image.dump and self.image.expire_at == image.expire_at
@@ -83,8 +97,13 @@ def entries_for(client: Any, images: dict[bytes, Image | None]) -> dict[bytes, E
         if image is None:
             entries[key] = None
             continue
-        content = contents.get(key, image.dump)
-        entries[key] = Entry(image, digest(key, image.type, image.expire_at >= 0, content))
+        has_ttl = image.expire_at >= 0
+        content = contents.get(key)
+        if content is None:  # strings (and module types): digested from their DUMP
+            entries[key] = Entry(image, digest(key, image.type, has_ttl, image.dump))
+        else:
+            kept = marshal.dumps(content)
+            entries[key] = Entry(image, digest(key, image.type, has_ttl, content), kept)
     return entries
 
 

@@ -7,6 +7,12 @@ records come from, since a write by another process is only known after it happe
 The fingerprint is the sum (mod 2**64) of every entry's digest, maintained on each update, so it
 costs nothing to read and depends only on the set of (key, content) pairs, never on history.
 A heap of expiry times finds keys whose TTL ran out but that Redis has not reclaimed yet.
+
+Once ``baseline()`` is called (at the end of setup), every update also keeps the key's entry at
+setup (``initial``: its entry before its first update; None if it did not exist) and notes the
+key in a set that ``take_changed()`` hands over and empties: that is all ``changed_records()``
+needs to stay up to date in O(keys updated since its previous call). ``initial`` holds
+references to entries the undo log keeps anyway; it grows with the keys changed since setup.
 """
 
 from __future__ import annotations
@@ -25,7 +31,11 @@ class Shadow:
     def __init__(self) -> None:
         self.entries: dict[bytes, Entry] = {}
         self.total = 0
+        #: From ``baseline()`` on: the entry at setup of every key updated since (None = absent).
+        self.initial: dict[bytes, Entry | None] = {}
         self._expiries: list[tuple[int, bytes]] = []
+        self._changed: set[bytes] = set()
+        self._tracking = False
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -36,6 +46,10 @@ class Shadow:
     def put(self, key: bytes, entry: Entry | None) -> None:
         """Replace ``key``'s entry (None removes it) and update the content hash."""
         old = self.entries.pop(key, None)
+        if self._tracking:
+            if key not in self.initial:
+                self.initial[key] = old
+            self._changed.add(key)
         if old is not None:
             self.total = (self.total - old.digest) & _MASK
         if entry is not None:
@@ -43,6 +57,21 @@ class Shadow:
             self.total = (self.total + entry.digest) & _MASK
             if entry.image.expire_at >= 0:
                 heapq.heappush(self._expiries, (entry.image.expire_at, key))
+
+    def baseline(self) -> None:
+        """The shadow now holds the setup state: from here on, remember what each key was."""
+        self.initial = {}
+        self._changed = set()
+        self._tracking = True
+
+    def setup_entry(self, key: bytes) -> Entry | None:
+        """``key``'s entry at setup (None if it did not exist then)."""
+        return self.initial[key] if key in self.initial else self.entries.get(key)
+
+    def take_changed(self) -> set[bytes]:
+        """The keys updated since the previous call (or since ``baseline()``)."""
+        changed, self._changed = self._changed, set()
+        return changed
 
     def expired(self, now_ms: int) -> set[bytes]:
         """Keys whose expiry is before ``now_ms`` (Redis may not have reclaimed them yet)."""

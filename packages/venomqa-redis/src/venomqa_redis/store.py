@@ -16,6 +16,13 @@ How it works (DESIGN §4):
   checkpoint, and keys without a TTL stay without.
 - ``fingerprint()`` is a sum of per-key digests maintained with the shadow: equal for equal
   contents (key names, types, canonical values, TTL or not), whatever the history.
+- ``changed_records()`` is a sync plus the keys whose content differs from setup, one record per
+  key with its fields (see ``_records`` for the model: collection = key family, ``@key``,
+  ``@type``, ``@ttl``, hash fields, JSON strings' keys, ``@value``): O(keys changed since the
+  previous call) to bring up to date, from what the sync read anyway (no extra round trip), plus
+  O(keys that differ from setup) to list them when one changed; otherwise the same tuple again.
+  What a key held at setup comes from the shadow (a string's DUMP is decoded, other types keep
+  their canonical content).
 - ``teardown()`` rolls the database back to its state at ``setup()``, unsubscribes, and puts
   ``notify-keyspace-events`` back exactly as it was, also after an error or Ctrl-C. The store
   creates no key and uses no other database.
@@ -27,19 +34,20 @@ disagrees with the shadow (FLUSHDB and SWAPDB send no key events). ``mode="scan"
 
 Limits: Redis 7.0 or newer (PEXPIRETIME). The API must be idle while the store checkpoints or
 rolls back (the explorer only does so between calls). The shadow holds a copy of the tracked
-keys in memory; use ``prefix`` to track part of a large database. Nothing else may change
-``notify-keyspace-events`` during a run.
+keys in memory (DUMPs, plus the canonical content of non-string keys); use ``prefix`` to track
+part of a large database. Nothing else may change ``notify-keyspace-events`` during a run.
 """
 
 from __future__ import annotations
 
 import itertools
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from venomqa.errors import StoreError, StorePermissionError
+from venomqa.ports.store import RecordChange
 
 from venomqa_redis import _access
 from venomqa_redis._errors import STORE_NAME, driver_errors, is_forbidden
@@ -52,6 +60,7 @@ from venomqa_redis._keyspace import (
     scan_keys,
 )
 from venomqa_redis._notify import KeyspaceEvents, covers, merged_flags
+from venomqa_redis._records import ChangedRecords
 from venomqa_redis._shadow import Shadow
 from venomqa_redis._undo import UndoLog
 
@@ -108,6 +117,7 @@ class RedisStore:
         self._saved_config: str | None = None
         self._shadow = Shadow()
         self._undo = UndoLog()
+        self._records = ChangedRecords(self._prefix)
         self._live: list[RedisToken] = []
         self._pending: set[bytes] = set()
         self._full_diff_needed = False
@@ -136,6 +146,7 @@ class RedisStore:
         self._where = f"redis://{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{self._db}"
         self._client = client
         self._shadow, self._undo, self._live, self._pending = Shadow(), UndoLog(), [], set()
+        self._records = ChangedRecords(self._prefix)
         self._full_diff_needed = self._suspect = False
         try:
             with driver_errors("setup", self._where):
@@ -145,6 +156,7 @@ class RedisStore:
                 entries = read_entries(client, scan_keys(client, self._prefix))
                 for key, entry in entries.items():
                     self._shadow.put(key, entry)
+                self._shadow.baseline()
                 self._setup_ms = self._server_ms()
         except BaseException:
             self._shutdown()
@@ -212,6 +224,16 @@ class RedisStore:
         """16 hex digits, equal for equal contents of the tracked keys (TTL presence included)."""
         self._guard("fingerprint", self._sync)
         return self._shadow.fingerprint()
+
+    def changed_records(self) -> Sequence[RecordChange]:
+        """The tracked keys whose content differs from setup, one record per key (``_records``
+        describes the fields): O(keys changed since the previous call), then cached."""
+
+        def current() -> Sequence[RecordChange]:
+            self._sync()
+            return self._records.update(self._shadow)
+
+        return self._guard("changed_records", current)
 
     def observe(self) -> dict[str, Any]:
         """Key count, keys per type, how changes are tracked, and the configured queues' lengths."""
@@ -499,7 +521,7 @@ class RedisStore:
         for key, entry in plan.items():
             if entry is not None and key in new_expiry:
                 image = Image(entry.image.type, entry.image.dump, int(new_expiry[key]))
-                self._shadow.put(key, Entry(image, entry.digest))
+                self._shadow.put(key, Entry(image, entry.digest, entry.content))
             elif entry is not None and entry.image.expire_at < 0:
                 self._shadow.put(key, entry)
             else:  # deleted, or its time had run out at the checkpoint
