@@ -186,3 +186,27 @@ def test_demo_rejects_an_unknown_report_format(demo_tmp: Path) -> None:
     assert result.exit_code == 2
     assert "unknown report format 'yaml'" in result.output
     assert list(demo_tmp.iterdir()) == []
+
+
+def test_blog_demo_learns_what_is_volatile_and_finds_its_bugs(
+    demo_tmp: Path, tmp_path: Path
+) -> None:
+    from blog_model import SEEDED, model_bfs, replay_in_model, shortest_violations
+
+    out = tmp_path / "blog.json"
+    result = CliRunner().invoke(demo, ["--api", "blog", "--report", f"json:{out}"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["states"] == len(model_bfs(6))
+    lengths = shortest_violations(6)
+    assert {v["invariant"] for v in report["violations"]} == SEEDED
+    for violation in report["violations"]:
+        assert len(violation["path"]) == lengths[violation["invariant"]]
+        replay_in_model(violation["path"])
+    assert "Learned volatile values (pin them in venomqa.yaml to skip learning):" in result.output
+    assert "context.ignore: [alice_token, bob_token]" in result.output
+    pinned = next(line for line in report["exploration"]["pin"] if line.startswith("stores.db"))
+    for spec in ("users.id", "users.password_hash", "posts.checksum", "sessions.jti"):
+        assert spec in pinned
+    assert list(demo_tmp.iterdir()) == []
+    assert processes_mentioning(str(demo_tmp)) == []

@@ -1,8 +1,9 @@
-"""Exploring an API whose stored state is never byte-identical twice, with no configuration.
+"""Exploring an API whose stored state is never byte-identical twice, with no configuration, on
+the built-in SQLite store.
 
-The blog API (a separate process on a SQLite file, ``_support_messy_api.py``) stores uuid4 keys,
+The blog demo API (``venomqa.demo.blog``, a separate process on a SQLite file) stores uuid4 keys,
 timestamps, salted hashes, random checksums and hands out JWTs. Every test compares what the
-explorer finds with an independent abstract model of the API (``_support_messy.py``): the same
+explorer finds with the independent abstract model in ``tests/shared/blog_model.py``: the same
 number of states, the seeded bugs with the model's shortest path lengths, paths that are real in
 the model, and the file exactly as it was afterwards.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
@@ -19,32 +19,41 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _support_messy import (
-    ACTIONS,
-    IGNORE,
-    IGNORE_CONTEXT,
-    INVARIANTS,
-    dump,
-    messy_api,
-    model_bfs,
-    replay_in_model,
-    shortest_violations,
-)
+from blog_model import ALL_STATES, SEEDED, assert_matches_model, model_bfs, replay_in_model
 from click.testing import CliRunner
 from venomqa.cli.main import cli
+from venomqa.demo.blog import start_blog_server
+from venomqa.demo.blog.checks import ACTIONS, INVARIANTS
 from venomqa.explorer import explore
 from venomqa.models import ExplorationResult
 from venomqa.stores.sqlite import SQLiteStore
 from venomqa.testing.server import ApiProcess
 from venomqa.world import World
 
-SEEDED = {"comments_belong_to_posts", "only_authors_delete_posts"}
+#: Everything the API makes up, as ``ignore:`` would declare it.
+IGNORE = {
+    "db": [
+        "users.id",
+        "users.password_hash",
+        "users.created_at",
+        "sessions.jti",
+        "sessions.created_at",
+        "sessions.expires_at",
+        "posts.id",
+        "posts.checksum",
+        "posts.created_at",
+        "posts.updated_at",
+        "comments.id",
+        "comments.created_at",
+    ]
+}
+IGNORE_CONTEXT = ["*_token"]
 
 
 @pytest.fixture
 def blog(tmp_path: Path) -> Iterator[tuple[ApiProcess, Path]]:
     db = tmp_path / "blog.db"
-    with messy_api(db) as server:
+    with start_blog_server(f"sqlite:{db}") as server:
         with closing(sqlite3.connect(db)) as conn, conn:  # a user who was there before
             conn.execute(
                 "INSERT INTO users VALUES ('11111111-aaaa-4bbb-8ccc-000000000001', 'carol', "
@@ -53,23 +62,21 @@ def blog(tmp_path: Path) -> Iterator[tuple[ApiProcess, Path]]:
         yield server, db
 
 
+def dump(db: Path) -> list[Any]:
+    """Everything in the file that matters: schema, rows of every table, sqlite_sequence."""
+    with closing(sqlite3.connect(db)) as conn:
+        schema = conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
+        tables = [name for kind, name, _ in schema if kind == "table"]
+        rows = {t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall()) for t in tables}
+    return [schema, rows]
+
+
 def run(server: ApiProcess, db: Path, **options: Any) -> ExplorationResult:
     world = World(server.url, stores={"db": SQLiteStore(str(db))})
     try:
         return explore(world, ACTIONS, INVARIANTS, **options)
     finally:
         world.api.close()
-
-
-def assert_matches_model(result: ExplorationResult, depth: int) -> None:
-    assert result.states == len(model_bfs(depth))
-    found = {v.invariant: v for v in result.violations}
-    assert set(found) == SEEDED, [v.message for v in result.violations]
-    for name, length in shortest_violations(depth).items():
-        violation = found[name]
-        assert len(violation.path) == length, (name, violation.path)
-        replay_in_model(violation.path)  # a real path of the API, not an artefact
-        assert violation.occurrences >= 1
 
 
 @pytest.mark.parametrize("depth", [6, 9])
@@ -88,6 +95,9 @@ def test_bfs_with_no_configuration_counts_the_models_states(
     assert ("context.ignore", "alice_token") in learned
     assert not any(v.spec.endswith(("author_id", "post_id", "user_id")) for v in result.learned)
     assert any(line.startswith("stores.db.ignore: [") for line in result.to_dict()["pin"])
+    orphaned = next(v for v in result.violations if v.invariant == "comments_belong_to_posts")
+    urls = [step.requests[-1].url for step in orphaned.steps]
+    assert urls[-1].endswith(urls[-2].removesuffix("/comments").split("/posts")[-1])
     assert dump(db) == before
 
 
@@ -96,9 +106,9 @@ def test_dfs_with_no_configuration_counts_the_models_states(
 ) -> None:
     server, db = blog
     before = dump(db)
-    result = run(server, db, strategy="dfs", max_depth=len(model_bfs(50)))
+    result = run(server, db, strategy="dfs", max_depth=ALL_STATES)
 
-    assert_matches_model(result, 50)
+    assert_matches_model(result, ALL_STATES)
     assert result.stop_reason == "exhausted"
     assert dump(db) == before
 
@@ -129,28 +139,39 @@ def test_declared_volatile_fields_give_the_same_states_without_learning(
     assert {v.spec for v in result.volatile} == {*IGNORE["db"], *IGNORE_CONTEXT}
 
 
-def test_venomqa_run_reports_what_it_learned(blog: tuple[ApiProcess, Path], tmp_path: Path) -> None:
-    server, db = blog
-    project = tmp_path / "project"
-    project.mkdir()
-    shutil.copy(Path(__file__).with_name("_support_messy.py"), project / "blog_checks.py")
-    (project / "venomqa.yaml").write_text(
+def write_project(folder: Path, server: ApiProcess, db: Path, modules: list[str]) -> Path:
+    folder.mkdir()
+    config = folder / "venomqa.yaml"
+    config.write_text(
         f"target: {server.url}\n"
-        "actions: [blog_checks]\n"
+        f"actions: [{', '.join(modules)}]\n"
         f"stores:\n  db: {{adapter: sqlite, path: {db}}}\n"
         "explore: {max_depth: 6}\n"
-        "reports: [{format: json, path: report.json}]\n"
+        "reports: [{format: json, path: report.json}, {format: json, path: copy.json}]\n"
     )
+    return config
+
+
+def test_venomqa_run_reports_what_it_learned(blog: tuple[ApiProcess, Path], tmp_path: Path) -> None:
+    server, db = blog
+    config = write_project(tmp_path / "project", server, db, ["venomqa.demo.blog.checks"])
     before = dump(db)
-    result = CliRunner().invoke(cli, ["run", "-c", str(project / "venomqa.yaml")])
+    result = CliRunner().invoke(cli, ["run", "-c", str(config)])
 
     assert result.exit_code == 1, result.output
-    report = json.loads((project / "report.json").read_text())
+    report = json.loads((config.parent / "report.json").read_text())
     assert report["states"] == len(model_bfs(6))
     assert {v["invariant"] for v in report["violations"]} == SEEDED
     learned = {v["spec"] for v in report["exploration"]["volatile"]}
     assert set(IGNORE["db"]) <= learned
     assert any("posts.id" in line for line in report["exploration"]["pin"])
+    assert "Learned volatile values" in result.output
+    assert dump(db) == before
+
+    replayed = CliRunner().invoke(
+        cli, ["replay", str(config.parent / "report.json"), "-c", str(config)]
+    )
+    assert "only_authors_delete_posts is still violated" in replayed.output, replayed.output
     assert dump(db) == before
 
 
@@ -162,8 +183,7 @@ def test_a_difference_no_field_explains_is_reported_and_the_run_goes_on(
     every report it was asked for."""
     server, db = blog
     project = tmp_path / "project"
-    project.mkdir()
-    shutil.copy(Path(__file__).with_name("_support_messy.py"), project / "blog_checks.py")
+    config = write_project(project, server, db, ["venomqa.demo.blog.checks", "lottery"])
     (project / "lottery.py").write_text(
         "from venomqa import action\n\n"
         "@action(requires=lambda ctx: 'bought' not in ctx)\n"
@@ -171,15 +191,8 @@ def test_a_difference_no_field_explains_is_reported_and_the_run_goes_on(
         "    ctx['bought'] = True\n"
         "    return api.post('/tickets')\n"
     )
-    (project / "venomqa.yaml").write_text(
-        f"target: {server.url}\n"
-        "actions: [blog_checks, lottery]\n"
-        f"stores:\n  db: {{adapter: sqlite, path: {db}}}\n"
-        "explore: {max_depth: 6}\n"
-        "reports: [{format: json, path: report.json}, {format: json, path: copy.json}]\n"
-    )
     before = dump(db)
-    result = CliRunner().invoke(cli, ["run", "-c", str(project / "venomqa.yaml")])
+    result = CliRunner().invoke(cli, ["run", "-c", str(config)])
 
     assert result.exit_code == 1, result.output
     for name in ("report.json", "copy.json"):

@@ -1,10 +1,13 @@
-"""``venomqa demo``: explore the bundled shop API and show the seeded bugs VenomQA finds.
+"""``venomqa demo``: explore a bundled API and show the seeded bugs VenomQA finds.
 
-    venomqa demo [--max-depth N] [--report FORMAT:PATH]... [--keep]
+    venomqa demo [--api shop|blog] [--max-depth N] [--report FORMAT:PATH]... [--keep]
 
-Needs nothing but venomqa-core. It creates a SQLite file in a temporary folder, starts the shop
-(``venomqa.demo.server``) in a separate process on a free loopback port, and runs the real engine
-on it with the built-in SQLite store. Everything it says about findings comes from that run.
+Needs nothing but venomqa-core. It creates a SQLite file in a temporary folder, starts the API in
+a separate process on a free loopback port, and runs the real engine on it with the built-in
+SQLite store. Everything it says about findings comes from that run. ``shop``
+(``venomqa.demo.server``, the default) is a small order API; ``blog`` (``venomqa.demo.blog``)
+stores what real APIs store (random ids, timestamps, salted hashes, JWTs), so the run also shows
+the volatile values VenomQA learned and the ``ignore:`` lines that pin them.
 Exit code: 0 once the demo has run (whether or not it found anything), 2 for bad options, 3 when
 the shop or its database fails.
 """
@@ -23,9 +26,17 @@ from venomqa.cli.catalog import short_help
 from venomqa.errors import VenomQAError
 
 if TYPE_CHECKING:
-    from venomqa.models import RunReport, Violation
+    from venomqa.models import RunReport
 
-DEFAULT_MAX_DEPTH = 4
+#: api -> (default max depth, what it is, what it keeps its data in).
+APIS = {
+    "shop": (4, "a small shop", "its orders"),
+    "blog": (
+        6,
+        "a blog that stores uuid keys, timestamps, salted password hashes and hands out JWTs",
+        "its users, sessions, posts and comments",
+    ),
+}
 _WIDTH = 96
 
 
@@ -38,40 +49,44 @@ _WIDTH = 96
     help="Also write a report (repeatable), e.g. json:demo.json; no PATH = stdout.",
 )
 @click.option(
+    "--api",
+    type=click.Choice(sorted(APIS)),
+    default="shop",
+    show_default=True,
+    help="Which bundled API: a small shop, or a blog storing random ids, timestamps and JWTs.",
+)
+@click.option(
     "--max-depth",
     type=click.IntRange(min=1),
-    default=DEFAULT_MAX_DEPTH,
-    show_default=True,
-    help="Longest sequence of calls to explore.",
+    default=None,
+    help="Longest sequence of calls to explore [default: 4 for the shop, 6 for the blog].",
 )
 @click.option("--keep", is_flag=True, help="Keep the demo's SQLite file and print where it is.")
-def demo(reports: tuple[str, ...], max_depth: int, keep: bool) -> None:
-    """Explore a small bundled shop API and show the sequence bugs VenomQA finds in it."""
+def demo(reports: tuple[str, ...], api: str, max_depth: int | None, keep: bool) -> None:
+    """Explore a small bundled API and show the sequence bugs VenomQA finds in it."""
     try:
         report_objects = _build_reporters(reports)
-        _run_demo(report_objects, max_depth, keep)
+        _run_demo(api, report_objects, max_depth or APIS[api][0], keep)
     except VenomQAError as exc:  # as the `venomqa` group does, also when run on its own
         click.echo(f"Error: {exc}", err=True)
         raise click.exceptions.Exit(exc.exit_code) from exc
 
 
-def _run_demo(reporters: list[Any], max_depth: int, keep: bool) -> None:
-    from venomqa.demo import init_schema, start_demo_server
-    from venomqa.demo.checks import ACTIONS, INVARIANTS
+def _run_demo(api: str, reporters: list[Any], max_depth: int, keep: bool) -> None:
     from venomqa.reporters.console import ConsoleReporter
     from venomqa.runtime import run_session
     from venomqa.stores.sqlite import SQLiteStore
 
     folder = Path(tempfile.mkdtemp(prefix="venomqa-demo-"))
-    db_path = folder / "shop.db"
+    db_path = folder / f"{api}.db"
     try:
-        init_schema(str(db_path))
-        with start_demo_server(db_path) as server:
-            _intro(server.url, db_path, ACTIONS, INVARIANTS, max_depth)
+        server_process, (actions, invariants) = _start(api, db_path)
+        with server_process as server:
+            _intro(api, server.url, db_path, actions, invariants, max_depth)
             run = run_session(
                 target=server.url,
-                actions=list(ACTIONS),
-                invariants=list(INVARIANTS),
+                actions=list(actions),
+                invariants=list(invariants),
                 journeys=[],
                 graphs=[],
                 stores={"db": SQLiteStore(str(db_path))},
@@ -86,6 +101,23 @@ def _run_demo(reporters: list[Any], max_depth: int, keep: bool) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def _start(api: str, db_path: Path) -> tuple[Any, tuple[list[Any], list[Any]]]:
+    """The API's running server process (a context manager that stops it) and its actions and
+    invariants."""
+    if api == "blog":
+        from venomqa.demo.blog import checks as blog_checks
+        from venomqa.demo.blog import start_blog_server
+
+        return start_blog_server(f"sqlite:{db_path}"), (
+            blog_checks.ACTIONS,
+            blog_checks.INVARIANTS,
+        )
+    from venomqa.demo import checks, init_schema, start_demo_server
+
+    init_schema(str(db_path))
+    return start_demo_server(db_path), (checks.ACTIONS, checks.INVARIANTS)
+
+
 def _build_reporters(specs: tuple[str, ...]) -> list[Any]:
     """Reporter objects for ``FORMAT:PATH`` options, parsed exactly as ``venomqa run`` does."""
     if not specs:
@@ -98,11 +130,14 @@ def _build_reporters(specs: tuple[str, ...]) -> list[Any]:
     return [known[config.format](path=config.path) for config in configs]
 
 
-def _intro(url: str, db_path: Path, actions: list[Any], invariants: list[Any], depth: int) -> None:
+def _intro(
+    api: str, url: str, db_path: Path, actions: list[Any], invariants: list[Any], depth: int
+) -> None:
+    _, what, data = APIS[api]
     lines = [
         "VenomQA demo",
-        f"API under test: a small shop served over HTTP at {url} by a separate process, keeping "
-        f"its orders in the SQLite file {db_path}. A few bugs are planted in it that only show "
+        f"API under test: {what}, served over HTTP at {url} by a separate process, keeping "
+        f"{data} in the SQLite file {db_path}. A few bugs are planted in it that only show "
         "after a particular sequence of calls.",
         f"VenomQA explores every sequence of up to {depth} calls (breadth first) of these "
         f"{len(actions)} actions: {', '.join(a.name for a in actions)}.",
@@ -124,20 +159,13 @@ def _outro(run: RunReport, depth: int) -> None:
             f"Explored {exploration.states} states through {exploration.transitions} calls "
             f"in {exploration.duration_s:.2f}s."
         )
-    shortest: dict[str, Violation] = {}
-    found: dict[str, int] = {}
-    for violation in run.violations:
-        found[violation.invariant] = found.get(violation.invariant, 0) + 1
-        best = shortest.get(violation.invariant)
-        if best is None or len(violation.path) < len(best.path):
-            shortest[violation.invariant] = violation
-    if shortest:
-        click.echo(f"{len(shortest)} invariant(s) broken; the shortest call sequence for each:")
-        for name, violation in shortest.items():
+    if run.violations:
+        click.echo(f"{len(run.violations)} problem(s) found; the shortest call sequence for each:")
+        for violation in run.violations:
             calls = " -> ".join(violation.path) or "(the initial state)"
-            more = found[name] - 1
-            also = f"  (+{more} longer)" if more else ""
-            click.echo(f"  [{violation.severity.value}] {name}: {calls}{also}")
+            more = violation.occurrences - 1
+            also = f"  (+{more} more state{'s' if more > 1 else ''})" if more else ""
+            click.echo(f"  [{violation.severity.value}] {violation.invariant}: {calls}{also}")
     else:
         click.echo(
             f"No violation within {depth} calls; the planted bugs need longer sequences "

@@ -27,6 +27,7 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from fnmatch import fnmatchcase
+from functools import partial
 from typing import Any
 
 from venomqa.errors import InfrastructureError
@@ -71,6 +72,10 @@ _PROGRESS_INTERVAL_S = 0.1
 _CALIBRATIONS = 3
 #: Passes after which learning stops (each pass needs a new rule, so this is a safety net).
 _MAX_PASSES = 25
+
+
+#: A path run again from the root: its steps, the finding's message, the state key reached.
+_Reproduction = tuple[tuple[StepRecord, ...], str, str]
 
 
 class _Stop(Exception):
@@ -430,58 +435,67 @@ class Engine:
     def _report(
         self, findings: list[Finding], route: Route, key: str, *, shrink: bool = True
     ) -> None:
+        """Record ``findings`` seen in state ``key`` reached along ``route``.
+
+        The first (or a shorter) path to a problem is run again from the root in one go, so the
+        requests reported are one coherent run: a route's steps come from the runs that first
+        reached each state on it, and ids and tokens differ from run to run. Strategies without
+        shortest paths shrink it at the same time.
+        """
         shrinking = (
             shrink and self.options.shrink and not self.strategy.shortest_paths and len(route) > 1
         )
         for finding in findings:
             recorded = False
-            if shrinking and self.findings.is_new(finding):
-                shrunk = self._shrink(finding, [index for index, _ in route.hops])
-                if shrunk is not None:
-                    steps, message, state = shrunk
+            if shrink and self.findings.improves(finding, len(route)):
+                path = [index for index, _ in route.hops]
+                best = self._shrink(finding, path) if shrinking else None
+                if best is None:
+                    best = self._reproduce(finding, path)
+                if best is not None:
+                    steps, message, state = best
                     recorded = self.findings.record(finding, state, steps, message)
             new = self.findings.record(finding, key, route.steps, finding.message)
             if (new or recorded) and self.options.stop_on_first:
                 raise _Stop(StopReason.STOP_ON_FIRST)
 
-    def _shrink(
-        self, finding: Finding, path: list[int]
-    ) -> tuple[tuple[StepRecord, ...], str, str] | None:
+    def _shrink(self, finding: Finding, path: list[int]) -> _Reproduction | None:
         """Replay shorter versions of ``path`` from the root; the shortest that still shows the
-        finding, as (steps, message, state key), or None when no step could be dropped."""
-        world, trail, moves = self.world, self.trail, self.moves
-
-        def reproduces(candidate: list[int]) -> tuple[tuple[StepRecord, ...], str, str] | None:
-            trail.goto((), anchor=False)
-            node = self.root_node
-            steps: list[StepRecord] = []
-            last: Executed | None = None
-            for index in candidate:
-                move = moves[index]
-                try:
-                    if not move.enabled(world.ctx, node):
-                        return None
-                except InfrastructureError:
-                    raise
-                except Exception:
-                    return None
-                trail.lose()
-                last = run_action(world, move.name, move.run)
-                self.calls += 1
-                steps.append(last.step)
-                node = node_after(move, node)
-            if finding.final_move is not None and (
-                not candidate or candidate[-1] != finding.final_move
-            ):
-                return None
-            message = finding.recheck(world, last)
-            if message is None:
-                return None
-            key, _ = self._key_here(node)
-            return tuple(steps), message, key
-
+        finding, or None when no step could be dropped."""
+        reproduces = partial(self._reproduce, finding)
         _, payload = shrink_path(path, reproduces, keep_last=finding.final_move is not None)
         return payload
+
+    def _reproduce(self, finding: Finding, path: list[int]) -> _Reproduction | None:
+        """Run ``path`` from the root in one go: its steps, the finding's message and the state
+        key when the finding shows again, else None (a precondition fails on the way, or the
+        problem does not reproduce)."""
+        world, trail, moves = self.world, self.trail, self.moves
+        trail.goto((), anchor=False)
+        node = self.root_node
+        steps: list[StepRecord] = []
+        last: Executed | None = None
+        for index in path:
+            move = moves[index]
+            try:
+                if not move.enabled(world.ctx, node):
+                    return None
+            except InfrastructureError:
+                raise
+            except Exception:
+                return None
+            trail.lose()
+            last = run_action(world, move.name, move.run)
+            self.calls += 1
+            steps.append(last.step)
+            node = node_after(move, node)
+        if finding.final_move is not None and (not path or path[-1] != finding.final_move):
+            return None
+        message = finding.recheck(world, last)
+        if message is None:
+            return None
+        key, _ = self._key_here(node)
+        return tuple(steps), message, key
 
     # -- output -------------------------------------------------------------------------------
 

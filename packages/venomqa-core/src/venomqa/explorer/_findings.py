@@ -80,9 +80,10 @@ class Findings:
     def __len__(self) -> int:
         return len(self._groups)
 
-    def is_new(self, finding: Finding) -> bool:
-        """Whether no finding of ``finding``'s group has been recorded yet."""
-        return finding.group not in self._groups
+    def improves(self, finding: Finding, length: int) -> bool:
+        """Whether a path of ``length`` to ``finding`` would be its group's first or shortest."""
+        group = self._groups.get(finding.group)
+        return group is None or length < len(group.violation.path)
 
     def record(
         self, finding: Finding, state: str, steps: Sequence[StepRecord], message: str
