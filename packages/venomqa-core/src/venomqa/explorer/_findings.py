@@ -10,8 +10,8 @@ action that raised, ...). Findings are grouped into one Violation per distinct p
 - a node check: per edge and node; nondeterminism: per signature of the difference.
 
 The first path of a group is kept (under BFS it is a shortest one; other strategies shrink it);
-``occurrences`` counts the distinct states that showed the problem and ``examples`` keeps a few
-other paths. Observers hear about each group once, when it is first found. The final list is
+``occurrences`` counts the distinct states that showed the problem and ``examples`` keeps paths
+to a few of the other states. Observers hear about each group once, when it is first found. The final list is
 sorted worst severity first, then shortest path, then discovery order.
 
 The module also builds the findings (``invariant_finding`` ...), each with a ``recheck`` that
@@ -107,7 +107,8 @@ class Findings:
             notify(self._observers, "on_violation", violation)
             return True
         violation = group.violation
-        if state not in group.states:
+        another_state = state not in group.states
+        if another_state:
             group.states.add(state)
             violation.occurrences = len(group.states)
         if len(path) < len(violation.path):  # a shorter way to the same problem
@@ -116,8 +117,9 @@ class Findings:
                 del violation.examples[EXAMPLES:]
             violation.path, violation.steps, violation.message = path, list(steps), message
             violation.state = state
-        elif (
-            len(violation.examples) < EXAMPLES
+        elif (  # an example shows the problem somewhere else, not the same state again
+            another_state
+            and len(violation.examples) < EXAMPLES
             and path != violation.path
             and path not in violation.examples
         ):
