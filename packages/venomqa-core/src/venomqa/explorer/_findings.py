@@ -11,8 +11,8 @@ action that raised, ...). Findings are grouped into one Violation per distinct p
 
 The first path of a group is kept (under BFS it is a shortest one; other strategies shrink it);
 ``occurrences`` counts the distinct states that showed the problem and ``examples`` keeps paths
-to a few of the other states. Observers hear about each group once, when it is first found. The final list is
-sorted worst severity first, then shortest path, then discovery order.
+to a few of the other states. Observers hear about each group once, when it is first found. The
+final list is sorted worst severity first, then shortest path, then discovery order.
 
 The module also builds the findings (``invariant_finding`` ...), each with a ``recheck`` that
 tells whether a replayed shorter path still shows the same problem (used when shrinking).
