@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,3 +46,30 @@ def test_store_errors_name_the_world_key_and_the_adapter() -> None:
         with pytest.raises(StoreError, match=r"store 'orders_db': fingerprint failed: Runtime"):
             world.fingerprint()
     assert store.torn_down
+
+
+def test_ports_give_typed_access_and_name_what_is_missing(tmp_path: Path) -> None:
+    import sqlite3
+
+    from venomqa.errors import UsageError
+    from venomqa.ports import ClientPort, DatabasePort
+    from venomqa.stores.sqlite import SQLiteStore
+
+    db = tmp_path / "app.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE t (x INTEGER)")
+    conn.close()
+    store = SQLiteStore(str(db))
+    world = World("http://127.0.0.1:1", {"db": store})
+    assert isinstance(world.api, ClientPort)
+    with world.session():
+        database = world.database("db")
+        assert isinstance(database, DatabasePort)
+        assert database.query("SELECT count(*) AS n FROM t") == [{"n": 0}]
+        with pytest.raises(
+            UsageError, match="store 'db' \\(adapter 'sqlite'\\) is not a CachePort"
+        ):
+            world.cache("db")
+        with pytest.raises(UsageError, match="no store named 'files' \\(stores: 'db'\\)"):
+            world.storage("files")
+    world.api.close()

@@ -11,8 +11,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from venomqa.context import ExecutionContext
-from venomqa.errors import StoreError, VenomQAError
-from venomqa.ports.store import optional_release, records_of
+from venomqa.errors import StoreError, UsageError, VenomQAError
+from venomqa.ports.cache import CachePort
+from venomqa.ports.database import DatabasePort
+from venomqa.ports.queue import QueuePort
+from venomqa.ports.storage import StoragePort
+from venomqa.ports.store import StorePort, optional_release, records_of
 from venomqa.state.view import StorePart, WorldView
 
 if TYPE_CHECKING:
@@ -38,11 +42,11 @@ class World:
     def __init__(
         self,
         api: Client | str | Any,
-        stores: Mapping[str, Any] | None = None,
+        stores: Mapping[str, StorePort] | None = None,
         ctx: ExecutionContext | None = None,
     ) -> None:
         self.api: Client = _as_client(api)
-        self.stores: dict[str, Any] = dict(stores or {})
+        self.stores: dict[str, StorePort] = dict(stores or {})
         self.ctx: ExecutionContext = ctx if ctx is not None else ExecutionContext()
         self._set_up: list[str] = []
 
@@ -149,6 +153,41 @@ class World:
         parts.append(f"ctx={self.ctx.fingerprint()}")
         return hashlib.blake2b("|".join(parts).encode(), digest_size=8).hexdigest()
 
+    def database(self, name: str) -> DatabasePort:
+        """The store ``name`` as a SQL database, for invariants: ``.query(sql, params)``."""
+        store = self._store(name)
+        if isinstance(store, DatabasePort):
+            return store
+        raise _not_a(name, store, "DatabasePort", "query(sql, params)")
+
+    def cache(self, name: str) -> CachePort:
+        """The store ``name`` as a key/value cache: ``get``, ``set``, ``delete``, ``keys``."""
+        store = self._store(name)
+        if isinstance(store, CachePort):
+            return store
+        raise _not_a(name, store, "CachePort", "get/set/delete/keys")
+
+    def storage(self, name: str) -> StoragePort:
+        """The store ``name`` as object storage: ``get``, ``put``, ``delete``, ``list``."""
+        store = self._store(name)
+        if isinstance(store, StoragePort):
+            return store
+        raise _not_a(name, store, "StoragePort", "get/put/delete/list")
+
+    def queue(self, name: str) -> QueuePort:
+        """The store ``name`` as a set of job queues: ``length``, ``peek``."""
+        store = self._store(name)
+        if isinstance(store, QueuePort):
+            return store
+        raise _not_a(name, store, "QueuePort", "length/peek")
+
+    def _store(self, name: str) -> StorePort:
+        store = self.stores.get(name)
+        if store is None:
+            known = ", ".join(map(repr, self.stores)) or "none"
+            raise UsageError(f"the world has no store named {name!r} (stores: {known})")
+        return store
+
     def view(self) -> WorldView:
         """The current state as the explorer keys and compares it: each store's changed records
         (or, for a store that cannot list them, its fingerprint) and a copy of the context."""
@@ -178,6 +217,11 @@ class World:
             raise StoreError(
                 f"{operation} failed: {type(exc).__name__}: {exc}", store=name
             ) from exc
+
+
+def _not_a(name: str, store: StorePort, port: str, methods: str) -> UsageError:
+    adapter = getattr(store, "name", type(store).__name__)
+    return UsageError(f"store {name!r} (adapter {adapter!r}) is not a {port}: it has no {methods}")
 
 
 def _store_part(store: Any) -> StorePart:

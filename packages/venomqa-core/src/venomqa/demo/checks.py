@@ -70,7 +70,7 @@ def list_orders(api: Any, ctx: ExecutionContext) -> Any:
 @invariant(severity=Severity.CRITICAL)
 def refunds_never_exceed_payment(world: World) -> bool:
     """No order is refunded more than it cost."""
-    rows = world.stores["db"].query("SELECT id, amount, refunded FROM orders")
+    rows = world.database("db").query("SELECT id, amount, refunded FROM orders")
     over = [r for r in rows if r["refunded"] > r["amount"]]
     if over:
         worst = over[0]
@@ -83,7 +83,7 @@ def refunds_never_exceed_payment(world: World) -> bool:
 @invariant(severity=Severity.CRITICAL)
 def cancelled_orders_are_never_charged(world: World) -> bool:
     """An order that was cancelled is never paid afterwards."""
-    rows = world.stores["db"].query(
+    rows = world.database("db").query(
         "SELECT id, status FROM orders WHERE cancelled = 1 AND status != 'pending'"
     )
     if rows:
@@ -95,7 +95,7 @@ def cancelled_orders_are_never_charged(world: World) -> bool:
 def order_list_total_matches_orders(world: World) -> bool:
     """GET /orders reports a total equal to the orders it lists and to the open orders stored."""
     listing = world.api.get("/orders").json()
-    stored = world.stores["db"].query("SELECT COUNT(*) AS n FROM orders WHERE cancelled = 0")
+    stored = world.database("db").query("SELECT COUNT(*) AS n FROM orders WHERE cancelled = 0")
     listed, total, open_orders = len(listing["orders"]), listing["total"], stored[0]["n"]
     if not total == listed == open_orders:
         raise AssertionError(

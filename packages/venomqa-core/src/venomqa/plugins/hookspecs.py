@@ -13,13 +13,20 @@ Configuration (historic: plugins registered later still receive earlier calls):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from venomqa.plugins.markers import hookspec
 
+if TYPE_CHECKING:
+    import click
+
+    from venomqa.config import Config
+    from venomqa.explorer.search import Strategy
+    from venomqa.ports import ReporterPort, StorePort
+
 
 @hookspec
-def venomqa_register_adapters() -> list[type]:
+def venomqa_register_adapters() -> list[type[StorePort]]:
     """Return store classes. Each has a class attribute ``name`` (the ``adapter:`` value in
     venomqa.yaml), is built with that store's YAML options as keyword arguments, and implements
     ``setup``, ``teardown``, ``checkpoint``, ``rollback``, ``fingerprint`` and ``observe``.
@@ -28,7 +35,7 @@ def venomqa_register_adapters() -> list[type]:
 
 
 @hookspec
-def venomqa_register_reporters() -> list[type]:
+def venomqa_register_reporters() -> list[type[ReporterPort]]:
     """Return reporter classes. Each has a class attribute ``name`` (the FORMAT of
     ``--report FORMAT:PATH``), is built as ``cls(path=PATH_OR_NONE, **options)`` and implements
     ``report(run)``. A name registered twice is an error naming both plugins."""
@@ -36,7 +43,7 @@ def venomqa_register_reporters() -> list[type]:
 
 
 @hookspec
-def venomqa_register_strategies() -> list[type]:
+def venomqa_register_strategies() -> list[type[Strategy]]:
     """Return search strategy classes (see ``venomqa.explorer.search.Strategy``). Each has a
     class attribute ``name`` (the ``explore: {strategy: NAME}`` value), a bool class attribute
     ``shortest_paths`` and a ``search(search)`` method returning a StopReason; a fresh instance
@@ -46,12 +53,12 @@ def venomqa_register_strategies() -> list[type]:
 
 
 @hookspec
-def venomqa_register_commands(cli: Any) -> None:
+def venomqa_register_commands(cli: click.Group) -> None:
     """Add commands to the ``venomqa`` click group ``cli`` (e.g. ``cli.add_command(cmd)``).
     Returns nothing."""
 
 
 @hookspec(historic=True)
-def venomqa_configure(config: Any) -> None:
+def venomqa_configure(config: Config) -> None:
     """Called with the loaded ``venomqa.config.Config`` before a run starts. Historic: a plugin
     registered after the call still receives it. Returns nothing."""

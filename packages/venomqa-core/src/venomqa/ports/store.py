@@ -2,7 +2,8 @@
 
 A store is something the API under test keeps state in. Only the six methods of ``StorePort`` plus
 a ``name`` class attribute are required; everything else core may use is optional and looked up
-with ``getattr`` (see ``optional_release``, ``SupportsQuery`` and ``SupportsRecords``).
+with ``getattr`` (see ``optional_release``, ``SupportsRecords``, and the ``DatabasePort``,
+``CachePort``, ``StoragePort`` and ``QueuePort`` a store may also be, for invariants).
 
 Token semantics: ``checkpoint()`` returns a token for the current state. ``rollback(token)`` puts
 the state back exactly as it was at ``token``; the token stays valid (it can be rolled back to
@@ -47,13 +48,6 @@ class SupportsRelease(Protocol):
     """Optional: free the resources a token holds once it will not be rolled back to again."""
 
     def release(self, token: Any) -> None: ...
-
-
-@runtime_checkable
-class SupportsQuery(Protocol):
-    """Optional: SQL stores answer queries for invariants."""
-
-    def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True, slots=True)
