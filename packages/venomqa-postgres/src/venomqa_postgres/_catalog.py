@@ -1,8 +1,9 @@
 """What the PostgreSQL store needs to know about the user's tables and sequences.
 
 Read from pg_catalog once, at ``setup()``: the tables to track (their stored and generated
-columns and primary key), and the sequences whose values shape future ids (SERIAL and IDENTITY
-sequences owned by a tracked table, plus free-standing sequences of the schema).
+columns, primary key, and how to read their row images as JSON), and the sequences whose values
+shape future ids (SERIAL and IDENTITY sequences owned by a tracked table, plus free-standing
+sequences of the schema).
 """
 
 from __future__ import annotations
@@ -26,13 +27,19 @@ def quote_literal(value: str) -> str:
 
 @dataclass(frozen=True)
 class TableInfo:
-    """One tracked table: name, stored columns, generated columns and primary key."""
+    """One tracked table: name, stored columns, primary key, and the row type to read its row
+    images as when listing changed records."""
 
     oid: int
     schema: str
     name: str
     columns: tuple[str, ...]  # stored (non-generated) columns, in attnum order
     key_columns: tuple[str, ...]  # primary key; empty when the table has none
+    #: Every column of the row image (generated ones too), in attnum order, with the type to
+    #: read it as; empty when the table's own row type serves. A column of a numeric type
+    #: (or an array of one, domains looked through) reads as text (text[]), so its JSON form
+    #: is its exact decimal text instead of a JSON number.
+    image_columns: tuple[tuple[str, str], ...] = ()
 
     @property
     def q(self) -> str:
@@ -62,8 +69,20 @@ WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND NOT c.relispartition
 ORDER BY c.relname
 """
 
+# Each column: name, generated?, its type as SQL, and 'text'/'text[]' when its type is numeric
+# or an array of numeric (through domains; the walk follows domains to their base type and an
+# array type to its element type, once).
 _COLUMNS_SQL = """
-SELECT a.attname, a.attgenerated <> ''
+SELECT a.attname, a.attgenerated <> '', pg_catalog.format_type(a.atttypid, a.atttypmod),
+  (WITH RECURSIVE walk(typ, in_array) AS (
+     SELECT a.atttypid, false
+     UNION ALL
+     SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.typelem END,
+            walk.in_array OR t.typtype <> 'd'
+     FROM walk JOIN pg_catalog.pg_type t ON t.oid = walk.typ
+     WHERE t.typtype = 'd' OR (t.typcategory = 'A' AND t.typelem <> 0 AND NOT walk.in_array))
+   SELECT CASE WHEN in_array THEN 'text[]' ELSE 'text' END FROM walk
+   WHERE typ = 'pg_catalog.numeric'::pg_catalog.regtype LIMIT 1)
 FROM pg_catalog.pg_attribute a
 WHERE a.attrelid = %s::oid AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum
@@ -113,10 +132,15 @@ def user_tables(
     for name in names:
         oid, nsp = found[name]
         cur.execute(_COLUMNS_SQL, (oid,))
-        columns = tuple(str(col) for col, generated in cur.fetchall() if not generated)
+        described = cur.fetchall()
+        columns = tuple(str(col) for col, generated, _, _ in described if not generated)
+        image = tuple(
+            (str(col), str(read_as or sql_type)) for col, _, sql_type, read_as in described
+        )
+        exact = all(read_as is None for _, _, _, read_as in described)
         cur.execute(_KEY_SQL, (oid,))
         key = tuple(str(row[0]) for row in cur.fetchall())
-        tables.append(TableInfo(oid, nsp, name, columns, key))
+        tables.append(TableInfo(oid, nsp, name, columns, key, () if exact else image))
     return tables
 
 

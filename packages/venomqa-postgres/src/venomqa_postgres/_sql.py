@@ -16,11 +16,19 @@
   without that privilege, a GUC the trigger functions check and deferred constraints), deletes
   those entries and restores the sequences.
 - ``_venomqa.meta``: the sequence values at setup, for teardown and crash recovery.
+- ``_venomqa.read_above(seen)``: generated per run; what VenomQA reads after every action
+  (see below).
+- ``_venomqa.image_<n>``: for a table with numeric columns, a composite type like its row type
+  but with those columns as text, so a row image read as it keeps their exact decimal text.
 
 The content hash (fingerprint) is the sum mod 2**64 over log entries of ``hash(new) -
 hash(old)``, seeded with the table's index: a function of the set of rows only, relative to the
 content at setup, maintained at O(rows changed). VenomQA computes the hashes when it reads new
-entries (each entry once), keeping them out of the writer's path.
+entries (each entry once), keeping them out of the writer's path. The same call
+(``read_above``) returns the new entries themselves, each row image read as its table's row type
+and turned into JSON server-side (``to_json``: timestamps as ISO-8601 in UTC, uuids as text,
+jsonb and arrays nested, bytea as ``\\x``-hex text, numerics as text through ``image_<n>``), all
+of them in one ``json_agg`` value, for ``changed_records()``.
 """
 
 from __future__ import annotations
@@ -172,18 +180,73 @@ END
 $f$"""
 
 
+def image_type_ddl(tables: Sequence[TableInfo]) -> list[str]:
+    """``_venomqa.image_<n>`` for each table whose row images need other column types."""
+    return [
+        f"CREATE TYPE {image_type(t, i)} AS ("
+        + ", ".join(f"{quote_ident(name)} {sql_type}" for name, sql_type in t.image_columns)
+        + ")"
+        for i, t in enumerate(tables)
+        if t.image_columns
+    ]
+
+
+def image_type(table: TableInfo, index: int) -> str:
+    """The type a row image of ``table`` is read as: ``_venomqa.image_<n>`` or the row type."""
+    return f"{S}.image_{index}" if table.image_columns else table.q
+
+
+def _as_json(tables: Sequence[TableInfo], image: str) -> str:
+    """SQL turning log entry ``e``'s ``image`` column (old_row/new_row) into json (or NULL)."""
+    if not tables:
+        return "NULL::json"
+    branches = " ".join(
+        f"WHEN {i} THEN pg_catalog.to_json(e.{image}::{image_type(t, i)})"
+        for i, t in enumerate(tables)
+    )
+    return f"CASE e.tbl {branches} END"
+
+
+#: Settings the JSON form of row images depends on, fixed inside ``read_above`` (and restored
+#: when it returns), so the same row reads the same whatever VenomQA's (or, in savepoint mode,
+#: the app's) session has set.
+READ_SETTINGS = {
+    "TimeZone": "UTC",
+    "bytea_output": "hex",
+    "IntervalStyle": "postgres",
+    "extra_float_digits": "1",
+}
+
+
+def read_function_ddl(tables: Sequence[TableInfo]) -> str:
+    """``_venomqa.read_above(seen)``: the newest log id (``seen`` when there is none above it),
+    the hash delta of the entries above ``seen``, and those entries as the text of a JSON array
+    of ``[id, tbl, old, new]`` (in id order; ``old``/``new`` are the row images as JSON objects
+    or null), or NULL. PL/pgSQL, so its plan is cached; generated per run for these tables."""
+    entry = f"e.id, e.tbl, {_as_json(tables, 'old_row')}, {_as_json(tables, 'new_row')}"
+    settings = " ".join(f"SET {name} TO '{value}'" for name, value in READ_SETTINGS.items())
+    return f"""CREATE FUNCTION {S}.read_above(
+  seen bigint, OUT top bigint, OUT delta numeric, OUT entries text)
+LANGUAGE plpgsql STABLE {settings} AS $f$
+BEGIN
+  SELECT coalesce(max(e.id), seen),
+         coalesce(sum(pg_catalog.hashtextextended(e.new_row, e.tbl)), 0)
+         - coalesce(sum(pg_catalog.hashtextextended(e.old_row, e.tbl)), 0),
+         pg_catalog.json_agg(pg_catalog.json_build_array({entry}) ORDER BY e.id)::text
+  INTO top, delta, entries
+  FROM {LOG} e WHERE e.id > seen;
+END
+$f$"""
+
+
+#: Taking ``(seen,)``: ``top, delta, entries`` (see ``read_function_ddl``).
+READ_SQL = f"SELECT f.top, f.delta, f.entries FROM {S}.read_above(%s) f"
+
+
 def checkpoint_sql(sequences: Sequence[SequenceInfo]) -> str:
-    """One statement taking ``(seen, seen)``: the newest log id, the hash delta of the entries
-    above ``seen``, then ``last_value, is_called`` of each sequence."""
-    parts = ["f.top", "f.delta"]
+    """``READ_SQL`` (taking ``(seen,)``) followed by ``last_value, is_called`` of each sequence,
+    in one statement."""
+    parts = ["f.top", "f.delta", "f.entries"]
     parts += [f"s{i}.last_value, s{i}.is_called" for i in range(len(sequences))]
     sources = "".join(f", {s.q} s{i}" for i, s in enumerate(sequences))
-    return f"SELECT {', '.join(parts)} FROM ({FINGERPRINT_SQL}) f{sources}"
-
-
-FINGERPRINT_SQL = (
-    "SELECT coalesce(max(id), %s) AS top, "
-    "coalesce(sum(pg_catalog.hashtextextended(new_row, tbl)), 0) "
-    "- coalesce(sum(pg_catalog.hashtextextended(old_row, tbl)), 0) AS delta "
-    f"FROM {LOG} WHERE id > %s"
-)
+    return f"SELECT {', '.join(parts)} FROM {S}.read_above(%s) f{sources}"

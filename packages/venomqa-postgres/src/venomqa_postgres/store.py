@@ -6,13 +6,25 @@ keeps writing through its own pool and committing normally; its changes are logg
 triggers inside its own transactions. Then:
 
 - ``checkpoint()``: one query, the newest log id plus every tracked sequence's
-  ``last_value``/``is_called`` (SERIAL and IDENTITY): O(number of sequences).
+  ``last_value``/``is_called`` (SERIAL and IDENTITY), and the log entries not read yet:
+  O(number of sequences + rows changed since the previous read).
 - ``rollback(token)``: one call of ``_venomqa.rollback_to`` in one transaction on VenomQA's own
   connection: replays the log backwards to the token with triggers and foreign-key checks off,
   deletes those entries and ``setval``s the sequences, so ids repeat: O(rows changed).
 - ``fingerprint()``: a content hash relative to the content at setup, kept up to date from the
-  hashes the triggers store in the log: O(rows changed since the previous call), never a scan.
-  Sequence values are not part of it (insert-then-delete gives the original value back).
+  log entries above the last one read (hashing their row images server-side): O(rows changed
+  since the previous read), never a scan. Sequence values are not part of it (insert-then-delete
+  gives the original value back).
+- ``changed_records()`` (``SupportsRecords``): the rows that differ from setup, as they were then
+  and are now (see ``_records``), kept up to date by the same read as the fingerprint, which also
+  returns the new entries' row images as JSON: one query, O(rows changed since the previous
+  read) to bring up to date, O(rows that differ from setup) to list (the list is cached until a
+  read finds new entries or a rollback undoes some; a rollback undoes the entries above the
+  token in memory too, O(rows changed after it)). Values are plain: timestamps ISO-8601 text in
+  UTC, uuid and numeric text, jsonb and arrays as dicts and lists, bytea ``\\x``-hex text,
+  non-finite floats as text; generated columns are included. A table's records are named by its
+  primary key; a table without one names a row by all its values. Memory: the entries read
+  since setup and not rolled back (like the log itself).
 - ``teardown()``: rolls back to the setup point and drops the schema (and with it the
   triggers), leaving schema, data and sequences as the user had them. A run killed before
   teardown is recovered by the next ``setup()``, with a warning.
@@ -20,10 +32,10 @@ triggers inside its own transactions. Then:
 Mode ``savepoint`` is for an app running in VenomQA's process: it runs its SQL on
 ``store.connection``, and the whole run is one transaction on it. ``setup()`` opens it and installs
 the same log and triggers inside it; ``checkpoint()`` is a ``SAVEPOINT``, ``rollback()`` a
-``ROLLBACK TO SAVEPOINT`` plus ``setval`` of the sequences (not transactional); the fingerprint is
-read from the log as above; ``teardown()`` rolls the transaction back, so nothing installed or
-written survives. The app must not commit; its own ``with conn.transaction():`` blocks nest as
-savepoints.
+``ROLLBACK TO SAVEPOINT`` plus ``setval`` of the sequences (not transactional); the fingerprint
+and the changed records are read from the log as above; ``teardown()`` rolls the transaction
+back, so nothing installed or written survives. The app must not commit; its own
+``with conn.transaction():`` blocks nest as savepoints.
 
 Limits: the tracked tables' definitions must not change during a run; rows of a table without a
 primary key are found by a scan of that table when undone; in the fallback used when the role may
@@ -42,6 +54,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from venomqa.errors import StoreError, StorePermissionError
+from venomqa.ports.store import RecordChange
 
 from venomqa_postgres import _sql
 from venomqa_postgres._catalog import (
@@ -53,6 +66,7 @@ from venomqa_postgres._catalog import (
     user_tables,
 )
 from venomqa_postgres._privileges import can_use_replica_role, check_privileges
+from venomqa_postgres._records import ChangedRows
 
 if TYPE_CHECKING:
     import psycopg
@@ -116,6 +130,7 @@ class PostgresStore:
         self._live: list[int] = []
         self._seen = 0
         self._hash = 0
+        self._rows = ChangedRows([])
         self._savepoints: list[int] = []  # savepoint mode: serials of savepoints still open
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -138,6 +153,7 @@ class PostgresStore:
             raise
         self._conn = conn
         self._seen, self._hash = 0, 0
+        self._rows = ChangedRows(self._tracked)
         self._live = [self._root.serial] if self._root is not None else []
         self._savepoints = list(self._live) if self.mode == "savepoint" else []
 
@@ -154,6 +170,8 @@ class PostgresStore:
         conn, self._conn = self._conn, None
         root, self._root = self._root, None
         self._live = []
+        self._seen, self._hash = 0, 0
+        self._rows = ChangedRows([])
         if conn is None:
             return
         if self.mode == "savepoint":
@@ -180,10 +198,10 @@ class PostgresStore:
             if self.mode == "savepoint":
                 self._savepoint(conn, serial)
                 self._savepoints.append(serial)
-            row = conn.execute(self._checkpoint_sql, (self._seen, self._seen)).fetchone()
+            row = conn.execute(self._checkpoint_sql, (self._seen,)).fetchone()
             assert row is not None
-            self._advance(int(row[0]), row[1])
-            rest = row[2:]
+            self._advance(int(row[0]), row[1], row[2])
+            rest = row[3:]
             return PostgresToken(
                 serial,
                 self._seen,
@@ -217,6 +235,7 @@ class PostgresStore:
 
         self._guard("rollback", run)
         self._seen, self._hash = token.log_id, token.content_hash
+        self._rows.undo_above(token.log_id)  # the entries above the token are gone
         del self._live[self._live.index(token.serial) + 1 :]
 
     def release(self, token: Any) -> None:
@@ -242,12 +261,27 @@ class PostgresStore:
         conn = self._require()
 
         def compute() -> str:
-            row = conn.execute(_sql.FINGERPRINT_SQL, (self._seen, self._seen)).fetchone()
-            assert row is not None
-            self._advance(int(row[0]), row[1])
+            self._read_new_entries(conn)
             return f"{self._hash:016x}"
 
         return self._guard("fingerprint", compute)
+
+    def changed_records(self) -> Sequence[RecordChange]:
+        """Every row whose content differs from setup (``SupportsRecords``): ``collection`` is
+        the table's name, ``identity`` its primary-key values (a table without a primary key:
+        all the row's values, so identical rows share one), ``before``/``after`` the row at
+        setup and now as column -> plain value (None where it did not or does not exist).
+
+        One query, O(rows changed since the previous read) to bring up to date and O(rows
+        that differ from setup) to list; the returned tuple is the same object until a change
+        is seen (do not modify it)."""
+        conn = self._require()
+
+        def read() -> Sequence[RecordChange]:
+            self._read_new_entries(conn)
+            return self._rows.records()
+
+        return self._guard("changed_records", read)
 
     def observe(self) -> dict[str, Any]:
         """Row counts per tracked table (one count per table: meant for reports, not loops)."""
@@ -312,14 +346,18 @@ class PostgresStore:
                 check_privileges(cur, self.name, self.schema, tables, sequences)
                 for ddl in _sql.base_ddl(self._replica):
                     cur.execute(ddl)
+                for ddl in _sql.image_type_ddl(tables):
+                    cur.execute(ddl)
                 for index, table in enumerate(tables):
                     for ddl in _sql.trigger_ddl(table, index):
                         cur.execute(ddl)
                 cur.execute(_sql.rollback_function_ddl(tables, sequences))
-                cur.execute(_sql.checkpoint_sql(sequences), (0, 0))
+                cur.execute(_sql.read_function_ddl(tables))
+                checkpoint_sql = _sql.checkpoint_sql(sequences)
+                cur.execute(checkpoint_sql, (0,))
                 first = cur.fetchone()
                 assert first is not None
-                rest = first[2:]
+                rest = first[3:]
                 values = [int(v) for v in rest[0::2]]
                 called = [bool(c) for c in rest[1::2]]
                 cur.execute(
@@ -332,7 +370,7 @@ class PostgresStore:
             raise self._wrap("setup", exc) from exc
         self._tracked, self._sequences = tables, sequences
         self._root = PostgresToken(next(_serials), 0, 0, tuple(values), tuple(called))
-        self._checkpoint_sql = _sql.checkpoint_sql(sequences)
+        self._checkpoint_sql = checkpoint_sql
         if not self._replica and self.mode == "triggers":
             warnings.warn(
                 f"{self._where}: the role may not SET session_replication_role, so during a "
@@ -439,7 +477,17 @@ class PostgresStore:
             ),
         )
 
-    def _advance(self, top: int, delta: Any) -> None:
+    def _read_new_entries(self, conn: psycopg.Connection[Any]) -> None:
+        """Bring the content hash and the changed rows up to date with the log (one query)."""
+        row = conn.execute(_sql.READ_SQL, (self._seen,)).fetchone()
+        assert row is not None
+        self._advance(int(row[0]), row[1], row[2])
+
+    def _advance(self, top: int, delta: Any, entries: str | None) -> None:
+        """Take in the log entries above ``_seen``: their hash delta and their row images
+        (``entries``: the JSON text of ``[id, tbl, old, new]`` lists, None when there are none)."""
+        if entries is not None:
+            self._rows.apply(json.loads(entries))
         self._hash = (self._hash + int(delta)) & _MASK
         self._seen = max(self._seen, top)
 
