@@ -8,7 +8,8 @@ Two models, each explored with every strategy:
   for BFS, which must replay long prefixes to reach each state (store tokens are a stack).
 
 For each run it prints transitions, distinct states, replayed actions (action calls that were not
-transitions: BFS replays and DFS/random shrinking), transitions per second, and the engine's own
+transitions: BFS replays, DFS/random shrinking, calibration runs), action calls per transition,
+transitions per second, and the engine's own
 overhead per transition = (total wall time - time inside action functions - time inside
 invariant functions) / transitions. The overhead includes fingerprinting, checkpoint/rollback
 of the store and the context, and the explorer's bookkeeping. Actions call an in-process WSGI
@@ -171,6 +172,7 @@ def measure(model: Model, variant: str, strategy: str) -> None:
         f"{model.name:>7} {variant:>6} {strategy:>6}  states {result.states:5d}"
         f"  transitions {result.transitions:6d}"
         f"  replayed {actions_watch.calls - result.transitions:6d}"
+        f"  calls/transition {actions_watch.calls / max(1, result.transitions):5.2f}"
         f"  {result.transitions / total:7.0f}/s"
         f"  overhead {overhead_us:6.1f} us/transition"
         f"  ({inside / total:4.0%} of {total:.2f} s in actions+invariants)"

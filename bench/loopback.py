@@ -5,6 +5,10 @@ own connections; VenomQA explores it with the built-in SQLite store rolling the 
 branches. Printed beside it, measured in the same run: the raw rate of single HTTP calls to the
 same server through the same client (the ceiling any exploration could reach), and the ratio.
 
+Also in the same run: the same exploration with learning off (``learn=False``: no calibration
+runs), so the cost of calibration shows as a ratio, and action calls per transition (replays and
+calibration runs included).
+
 Run: hatch run python bench/loopback.py [--depth N] [--orders N]
 """
 
@@ -20,6 +24,7 @@ from venomqa.demo import checks
 from venomqa.demo.process import start_demo_server
 from venomqa.demo.shop import init_schema
 from venomqa.explorer import explore
+from venomqa.models import ExplorationResult
 from venomqa.stores.sqlite import SQLiteStore
 from venomqa.world import World
 
@@ -49,23 +54,34 @@ def main() -> None:
         init_schema(db)
         with start_demo_server(db) as server:
             raw = raw_calls_per_second(server.url)
-            client = Client(server.url)
-            world = World(client, {"db": SQLiteStore(str(db))})
-            start = time.perf_counter()
-            result = explore(world, checks.ACTIONS, checks.INVARIANTS, max_depth=args.depth)
-            elapsed = time.perf_counter() - start
-            http_calls = len(client.history)
-            client.close()
+            runs = {learn: run(server.url, db, args.depth, learn) for learn in (True, False)}
 
-    rate = result.transitions / elapsed
     print(f"demo shop, separate server process, SQLite store, BFS depth {args.depth}")
-    print(
-        f"  states {result.states}  transitions {result.transitions}  "
-        f"HTTP calls {http_calls} (replays included)  {elapsed:.2f} s"
-    )
-    print(f"  exploration:     {rate:8.0f} transitions/s")
+    for learn, (result, elapsed, http_calls) in runs.items():
+        print(
+            f"  learn={learn!s:<5}  states {result.states}  transitions {result.transitions}  "
+            f"action calls {result.calls} ({result.calls / result.transitions:.2f}/transition)  "
+            f"HTTP calls {http_calls}  {elapsed:.2f} s  "
+            f"{result.transitions / elapsed:.0f} transitions/s"
+        )
+    learned, plain = runs[True], runs[False]
+    rate = learned[0].transitions / learned[1]
+    print(f"  exploration:     {rate:8.0f} transitions/s (learning on, the default)")
     print(f"  baseline:        {raw:8.0f} raw GET calls/s (same client, same server)")
     print(f"  ratio:           {rate / raw:8.2f} (exploration transitions per raw call)")
+    print(f"  calibration:     {learned[1] / plain[1]:8.2f}x the time with learning off")
+
+
+def run(url: str, db: Path, depth: int, learn: bool) -> tuple[ExplorationResult, float, int]:
+    """One BFS exploration: its result, wall time and HTTP calls."""
+    client = Client(url)
+    world = World(client, {"db": SQLiteStore(str(db))})
+    start = time.perf_counter()
+    result = explore(world, checks.ACTIONS, checks.INVARIANTS, max_depth=depth, learn=learn)
+    elapsed = time.perf_counter() - start
+    http_calls = len(client.history)
+    client.close()
+    return result, elapsed, http_calls
 
 
 if __name__ == "__main__":

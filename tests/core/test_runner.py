@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import venomqa.client as client_module
+import venomqa.stores.sqlite as sqlite_store
 from _support_runner import ItemsServer, create_database, rows_in, running_server
 from venomqa import Branch, Checkpoint, ExecutionContext, Journey, Step
 from venomqa import Path as JPath
@@ -16,9 +18,6 @@ from venomqa.errors import ActionDefinitionError
 from venomqa.models import Invariant, Severity, Violation
 from venomqa.runner import JourneyRunner, run_journey
 from venomqa.world import World
-
-sqlite_store = pytest.importorskip("venomqa.stores.sqlite")
-client_module = pytest.importorskip("venomqa.client")
 
 
 @pytest.fixture

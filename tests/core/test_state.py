@@ -195,3 +195,38 @@ def test_declared_rules_take_globs_and_check_their_input() -> None:
         VolatileRules.declared({"db": "posts.id"})
     with pytest.raises(UsageError, match="non-empty strings"):
         VolatileRules.declared({"db": [""]})
+
+
+def test_an_id_minted_inside_a_key_name_reads_gone_once_its_record_is_gone() -> None:
+    """Redis keeps ids in key names (``post:<uuid>``); a context value holding a deleted
+    post's id must read the same on every run, as it does for a SQL primary key."""
+
+    def cache(pid: str) -> RecordChange:
+        key = f"post:{pid}"
+        return RecordChange("post", (key,), None, {"@key": key, "title": "a"}, ("@key",))
+
+    normalizer = Normalizer(VolatileRules())
+    views = []
+    for _ in range(2):
+        pid = str(uuid.uuid4())
+        views.append(WorldView({"cache": [cache(pid)]}, {"post_id": pid}))
+    explain(normalizer, views[0], views[1], "test")
+    gone = [WorldView({"cache": []}, {"post_id": str(uuid.uuid4())}) for _ in range(2)]
+    assert normalizer.key(gone[0]) == normalizer.key(gone[1])
+
+
+def test_a_value_there_at_setup_is_never_taken_for_a_gone_id() -> None:
+    """An index record (``users:by-name``) that already held carol's id at setup still holds
+    it; adding bob must not turn carol's id into ``<gone>``, or the record never equals its
+    setup image again."""
+    rules = VolatileRules.declared({"db": ["users.id"]})
+    normalizer = Normalizer(rules)
+    carol, bob = str(uuid.uuid4()), str(uuid.uuid4())
+    user = RecordChange("users", (bob,), None, {"id": bob, "name": "bob"}, ("id",))
+    index_before = {"@key": "by-name", "carol": carol}
+    added = RecordChange("index", ("by-name",), index_before, {**index_before, "bob": bob}, ())
+    form = normalizer.normal_form(WorldView({"db": [user, added]}, {}))
+    [index] = [r for r in form.records if r.change.collection == "index"]
+    assert index.fields is not None
+    assert index.fields["carol"] == carol
+    assert index.fields["bob"].startswith("@")

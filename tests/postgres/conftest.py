@@ -3,21 +3,14 @@ per test. Without a server the tests skip, except under CI=true, where they fail
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
+from services import require_module, require_service
 
-psycopg = pytest.importorskip("psycopg")
+psycopg = require_module("psycopg")
 
 from _support_postgres import ADMIN_DSN, fresh_database  # noqa: E402
-
-
-def require_service(reason: str) -> None:
-    """Skip the test for a missing service, or fail it when CI=true."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: required services must be running)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

@@ -14,19 +14,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from services import require_module, require_service
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 #: Databases these tests own and flush: 13 contract suite, 14 store tests, 12 end to end.
 CONTRACT_DB, STORE_DB, E2E_DB = 13, 14, 12
-
-
-def require_service(available: bool, reason: str) -> None:
-    """Skip the test when a service is missing; fail instead when CI=true."""
-    if available:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: a missing service is a failure)")
-    pytest.skip(reason)
 
 
 def redis_url(db: int) -> str:
@@ -34,12 +26,12 @@ def redis_url(db: int) -> str:
 
 
 def _client(db: int) -> Any:
-    redis = pytest.importorskip("redis")
+    redis = require_module("redis")
     client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=db, socket_timeout=5)
     try:
         client.ping()
     except redis.exceptions.RedisError as exc:
-        require_service(False, f"Redis is not reachable at {REDIS_HOST}:{REDIS_PORT}: {exc}")
+        require_service(f"Redis is not reachable at {REDIS_HOST}:{REDIS_PORT}: {exc}")
     return client
 
 

@@ -7,14 +7,12 @@ on a SQLite file) and runs a journey on it, so the reports render real requests 
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
-import pytest
 from venomqa import Journey, Severity
 from venomqa.models import (
     ExplorationResult,
@@ -197,20 +195,6 @@ def grouped_run(*, learned: bool = True) -> RunReport:
         target="http://127.0.0.1:9",
     )
     return RunReport(exploration=exploration, target="http://127.0.0.1:9")
-
-
-def ci() -> bool:
-    """Whether this is a CI run (missing tools fail there instead of skipping)."""
-    return os.environ.get("CI", "").lower() == "true"
-
-
-def require(condition: bool, reason: str) -> None:
-    """Skip the test when ``condition`` is false, or fail it on CI."""
-    if condition:
-        return
-    if ci():
-        pytest.fail(f"{reason} (CI=true: required here)")
-    pytest.skip(reason)
 
 
 def shop_journey() -> Journey:

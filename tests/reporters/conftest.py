@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _support_reporters import chromium_available, require, shop_run
+from _support_reporters import chromium_available, shop_run
+from services import require_service
 from venomqa.models import RunReport
 
 
@@ -18,10 +19,10 @@ def shop_report(tmp_path_factory: pytest.TempPathFactory) -> RunReport:
 @pytest.fixture
 def needs_chromium() -> None:
     """Skip (or fail when CI=true) unless headless Chromium is installed."""
-    require(
-        chromium_available(),
-        "headless Chromium is not installed (/usr/bin/chromium); run scripts/ensure-chromium.sh",
-    )
+    if not chromium_available():
+        require_service(
+            "headless Chromium is not installed (/usr/bin/chromium); run scripts/ensure-chromium.sh"
+        )
 
 
 @pytest.fixture

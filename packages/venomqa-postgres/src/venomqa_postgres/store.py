@@ -45,9 +45,7 @@ own triggers fire during a rollback and only DEFERRABLE foreign keys are deferre
 
 from __future__ import annotations
 
-import itertools
 import json
-import re
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -55,6 +53,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from venomqa.errors import StoreError, StorePermissionError
 from venomqa.ports.store import RecordChange
+from venomqa.stores.kit import TokenStack, already_set_up, hide_password, new_serial, not_set_up
 
 from venomqa_postgres import _sql
 from venomqa_postgres._catalog import (
@@ -76,8 +75,6 @@ T = TypeVar("T")
 _MASK = (1 << 64) - 1
 _MODES = ("triggers", "savepoint")
 _LOCK_TIMEOUT = "10s"
-_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@/\s]+@|(password\s*=\s*)\S+")
-_serials = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -127,7 +124,7 @@ class PostgresStore:
         self._checkpoint_sql = ""
         self._replica = True
         self._root: PostgresToken | None = None
-        self._live: list[int] = []
+        self._tokens = TokenStack(self.name, PostgresToken)
         self._seen = 0
         self._hash = 0
         self._rows = ChangedRows([])
@@ -138,9 +135,7 @@ class PostgresStore:
     def setup(self) -> None:
         """Install the undo log and triggers (recovering a crashed run's leftovers first)."""
         if self._conn is not None:
-            raise StoreError(
-                f"{self._where} is already set up; call teardown() first", store=self.name
-            )
+            raise already_set_up(self._where, self.name)
         conn = self._connect()
         try:
             if self.mode == "savepoint":
@@ -154,8 +149,8 @@ class PostgresStore:
         self._conn = conn
         self._seen, self._hash = 0, 0
         self._rows = ChangedRows(self._tracked)
-        self._live = [self._root.serial] if self._root is not None else []
-        self._savepoints = list(self._live) if self.mode == "savepoint" else []
+        self._tokens.reset(*([self._root] if self._root is not None else []))
+        self._savepoints = [t.serial for t in self._tokens] if self.mode == "savepoint" else []
 
     @property
     def connection(self) -> psycopg.Connection[Any]:
@@ -169,7 +164,7 @@ class PostgresStore:
         """Roll back to the state at setup and remove everything setup installed. Idempotent."""
         conn, self._conn = self._conn, None
         root, self._root = self._root, None
-        self._live = []
+        self._tokens.reset()
         self._seen, self._hash = 0, 0
         self._rows = ChangedRows([])
         if conn is None:
@@ -194,7 +189,7 @@ class PostgresStore:
         conn = self._require()
 
         def take() -> PostgresToken:
-            serial = next(_serials)
+            serial = new_serial()
             if self.mode == "savepoint":
                 self._savepoint(conn, serial)
                 self._savepoints.append(serial)
@@ -210,19 +205,12 @@ class PostgresStore:
                 tuple(bool(c) for c in rest[1::2]),
             )
 
-        token = self._guard("checkpoint", take)
-        self._live.append(token.serial)
-        return token
+        return self._tokens.push(self._guard("checkpoint", take))
 
     def rollback(self, token: Any) -> None:
         """Undo every change made after ``token``; tokens taken after it become invalid."""
         conn = self._require()
-        if not isinstance(token, PostgresToken) or token.serial not in self._live:
-            raise StoreError(
-                f"rollback to an unknown or invalidated checkpoint token {token!r} "
-                "(tokens taken after the one rolled back to, or released ones, are invalid)",
-                store=self.name,
-            )
+        token = self._tokens.require(token)
 
         def run() -> None:
             if self.mode == "savepoint":
@@ -236,14 +224,12 @@ class PostgresStore:
         self._guard("rollback", run)
         self._seen, self._hash = token.log_id, token.content_hash
         self._rows.undo_above(token.log_id)  # the entries above the token are gone
-        del self._live[self._live.index(token.serial) + 1 :]
+        self._tokens.rolled_back_to(token)
 
     def release(self, token: Any) -> None:
         """Forget ``token``; it can no longer be rolled back to."""
-        if isinstance(token, PostgresToken) and token.serial in self._live:
-            self._live.remove(token.serial)
-            if self._conn is not None:
-                self._guard("release", self._release_unused_savepoints)
+        if self._tokens.release(token) and self._conn is not None:
+            self._guard("release", self._release_unused_savepoints)
 
     def _release_unused_savepoints(self) -> None:
         """Savepoint mode: release the newest savepoints no live token needs. (Releasing an
@@ -251,7 +237,8 @@ class PostgresStore:
         import psycopg.pq
 
         conn = self._require()
-        while self._savepoints and self._savepoints[-1] not in self._live:
+        live = {token.serial for token in self._tokens}
+        while self._savepoints and self._savepoints[-1] not in live:
             if conn.info.transaction_status != psycopg.pq.TransactionStatus.INTRANS:
                 return
             conn.execute(f"RELEASE SAVEPOINT {_savepoint_name(self._savepoints.pop())}")
@@ -315,7 +302,7 @@ class PostgresStore:
 
     @property
     def _where(self) -> str:
-        return f"database {_PASSWORD.sub(_hide, self.dsn)} (schema {self.schema})"
+        return f"database {hide_password(self.dsn)} (schema {self.schema})"
 
     def _connect(self) -> psycopg.Connection[Any]:
         import psycopg
@@ -369,7 +356,7 @@ class PostgresStore:
         except psycopg.Error as exc:
             raise self._wrap("setup", exc) from exc
         self._tracked, self._sequences = tables, sequences
-        self._root = PostgresToken(next(_serials), 0, 0, tuple(values), tuple(called))
+        self._root = PostgresToken(new_serial(), 0, 0, tuple(values), tuple(called))
         self._checkpoint_sql = checkpoint_sql
         if not self._replica and self.mode == "triggers":
             warnings.warn(
@@ -493,7 +480,7 @@ class PostgresStore:
 
     def _require(self) -> psycopg.Connection[Any]:
         if self._conn is None:
-            raise StoreError(f"{self._where} is not set up; call setup() first", store=self.name)
+            raise not_set_up(self._where, self.name)
         return self._conn
 
     def _guard(self, operation: str, fn: Callable[[], T]) -> T:
@@ -515,9 +502,3 @@ class PostgresStore:
 
 def _savepoint_name(serial: int) -> str:
     return f"venomqa_{serial}"
-
-
-def _hide(match: re.Match[str]) -> str:
-    if match.group(1):
-        return f"{match.group(1)}***@"
-    return f"{match.group(2)}***"

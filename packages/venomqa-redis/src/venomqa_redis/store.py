@@ -40,7 +40,6 @@ part of a large database. Nothing else may change ``notify-keyspace-events`` dur
 
 from __future__ import annotations
 
-import itertools
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -48,6 +47,7 @@ from typing import Any, TypeVar
 
 from venomqa.errors import StoreError, StorePermissionError
 from venomqa.ports.store import RecordChange
+from venomqa.stores.kit import TokenStack, already_set_up, new_serial, not_set_up
 
 from venomqa_redis import _access
 from venomqa_redis._errors import STORE_NAME, driver_errors, is_forbidden
@@ -68,7 +68,6 @@ T = TypeVar("T")
 
 MODES = ("auto", "notify", "scan")
 _CONFIG_KEY = "notify-keyspace-events"
-_serials = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -91,7 +90,7 @@ class RedisStore:
     (``length``/``peek``) for invariants.
     """
 
-    name = "redis"
+    name = STORE_NAME
 
     def __init__(
         self,
@@ -118,7 +117,7 @@ class RedisStore:
         self._shadow = Shadow()
         self._undo = UndoLog()
         self._records = ChangedRecords(self._prefix)
-        self._live: list[RedisToken] = []
+        self._tokens = TokenStack(STORE_NAME, RedisToken)
         self._pending: set[bytes] = set()
         self._full_diff_needed = False
         self._suspect = False
@@ -130,9 +129,7 @@ class RedisStore:
     def setup(self) -> None:
         """Enable key events (or fall back to SCAN diffs) and read the tracked keys once."""
         if self._client is not None:
-            raise StoreError(
-                f"{self._where} is already set up; call teardown() first", store=STORE_NAME
-            )
+            raise already_set_up(self._where, STORE_NAME)
         import redis
 
         try:
@@ -145,7 +142,8 @@ class RedisStore:
         self._db = int(kwargs.get("db", 0))
         self._where = f"redis://{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{self._db}"
         self._client = client
-        self._shadow, self._undo, self._live, self._pending = Shadow(), UndoLog(), [], set()
+        self._shadow, self._undo, self._pending = Shadow(), UndoLog(), set()
+        self._tokens.reset()
         self._records = ChangedRecords(self._prefix)
         self._full_diff_needed = self._suspect = False
         try:
@@ -189,19 +187,13 @@ class RedisStore:
     def checkpoint(self) -> RedisToken:
         """Remember the current state: O(keys changed since the last sync)."""
         now_ms = self._guard("checkpoint", self._sync)
-        token = RedisToken(next(_serials), self._undo.mark(), now_ms)
-        self._live.append(token)
+        token = self._tokens.push(RedisToken(new_serial(), self._undo.mark(), now_ms))
         return token
 
     def rollback(self, token: Any) -> None:
         """Restore every key changed since ``token``; tokens taken after it become invalid."""
         self._require()
-        if not isinstance(token, RedisToken) or token not in self._live:
-            raise StoreError(
-                f"rollback to an unknown or invalidated checkpoint token {token!r} "
-                "(tokens taken after the one rolled back to, or released ones, are invalid)",
-                store=STORE_NAME,
-            )
+        token = self._tokens.require(token)
 
         def run() -> None:
             if self._events is None or self._full_diff_needed:
@@ -211,13 +203,12 @@ class RedisStore:
                 self._rollback_in_one_trip(token)
 
         self._guard("rollback", run)
-        del self._live[self._live.index(token) + 1 :]
+        self._tokens.rolled_back_to(token)
 
     def release(self, token: Any) -> None:
         """Forget ``token``; undo records no live token needs are dropped."""
-        if isinstance(token, RedisToken) and token in self._live:
-            self._live.remove(token)
-            oldest = min((t.position for t in self._live), default=self._undo.top)
+        if self._tokens.release(token):
+            oldest = min((t.position for t in self._tokens), default=self._undo.top)
             self._undo.trim(oldest)
 
     def fingerprint(self) -> str:
@@ -300,7 +291,7 @@ class RedisStore:
 
     def _require(self) -> Any:
         if self._client is None:
-            raise StoreError(f"{self._where} is not set up; call setup() first", store=STORE_NAME)
+            raise not_set_up(self._where, STORE_NAME)
         return self._client
 
     def _guard(self, operation: str, fn: Callable[[], T]) -> T:
@@ -365,7 +356,8 @@ class RedisStore:
         client, self._client = self._client, None
         events, self._events = self._events, None
         saved, self._saved_config = self._saved_config, None
-        self._live, self._pending = [], set()
+        self._pending = set()
+        self._tokens.reset()
         if events is not None:
             events.stop()
         try:

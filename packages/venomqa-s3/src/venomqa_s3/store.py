@@ -32,7 +32,6 @@ the rewrite's content type or metadata (teardown still removes the version).
 from __future__ import annotations
 
 import builtins
-import itertools
 import logging
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from venomqa.errors import StoreError
+from venomqa.stores.kit import TokenStack, already_set_up, new_serial, not_set_up
 
 from venomqa_s3._connection import ADAPTER, Connection, error_code
 from venomqa_s3._journal import (
@@ -62,7 +62,6 @@ from venomqa_s3._listing import (
 )
 
 log = logging.getLogger("venomqa_s3")
-_serials = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -123,7 +122,7 @@ class S3Store:
         )
         self.state_dir = Path(state_dir) if state_dir else default_state_dir()
         self._journal: Journal | None = None
-        self._live: list[int] = []
+        self._tokens = TokenStack(ADAPTER, S3Token)
         self._lister: Lister | None = None
         # The last listing seen, and per key the versions created since setup as of that listing.
         self._seen: CurrentListing = {}
@@ -146,9 +145,7 @@ class S3Store:
     def setup(self) -> None:
         """Record the baseline and the versioning status, then enable versioning."""
         if self._journal is not None:
-            raise StoreError(
-                f"{self._where} is already set up; call teardown() first", store=ADAPTER
-            )
+            raise already_set_up(self._where, ADAPTER)
         client = self.connection.client()
         with self.connection.errors("check the bucket"):
             client.head_bucket(Bucket=self.bucket)
@@ -183,7 +180,7 @@ class S3Store:
                 remove_journal(self.journal_file)
                 raise
         self._journal, self._seen, self._created = journal, seen, {}
-        self._live = []
+        self._tokens.reset()
 
     def teardown(self) -> None:
         """Remove every version created since setup and restore the versioning status.
@@ -191,7 +188,8 @@ class S3Store:
         Idempotent. If it fails, the journal stays and the next ``setup()`` finishes the job.
         """
         journal, self._journal = self._journal, None
-        self._live, self._seen, self._created = [], {}, {}
+        self._seen, self._created = {}, {}
+        self._tokens.reset()
         if journal is not None:
             self._restore(journal)
 
@@ -200,9 +198,7 @@ class S3Store:
     def checkpoint(self) -> S3Token:
         """Remember, per key, which versions exist now (one listing, no object copied)."""
         listing, created = self._observe("checkpoint")
-        token = S3Token(next(_serials), listing, dict(created))
-        self._live.append(token.serial)
-        return token
+        return self._tokens.push(S3Token(new_serial(), listing, dict(created)))
 
     def rollback(self, token: Any) -> None:
         """Delete every version and delete marker created after ``token``.
@@ -210,12 +206,7 @@ class S3Store:
         Tokens taken after ``token`` become invalid; ``token`` itself stays valid.
         """
         self._require()
-        if not isinstance(token, S3Token) or token.serial not in self._live:
-            raise StoreError(
-                f"rollback to an unknown or invalidated checkpoint token {token!r} "
-                "(tokens taken after the one rolled back to, or released ones, are invalid)",
-                store=ADAPTER,
-            )
+        token = self._tokens.require(token)
         _, created = self._observe("rollback")
         doomed: list[tuple[str, str]] = []
         for key, ids in created.items():
@@ -236,12 +227,11 @@ class S3Store:
             self._seen = {}  # unsure what is left: the next observation lists every key's versions
             raise
         self._seen, self._created = token.listing, dict(token.created)
-        del self._live[self._live.index(token.serial) + 1 :]
+        self._tokens.rolled_back_to(token)
 
     def release(self, token: Any) -> None:
         """Forget ``token``; it can no longer be rolled back to."""
-        if isinstance(token, S3Token) and token.serial in self._live:
-            self._live.remove(token.serial)
+        self._tokens.release(token)
 
     def fingerprint(self) -> str:
         """16 hex digits, equal for equal sets of current keys, ETags and sizes (one listing)."""
@@ -304,7 +294,7 @@ class S3Store:
 
     def _require(self) -> Journal:
         if self._journal is None:
-            raise StoreError(f"{self._where} is not set up; call setup() first", store=ADAPTER)
+            raise not_set_up(self._where, ADAPTER)
         return self._journal
 
     def _listing_api(self) -> Lister:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from venomqa.config.model import Config, StoreConfig
 from venomqa.errors import ConfigError
+from venomqa.stores.kit import hide_password
 
 _LOCATION_KEYS = ("path", "url", "dsn", "host", "bucket", "endpoint_url", "database")
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@/\s]+@")
 
 
 def build_stores(
@@ -61,9 +60,5 @@ def describe_store(entry: StoreConfig) -> str:
     for option in _LOCATION_KEYS:
         value = entry.options.get(option)
         if isinstance(value, str):
-            parts.append(f"{option} {_hide_password(value)}")
+            parts.append(f"{option} {hide_password(value)}")
     return ", ".join(parts)
-
-
-def _hide_password(url: str) -> str:
-    return _URL_PASSWORD.sub(r"\1***@", url)

@@ -275,7 +275,8 @@ class _Resolver:
     def _remember_minted(self) -> None:
         shapes = self.normalizer.minted_shapes
         for value, (rank, _, _) in self.owners.items():
-            if not rank[1]:  # whole values only, not the ids found inside them
+            is_key, is_part = not rank[0], rank[1]
+            if not is_part or is_key:  # whole values, and ids inside key names (``post:<id>``)
                 shapes.add(shape_of(value))
 
     def _reference(self, value: Any) -> str | None:
@@ -304,7 +305,10 @@ class _Resolver:
             if field(record.store, change.collection, name):
                 fields[name] = self._volatile_value(value, index)
             else:
-                fields[name] = self._substitute(value, own_key=name in change.key_fields)
+                there = name in change.key_fields or (
+                    change.before is not None and change.before.get(name) == value
+                )
+                fields[name] = self._substitute(value, present=there)
         record.fields = fields
         return _hash64((record.store, change.collection, sorted(fields.items())))
 
@@ -334,9 +338,10 @@ class _Resolver:
             return VOLATILE
         return self._substitute(value)
 
-    def _substitute(self, value: Any, *, own_key: bool = False) -> Any:
+    def _substitute(self, value: Any, *, present: bool = False) -> Any:
         """``value`` with every minted value in it replaced by a reference to its owner, and an
-        id whose owner is gone by ``<gone:...>`` (not for a record's own key: it is there)."""
+        id whose owner is gone by ``<gone>`` (not when it is known to be there: a record's own
+        key, or a value the field already held at setup)."""
         kind = type(value)
         if kind is str:
             reference = self._reference(value)
@@ -346,13 +351,13 @@ class _Resolver:
                 replaced = _TOKEN.sub(self._token_reference, value)
                 if replaced != value:
                     return replaced
-            return value if own_key else self._gone(value)
+            return value if present else self._gone(value)
         if kind is int or kind is float or kind is bytes:
             if distinctive(value):
                 reference = self._reference(value)
                 if reference is not None:
                     return reference
-                return value if own_key else self._gone(value)
+                return value if present else self._gone(value)
             return value
         if kind is list or kind is tuple:
             return tuple(self._substitute(item) for item in value)

@@ -30,7 +30,6 @@ Limits: the schema must not change during a run; virtual tables are refused; row
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import os
 import sqlite3
@@ -54,11 +53,11 @@ from venomqa.stores._sqlite_schema import (
     trigger_ddl,
     user_tables,
 )
+from venomqa.stores.kit import TokenStack, already_set_up, new_serial, not_set_up
 
 T = TypeVar("T")
 
 _BUSY_TIMEOUT_MS = 10_000
-_serials = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,7 @@ class SQLiteStore:
         self._reader: sqlite3.Connection | None = None
         self._tables: dict[str, TableInfo] = {}
         self._width = 0
-        self._live: list[int] = []
+        self._tokens = TokenStack(self.name, SQLiteToken)
         self._hashes = ContentHashes(0)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -89,9 +88,7 @@ class SQLiteStore:
     def setup(self) -> None:
         """Install the undo log and triggers (recovering a crashed run's leftovers first)."""
         if self._conn is not None:
-            raise StoreError(
-                f"{self.path} is already set up; call teardown() first", store=self.name
-            )
+            raise already_set_up(self.path, self.name)
         conn = self._connect()
         try:
             with _transaction(conn):
@@ -118,7 +115,7 @@ class SQLiteStore:
             conn.close()
             raise
         self._conn, self._tables, self._width = conn, tables, max(width, 1)
-        self._live = []
+        self._tokens.reset()
         self._hashes = ContentHashes(0)  # the log is empty: every table's delta is 0
 
     def teardown(self) -> None:
@@ -127,7 +124,7 @@ class SQLiteStore:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
-        self._live = []
+        self._tokens.reset()
         if conn is None:
             return
         try:
@@ -150,22 +147,15 @@ class SQLiteStore:
 
         def take() -> SQLiteToken:
             with _transaction(conn, "BEGIN"):
-                token = SQLiteToken(next(_serials), undo.max_seq(conn), undo.read_sequences(conn))
+                token = SQLiteToken(new_serial(), undo.max_seq(conn), undo.read_sequences(conn))
             return token
 
-        token = self._guard("checkpoint", take)
-        self._live.append(token.serial)
-        return token
+        return self._tokens.push(self._guard("checkpoint", take))
 
     def rollback(self, token: Any) -> None:
         """Undo every change made after ``token``; tokens taken after it become invalid."""
         conn = self._require()
-        if not isinstance(token, SQLiteToken) or token.serial not in self._live:
-            raise StoreError(
-                f"rollback to an unknown or invalidated checkpoint token {token!r} "
-                "(tokens taken after the one rolled back to, or released ones, are invalid)",
-                store=self.name,
-            )
+        token = self._tokens.require(token)
 
         hashes = self._hashes.copy()
 
@@ -179,12 +169,11 @@ class SQLiteStore:
         self._guard("rollback", run)
         hashes.seen_seq = token.seq  # the entries above it are gone; the hashes are current
         self._hashes = hashes
-        del self._live[self._live.index(token.serial) + 1 :]
+        self._tokens.rolled_back_to(token)
 
     def release(self, token: Any) -> None:
         """Forget ``token``; it can no longer be rolled back to."""
-        if isinstance(token, SQLiteToken) and token.serial in self._live:
-            self._live.remove(token.serial)
+        self._tokens.release(token)
 
     def fingerprint(self) -> str:
         """A 16-hex-digit value, equal for equal contents of the user tables (rowids included).
@@ -269,7 +258,7 @@ class SQLiteStore:
 
     def _require(self) -> sqlite3.Connection:
         if self._conn is None:
-            raise StoreError(f"{self.path} is not set up; call setup() first", store=self.name)
+            raise not_set_up(self.path, self.name)
         return self._conn
 
     def _guard(self, operation: str, fn: Callable[[], T]) -> T:
