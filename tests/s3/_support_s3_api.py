@@ -5,7 +5,8 @@
 prints ``LISTENING 127.0.0.1:PORT`` once it accepts connections and serves until SIGTERM.
 Every request uses the server's own boto3 client. Routes (``NAME`` is a document name):
 
-    PUT    /docs/NAME           upload (text/plain, metadata owner=NAME) -> 201 | 409 exists
+    PUT    /docs/NAME           upload (text/plain, metadata owner=NAME, uploaded-at=now,
+                                request-id=a random uuid) -> 201 | 409 exists
                                 | 403 quota: at most QUOTA live documents
     DELETE /docs/NAME           move to trash/NAME (overwriting an older trashed copy) -> 200 | 404
     POST   /trash/NAME/restore  move trash/NAME back to docs/NAME -> 200 | 404 | 409 exists
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import re
+import uuid
+from datetime import UTC, datetime
 import signal
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -84,7 +87,11 @@ class DocsHandler(BaseHTTPRequestHandler):
             Key=key,
             Body=body,
             ContentType="text/plain",
-            Metadata={"owner": match[1]},
+            Metadata={
+                "owner": match[1],
+                "uploaded-at": datetime.now(UTC).isoformat(),
+                "request-id": str(uuid.uuid4()),
+            },
         )
         return self.reply(201, "created")
 

@@ -199,6 +199,10 @@ def test_venomqa_run_explores_a_separate_api_on_s3(
     assert shortest["path"] == expected
     assert [step["response"]["status"] for step in shortest["steps"]] == [201, 200, 201, 200]
     assert not [v for v in report["violations"] if v["kind"] != "invariant"]  # no 5xx, no raise
+    # Uploads carry a timestamp and a random request id as metadata: learned, not configured.
+    learned = {v["spec"] for v in report["exploration"]["volatile"] if not v["declared"]}
+    assert {"docs.meta.uploaded-at", "docs.meta.request-id"} <= learned, learned
+    assert not {spec for spec in learned if not spec.split(".", 1)[1].startswith("meta.")}
 
     # The bucket holds exactly what it held (every version, content type and metadata); it was
     # never versioned, which S3 cannot restore, so it is left with versioning Suspended.

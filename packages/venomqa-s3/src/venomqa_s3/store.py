@@ -17,6 +17,8 @@ It relies on S3 versioning instead, which keeps every overwritten or deleted obj
   the branch caused are gone. Cost: one listing plus O(objects the branch changed).
 - ``fingerprint()`` hashes the current keys, ETags and sizes of one listing; content type and
   user metadata are not part of it (rewriting an object with the same bytes keeps the value).
+- ``changed_records()`` lists the objects that differ from setup, with their content type and
+  user metadata (see ``_records``): one listing plus a HEAD per object version not seen before.
 - ``teardown()`` deletes every version created since setup and restores the versioning status.
   S3 cannot return a bucket to "never versioned": such a bucket is left *Suspended*, with exactly
   its original objects and versions (new writes then behave as in an unversioned bucket, with
@@ -40,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from venomqa.errors import StoreError
+from venomqa.ports.store import RecordChange
 from venomqa.stores.kit import TokenStack, already_set_up, new_serial, not_set_up
 
 from venomqa_s3._connection import ADAPTER, Connection, error_code
@@ -60,6 +63,7 @@ from venomqa_s3._listing import (
     list_current,
     list_versions,
 )
+from venomqa_s3._records import Head, ObjectRecords
 
 log = logging.getLogger("venomqa_s3")
 
@@ -127,6 +131,7 @@ class S3Store:
         # The last listing seen, and per key the versions created since setup as of that listing.
         self._seen: CurrentListing = {}
         self._created: dict[str, frozenset[str]] = {}
+        self._records = ObjectRecords(prefix, {})
 
     def __repr__(self) -> str:
         credentials = "explicit (hidden)" if self.connection.aws_access_key_id else "boto3 chain"
@@ -180,6 +185,7 @@ class S3Store:
                 remove_journal(self.journal_file)
                 raise
         self._journal, self._seen, self._created = journal, seen, {}
+        self._records = ObjectRecords(self.prefix, dict(seen))
         self._tokens.reset()
 
     def teardown(self) -> None:
@@ -237,6 +243,18 @@ class S3Store:
         """16 hex digits, equal for equal sets of current keys, ETags and sizes (one listing)."""
         self._require()
         return fingerprint(self._list("fingerprint"))
+
+    def changed_records(self) -> builtins.list[RecordChange]:
+        """The objects whose content differs from setup (``SupportsRecords``, see ``_records``).
+        One listing, plus a HEAD per object version not seen before."""
+        self._require()
+        listing = self._list("changed_records")
+        with self.connection.errors("changed_records: read changed objects' metadata"):
+            return self._records.changes(listing, self._head)
+
+    def _head(self, key: str) -> Head:
+        answer = self.connection.client().head_object(Bucket=self.bucket, Key=key)
+        return str(answer.get("ContentType", "")), dict(answer.get("Metadata") or {})
 
     def observe(self) -> dict[str, Any]:
         """Object count, total bytes and the first keys under the prefix."""
