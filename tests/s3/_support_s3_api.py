@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import argparse
 import re
-import uuid
-from datetime import UTC, datetime
 import signal
 import sys
+import uuid
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
