@@ -6,13 +6,15 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any
 
 
-def lazy_getattr(package: str, names: Mapping[str, str]) -> Callable[[str], Any]:
-    """A module-level ``__getattr__`` for ``package`` resolving ``names`` (name -> module)."""
+def lazy_getattr(package: str, names: Mapping[str, str]) -> Callable[[str], object]:
+    """A module-level ``__getattr__`` for ``package`` resolving ``names`` (name -> module).
 
-    def __getattr__(name: str) -> Any:
+    Type checkers see the names through the package's ``if TYPE_CHECKING:`` imports.
+    """
+
+    def __getattr__(name: str) -> object:
         module = names.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")

@@ -5,31 +5,39 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from collections.abc import Iterator, MutableMapping
-from typing import Any
+from collections.abc import Iterator, Mapping, MutableMapping
+from typing import TypedDict
 
 
-def _stable(value: Any) -> str:
+class ContextSnapshot(TypedDict):
+    """What ``ExecutionContext.snapshot()`` returns: deep copies of the data and step results."""
+
+    data: dict[str, object]
+    step_results: dict[str, object]
+
+
+def _stable(value: object) -> str:
     return json.dumps(value, sort_keys=True, default=repr, separators=(",", ":"))
 
 
-class ExecutionContext(MutableMapping[str, Any]):
+class ExecutionContext(MutableMapping[str, object]):
     """A mapping actions read and write (``ctx["order_id"] = ...``), plus per-step results.
 
-    ``snapshot()`` / ``restore()`` let the explorer and journey runner put it back exactly as it
-    was at a checkpoint; ``fingerprint()`` is part of the explorer's state key.
+    Values are whatever actions store (ids, tokens, lists of them, any object). ``snapshot()`` /
+    ``restore()`` let the explorer and journey runner put it back exactly as it was at a
+    checkpoint; ``fingerprint()`` is part of the explorer's state key.
     """
 
     __slots__ = ("_data", "_step_results")
 
-    def __init__(self, initial: dict[str, Any] | None = None) -> None:
-        self._data: dict[str, Any] = dict(initial or {})
-        self._step_results: dict[str, Any] = {}
+    def __init__(self, initial: Mapping[str, object] | None = None) -> None:
+        self._data: dict[str, object] = dict(initial or {})
+        self._step_results: dict[str, object] = {}
 
-    def __getitem__(self, key: str) -> Any:
+    def __getitem__(self, key: str) -> object:
         return self._data[key]
 
-    def __setitem__(self, key: str, value: Any) -> None:
+    def __setitem__(self, key: str, value: object) -> None:
         self._data[key] = value
 
     def __delitem__(self, key: str) -> None:
@@ -44,23 +52,23 @@ class ExecutionContext(MutableMapping[str, Any]):
     def __repr__(self) -> str:
         return f"ExecutionContext({self._data!r})"
 
-    def set_step_result(self, step: str, result: Any) -> None:
+    def set_step_result(self, step: str, result: object) -> None:
         """Remember what a journey step returned, readable later with ``step_result``."""
         self._step_results[step] = result
 
-    def step_result(self, step: str, default: Any = None) -> Any:
+    def step_result(self, step: str, default: object = None) -> object:
         """What the named step returned (``default`` when it has not run)."""
         return self._step_results.get(step, default)
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> ContextSnapshot:
         """A deep copy of the data and step results, for ``restore``."""
         return {"data": _copy(self._data), "step_results": _copy(self._step_results)}
 
-    def copy_data(self) -> dict[str, Any]:
+    def copy_data(self) -> dict[str, object]:
         """A deep copy of the data alone (what a state's view records)."""
         return _copy(self._data)
 
-    def restore(self, snapshot: dict[str, Any]) -> None:
+    def restore(self, snapshot: ContextSnapshot) -> None:
         """Put the context back exactly as it was when ``snapshot`` was taken."""
         self._data = _copy(snapshot["data"])
         self._step_results = _copy(snapshot["step_results"])
@@ -69,7 +77,7 @@ class ExecutionContext(MutableMapping[str, Any]):
         """A short hash of the data, equal for equal contents (step results excluded)."""
         return hashlib.blake2b(_stable(self._data).encode(), digest_size=8).hexdigest()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """A plain copy of the data."""
         return dict(self._data)
 
@@ -77,21 +85,20 @@ class ExecutionContext(MutableMapping[str, Any]):
 _IMMUTABLE = (str, int, float, bool, bytes, type(None))
 
 
-def _copy_value(value: Any) -> Any:
+def _copy_value(value: object) -> object:
     """Copy plain JSON-like data quickly; anything else goes through ``copy.deepcopy``."""
-    kind = type(value)
-    if kind in _IMMUTABLE:
+    if type(value) in _IMMUTABLE:
         return value
-    if kind is dict:
+    if type(value) is dict:
         return {key: _copy_value(item) for key, item in value.items()}
-    if kind is list:
+    if type(value) is list:
         return [_copy_value(item) for item in value]
-    if kind is tuple:
+    if type(value) is tuple:
         return tuple(_copy_value(item) for item in value)
     return copy.deepcopy(value)
 
 
-def _copy(value: dict[str, Any]) -> dict[str, Any]:
+def _copy(value: dict[str, object]) -> dict[str, object]:
     """A deep copy of the context's data, taken on every checkpoint (the explorer's hot path)."""
     try:
         return {key: _copy_value(item) for key, item in value.items()}

@@ -12,7 +12,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 from venomqa.errors import ActionDefinitionError, ConfigError
 from venomqa.models import Action, Invariant, Journey, StateGraph
@@ -79,33 +78,42 @@ def collect(modules: Iterable[ModuleType]) -> Discovered:
     Two *different* objects of one kind with the same name are an ActionDefinitionError.
     """
     found = Discovered()
-    buckets: list[tuple[type, str, list[Any]]] = [
-        (Action, "action", found.actions),
-        (Invariant, "invariant", found.invariants),
-        (Journey, "journey", found.journeys),
-        (StateGraph, "graph", found.graphs),
-    ]
     seen: set[int] = set()
     owners: dict[tuple[str, str], str] = {}
     for module in modules:
         for value in list(vars(module).values()):
             if id(value) in seen:
                 continue
-            for cls, kind, bucket in buckets:
-                if not isinstance(value, cls):
-                    continue
-                seen.add(id(value))
-                name = str(getattr(value, "name", ""))
-                previous = owners.get((kind, name))
-                if previous is not None:
-                    raise ActionDefinitionError(
-                        f"two different {kind}s are named {name!r} (in modules {previous!r} "
-                        f"and {module.__name__!r}); rename one of them"
-                    )
-                owners[(kind, name)] = module.__name__
-                bucket.append(value)
-                break
+            kind = _add(found, value)
+            if kind is None:
+                continue
+            seen.add(id(value))
+            name = str(getattr(value, "name", ""))
+            previous = owners.get((kind, name))
+            if previous is not None:
+                raise ActionDefinitionError(
+                    f"two different {kind}s are named {name!r} (in modules {previous!r} "
+                    f"and {module.__name__!r}); rename one of them"
+                )
+            owners[(kind, name)] = module.__name__
     return found
+
+
+def _add(found: Discovered, value: object) -> str | None:
+    """Add ``value`` to its list in ``found``; its kind, or None when it is none of them."""
+    if isinstance(value, Action):
+        found.actions.append(value)
+        return "action"
+    if isinstance(value, Invariant):
+        found.invariants.append(value)
+        return "invariant"
+    if isinstance(value, Journey):
+        found.journeys.append(value)
+        return "journey"
+    if isinstance(value, StateGraph):
+        found.graphs.append(value)
+        return "graph"
+    return None
 
 
 def discover(names: Sequence[str], folder: str | Path, *, file: str | None = None) -> Discovered:

@@ -13,15 +13,19 @@ runner and ``venomqa replay`` share, so the same action or invariant means the s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from venomqa.errors import InfrastructureError
 from venomqa.models.actions import Invariant
+from venomqa.models.graph import NodeChecker
+from venomqa.models.journey import StepFn
 from venomqa.models.results import StepRecord
 
 if TYPE_CHECKING:
+    from venomqa.client import Client
+    from venomqa.context import ExecutionContext
     from venomqa.world import World
 
 
@@ -30,7 +34,8 @@ class Executed:
     """The outcome of one action: its step record (requests, error) and what it returned."""
 
     step: StepRecord
-    response: Any
+    #: What the action returned (usually its response; None when it raised).
+    response: object
     error: Exception | None = None
 
     @property
@@ -46,8 +51,8 @@ def describe_exception(exc: BaseException) -> str:
 
 
 def call_action(
-    fn: Callable[..., Any], api: Any, ctx: Any, args: Mapping[str, Any] | None = None
-) -> tuple[Any, Exception | None]:
+    fn: StepFn, api: Client, ctx: ExecutionContext, args: Mapping[str, object] | None = None
+) -> tuple[object, Exception | None]:
     """``fn(api, ctx, **args)``: (what it returned, None), or (None, the exception it raised).
     InfrastructureErrors and BaseExceptions that are not Exceptions propagate."""
     try:
@@ -59,7 +64,7 @@ def call_action(
 
 
 def run_action(
-    world: World, name: str, fn: Callable[..., Any], args: Mapping[str, Any] | None = None
+    world: World, name: str, fn: StepFn, args: Mapping[str, object] | None = None
 ) -> Executed:
     """Run one action against ``world`` and record what it sent and received."""
     api = world.api
@@ -111,7 +116,7 @@ def failed_invariants(world: World, invariants: Sequence[Invariant]) -> list[tup
     return failed
 
 
-def node_check_failure(checker: Callable[..., Any], node: str, world: World) -> str | None:
+def node_check_failure(checker: NodeChecker, node: str, world: World) -> str | None:
     """Why the graph node's checker says the system is not in ``node``, or None when it is."""
     try:
         result = checker(world)

@@ -8,7 +8,7 @@ back and torn down, also on errors and Ctrl-C.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from venomqa.models import (
     Action,
@@ -19,6 +19,14 @@ from venomqa.models import (
     RunReport,
     StateGraph,
 )
+from venomqa.ports.reporter import ReporterPort
+from venomqa.ports.store import StorePort
+
+if TYPE_CHECKING:
+    import httpx
+
+    from venomqa.explorer.options import ExploreKwargs
+    from venomqa.world import World
 
 
 def run_session(
@@ -28,11 +36,11 @@ def run_session(
     invariants: list[Invariant],
     journeys: list[Journey],
     graphs: list[StateGraph],
-    stores: Mapping[str, Any],
-    explore_options: Mapping[str, Any],
-    reporters: list[Any],
+    stores: Mapping[str, StorePort],
+    explore_options: ExploreKwargs,
+    reporters: list[ReporterPort],
     headers: Mapping[str, str] | None = None,
-    auth: Any = None,
+    auth: httpx.Auth | None = None,
     timeout: float | None = None,
 ) -> RunReport:
     """Explore ``actions`` (and each graph), run ``journeys``, report; returns the RunReport.
@@ -43,10 +51,10 @@ def run_session(
     from venomqa.client import Client
     from venomqa.world import World
 
-    client_options: dict[str, Any] = {"headers": dict(headers or {}), "auth": auth}
-    if timeout is not None:
-        client_options["timeout"] = timeout
-    client = Client(target, **client_options)
+    if timeout is None:
+        client = Client(target, headers=dict(headers or {}), auth=auth)
+    else:
+        client = Client(target, headers=dict(headers or {}), auth=auth, timeout=timeout)
     try:
         client.check_reachable()
         world = World(client, stores)
@@ -63,12 +71,12 @@ def run_session(
 
 
 def _explore(
-    world: Any,
+    world: World,
     actions: list[Action],
     invariants: list[Invariant],
     graphs: list[StateGraph],
-    options: Mapping[str, Any],
-    observers: list[Any],
+    options: ExploreKwargs,
+    observers: list[ReporterPort],
 ) -> ExplorationResult | None:
     if not actions and not graphs:
         return None
@@ -83,7 +91,10 @@ def _explore(
 
 
 def _run_journeys(
-    world: Any, journeys: list[Journey], invariants: list[Invariant], observers: list[Any]
+    world: World,
+    journeys: list[Journey],
+    invariants: list[Invariant],
+    observers: list[ReporterPort],
 ) -> list[JourneyResult]:
     if not journeys:
         return []

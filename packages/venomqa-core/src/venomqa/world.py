@@ -8,10 +8,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
-from venomqa.context import ExecutionContext
+from venomqa.context import ContextSnapshot, ExecutionContext
 from venomqa.errors import StoreError, UsageError, VenomQAError
+from venomqa.json_types import Json
 from venomqa.ports.cache import CachePort
 from venomqa.ports.database import DatabasePort
 from venomqa.ports.queue import QueuePort
@@ -22,26 +23,30 @@ from venomqa.state.view import StorePart, WorldView
 if TYPE_CHECKING:
     from venomqa.client import Client
 
+_T = TypeVar("_T")
+
 
 @dataclass(frozen=True)
 class WorldCheckpoint:
     """Tokens of every store plus a snapshot of the context, taken at one moment."""
 
-    tokens: dict[str, Any]
-    context: dict[str, Any]
+    #: Each store's opaque checkpoint token, by store name.
+    tokens: dict[str, object]
+    context: ContextSnapshot
 
 
 class World:
     """What actions act on and invariants look at: ``api``, ``stores`` and ``ctx``.
 
-    ``api`` may be a venomqa Client, a base URL, or an in-process ASGI/WSGI app.
+    ``api`` may be a venomqa Client, a base URL, or an in-process ASGI/WSGI app (any other
+    object is taken for one).
     Use it as a context manager (or call ``setup``/``teardown``) so stores install and remove
     their machinery; teardown always runs every store's teardown, even after a failure.
     """
 
     def __init__(
         self,
-        api: Client | str | Any,
+        api: Client | str | object,
         stores: Mapping[str, StorePort] | None = None,
         ctx: ExecutionContext | None = None,
     ) -> None:
@@ -196,14 +201,14 @@ class World:
             parts[name] = self._call(name, "changed_records", partial(_store_part, store))
         return WorldView(parts, self.ctx.copy_data())
 
-    def observe(self) -> dict[str, Any]:
+    def observe(self) -> dict[str, Json]:
         """Each store's human-readable summary, by store name."""
         return {
             name: self._call(name, "observe", store.observe) for name, store in self.stores.items()
         }
 
     @staticmethod
-    def _call(name: str, operation: str, fn: Callable[[], Any]) -> Any:
+    def _call(name: str, operation: str, fn: Callable[[], _T]) -> _T:
         try:
             return fn()
         except StoreError as exc:
@@ -224,15 +229,14 @@ def _not_a(name: str, store: StorePort, port: str, methods: str) -> UsageError:
     return UsageError(f"store {name!r} (adapter {adapter!r}) is not a {port}: it has no {methods}")
 
 
-def _store_part(store: Any) -> StorePart:
+def _store_part(store: StorePort) -> StorePart:
     records = records_of(store)
     if records is not None:
         return records
-    fingerprint: str = store.fingerprint()
-    return fingerprint
+    return store.fingerprint()
 
 
-def _as_client(api: Any) -> Client:
+def _as_client(api: object) -> Client:
     from venomqa.client import Client
 
     if isinstance(api, Client):

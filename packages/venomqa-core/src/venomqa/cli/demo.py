@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import textwrap
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -26,7 +26,9 @@ from venomqa.cli.catalog import short_help
 from venomqa.errors import VenomQAError
 
 if TYPE_CHECKING:
-    from venomqa.models import RunReport
+    from venomqa.models import Action, Invariant, RunReport
+    from venomqa.ports.reporter import ReporterPort
+    from venomqa.testing.server import ApiProcess
 
 #: api -> (default max depth, what it is, what it keeps its data in).
 APIS = {
@@ -72,7 +74,7 @@ def demo(reports: tuple[str, ...], api: str, max_depth: int | None, keep: bool) 
         raise click.exceptions.Exit(exc.exit_code) from exc
 
 
-def _run_demo(api: str, reporters: list[Any], max_depth: int, keep: bool) -> None:
+def _run_demo(api: str, reporters: list[ReporterPort], max_depth: int, keep: bool) -> None:
     from venomqa.reporters.console import ConsoleReporter
     from venomqa.runtime import run_session
     from venomqa.stores.sqlite import SQLiteStore
@@ -101,7 +103,7 @@ def _run_demo(api: str, reporters: list[Any], max_depth: int, keep: bool) -> Non
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _start(api: str, db_path: Path) -> tuple[Any, tuple[list[Any], list[Any]]]:
+def _start(api: str, db_path: Path) -> tuple[ApiProcess, tuple[list[Action], list[Invariant]]]:
     """The API's running server process (a context manager that stops it) and its actions and
     invariants."""
     if api == "blog":
@@ -118,7 +120,7 @@ def _start(api: str, db_path: Path) -> tuple[Any, tuple[list[Any], list[Any]]]:
     return start_demo_server(db_path), (checks.ACTIONS, checks.INVARIANTS)
 
 
-def _build_reporters(specs: tuple[str, ...]) -> list[Any]:
+def _build_reporters(specs: tuple[str, ...]) -> list[ReporterPort]:
     """Reporter objects for ``FORMAT:PATH`` options, parsed exactly as ``venomqa run`` does."""
     if not specs:
         return []
@@ -131,7 +133,12 @@ def _build_reporters(specs: tuple[str, ...]) -> list[Any]:
 
 
 def _intro(
-    api: str, url: str, db_path: Path, actions: list[Any], invariants: list[Any], depth: int
+    api: str,
+    url: str,
+    db_path: Path,
+    actions: list[Action],
+    invariants: list[Invariant],
+    depth: int,
 ) -> None:
     _, what, data = APIS[api]
     lines = [

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any
 
 import click
 
@@ -26,9 +25,8 @@ class LazyGroup(click.Group):
     """A click group whose built-in commands are imported when first needed, and which turns
     VenomQAError and Ctrl-C into messages and exit codes."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._plugins_registered = False
+    #: Whether plugins have added their commands yet (set per group on first use).
+    _plugins_registered = False
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._register_plugin_commands()
@@ -63,7 +61,7 @@ class LazyGroup(click.Group):
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except VenomQAError as exc:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 from urllib.parse import urlsplit
 
 import click
@@ -22,7 +22,15 @@ from venomqa.cli.catalog import short_help
 from venomqa.config import DEFAULT_CONFIG_NAME, Config, load_config
 from venomqa.errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
 from venomqa.evaluation import invariant_failure, run_action
+from venomqa.json_types import Json, JsonObject
 from venomqa.models import KIND_ACTION_ERROR, KIND_SERVER_ERROR, Action, RequestRecord, Violation
+from venomqa.models.actions import ActionFn
+from venomqa.ports.store import StorePort
+
+if TYPE_CHECKING:
+    from venomqa.client import Client
+    from venomqa.discovery import Discovered
+    from venomqa.world import World
 
 _SKIPPED_HEADERS = frozenset(
     {"host", "content-length", "transfer-encoding", "connection", "accept-encoding"}
@@ -63,7 +71,9 @@ def replay(
     if config_path is None and Path(DEFAULT_CONFIG_NAME).is_file():
         config_path = DEFAULT_CONFIG_NAME
     config = load_config(config_path) if config_path else None
-    base = (target or (config.target if config else None) or report.get("target") or "").rstrip("/")
+    recorded = report.get("target")
+    reported = recorded if isinstance(recorded, str) else None
+    base = (target or (config.target if config else None) or reported or "").rstrip("/")
     reproduced = 0
     for index, violation in violations:
         click.echo(
@@ -78,10 +88,10 @@ def replay(
     ctx.exit(EXIT_VIOLATIONS if reproduced else EXIT_OK)
 
 
-def read_report(path: str) -> dict[str, Any]:
+def read_report(path: str) -> JsonObject:
     """The parsed JSON report; anything else is a UsageError (exit 2)."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data: Json = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise UsageError(f"{path}: report file not found") from exc
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -92,11 +102,11 @@ def read_report(path: str) -> dict[str, Any]:
 
 
 def select_violations(
-    report: dict[str, Any], number: int | None, path: str
+    report: JsonObject, number: int | None, path: str
 ) -> list[tuple[int, Violation]]:
     """The violations to replay with their 1-based numbers; a bad number is a UsageError."""
     try:
-        violations = [Violation.from_dict(v) for v in report["violations"]]
+        violations = [_violation(v) for v in _entries(report["violations"])]
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise UsageError(f"{path}: a violation in the report is malformed ({exc!r})") from exc
     numbered = list(enumerate(violations, 1))
@@ -108,6 +118,18 @@ def select_violations(
             f"(numbered 1 to {len(violations)})"
         )
     return [numbered[number - 1]]
+
+
+def _entries(value: Json) -> list[Json]:
+    if not isinstance(value, list):
+        raise TypeError(f"`violations` is {type(value).__name__}, not a list")
+    return value
+
+
+def _violation(entry: Json) -> Violation:
+    if not isinstance(entry, dict):
+        raise TypeError(f"a violation is {type(entry).__name__}, not an object")
+    return Violation.from_dict(entry)
 
 
 def _replay_one(violation: Violation, base: str, config: Config | None) -> tuple[bool, str]:
@@ -127,7 +149,7 @@ def _replay_one(violation: Violation, base: str, config: Config | None) -> tuple
 
 
 def _in_world(
-    config: Config | None, base: str, body: Callable[[Any], tuple[bool, str]]
+    config: Config | None, base: str, body: Callable[[World], tuple[bool, str]]
 ) -> tuple[bool, str]:
     """Run ``body(world)`` against a fresh world; with a config, inside a store checkpoint."""
     from venomqa.client import Client
@@ -143,7 +165,7 @@ def _in_world(
     )
     try:
         client.check_reachable()
-        stores: dict[str, Any] = {}
+        stores: dict[str, StorePort] = {}
         if config is not None:
             from venomqa.config import build_stores
 
@@ -155,7 +177,7 @@ def _in_world(
         client.close()
 
 
-def _resend_requests(client: Any, violation: Violation, base: str) -> tuple[bool, str]:
+def _resend_requests(client: Client, violation: Violation, base: str) -> tuple[bool, str]:
     records = [(step.action, r) for step in violation.steps for r in step.requests]
     if not records:
         raise UsageError(f"violation {violation.invariant!r} has no recorded requests to re-send")
@@ -174,8 +196,8 @@ def _resend_requests(client: Any, violation: Violation, base: str) -> tuple[bool
     return False, f"the API now answers {last_status} (recorded {recorded})"
 
 
-def _rerun_actions(world: Any, violation: Violation, found: Any) -> tuple[bool, str]:
-    callables: dict[str, Callable[[Any, Any], Any]] = {a.name: a for a in found.actions}
+def _rerun_actions(world: World, violation: Violation, found: Discovered) -> tuple[bool, str]:
+    callables: dict[str, Action | ActionFn] = {a.name: a for a in found.actions}
     for graph in found.graphs:
         callables.update({edge.name: edge.action for edge in graph.all_edges()})
     invariants = {i.name: i for i in found.invariants}
@@ -216,7 +238,7 @@ def _rerun_actions(world: Any, violation: Violation, found: Any) -> tuple[bool, 
     return True, f"{violation.invariant} is still violated: {message}"
 
 
-def found_modules(found: Any) -> list[str]:
+def found_modules(found: Discovered) -> list[str]:
     """The names of the modules the actions came from, for messages."""
     return sorted({getattr(a.fn, "__module__", "?") for a in found.actions})
 
@@ -236,7 +258,15 @@ def rebase(url: str, base: str) -> str:
     return f"{base.rstrip('/')}/{path.lstrip('/')}{query}"
 
 
-def request_kwargs(record: RequestRecord) -> dict[str, Any]:
+class ResendOptions(TypedDict, total=False):
+    """The httpx keyword arguments ``request_kwargs`` gives."""
+
+    headers: dict[str, str]
+    json: Json
+    content: bytes
+
+
+def request_kwargs(record: RequestRecord) -> ResendOptions:
     """httpx keyword arguments re-creating ``record``'s body and (unredacted) headers."""
     from venomqa.client.secrets import REDACTED
 
@@ -245,7 +275,7 @@ def request_kwargs(record: RequestRecord) -> dict[str, Any]:
         for name, value in record.request_headers.items()
         if name.lower() not in _SKIPPED_HEADERS and REDACTED not in str(value)
     }
-    kwargs: dict[str, Any] = {"headers": headers}
+    kwargs: ResendOptions = {"headers": headers}
     body = record.request_body
     if isinstance(body, dict | list | int | float | bool):
         kwargs["json"] = body

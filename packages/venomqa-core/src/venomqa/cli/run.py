@@ -7,7 +7,6 @@ Exit code: 0 clean, 1 violations (or a failed journey), 2 usage/config, 3 API/st
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import click
 
@@ -15,6 +14,7 @@ from venomqa.cli import exit_code_for
 from venomqa.cli.catalog import short_help
 from venomqa.config import DEFAULT_CONFIG_NAME, Config, ReportConfig, load_config
 from venomqa.errors import ConfigError, StoreError, UsageError
+from venomqa.ports.reporter import ReporterPort
 
 
 @click.command(short_help=short_help("run"))
@@ -91,7 +91,7 @@ def run(
         }.items()
         if value is not None
     }
-    overrides: dict[str, Any] = {"explore": explore_overrides} if explore_overrides else {}
+    overrides: dict[str, object] = {"explore": explore_overrides} if explore_overrides else {}
     if target is not None:
         overrides["target"] = target
     config = load_config(config_path, overrides=overrides)
@@ -157,9 +157,9 @@ def parse_report_spec(spec: str, known: Mapping[str, type]) -> ReportConfig:
 
 def build_reporters(
     config: Config, extra: Sequence[ReportConfig], known: Mapping[str, type]
-) -> list[Any]:
+) -> list[ReporterPort]:
     """Instantiate the file's reports, then the command line's, as ``cls(path=..., **options)``."""
-    built: list[Any] = []
+    built: list[ReporterPort] = []
     entries = [(f"reports[{i}]", r) for i, r in enumerate(config.reports)]
     entries += [(f"--report {r.format}:{r.path or ''}", r) for r in extra]
     for key, entry in entries:

@@ -41,13 +41,16 @@ class Client:
     to ``http://testserver``. ``retry`` defaults to no retries. ``redactor`` decides what is
     hidden in records; the secrets of ``auth`` and the values of credential ``headers`` are
     registered with its SecretsManager (``client.secrets``) so they never appear in records.
+
+    The request methods take httpx's keyword arguments (``json``, ``params``, ``headers``, ...)
+    and pass them to httpx unchanged, so they are typed as httpx types them.
     """
 
     def __init__(
         self,
         base_url: str = "",
         *,
-        app: Any = None,
+        app: Any = None,  # a WSGI or ASGI callable, told apart at run time (see ``asgi``)
         headers: Mapping[str, str] | None = None,
         auth: httpx.Auth | None = None,
         retry: RetryPolicy | None = None,
@@ -245,7 +248,7 @@ class Client:
             )
         return None
 
-    def _register_secrets(self, headers: Mapping[str, str] | None, auth: Any) -> None:
+    def _register_secrets(self, headers: Mapping[str, str] | None, auth: httpx.Auth | None) -> None:
         secrets = self.redactor.secrets
         values = getattr(auth, "secret_values", None)
         if callable(values):

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 
-def is_asgi_app(app: Any) -> bool:
+def is_asgi_app(app: object) -> bool:
     """Whether ``app`` looks like an ASGI app (a coroutine function, or ``async def __call__``)."""
     if inspect.iscoroutinefunction(app):
         return True
@@ -27,7 +27,11 @@ def is_asgi_app(app: Any) -> bool:
 
 
 def transport_for_app(app: Any, *, asgi: bool | None = None) -> httpx.BaseTransport:
-    """The transport that serves requests from ``app`` (ASGI if detected or ``asgi=True``)."""
+    """The transport that serves requests from ``app`` (ASGI if detected or ``asgi=True``).
+
+    ``app`` is a WSGI or an ASGI callable; which one is decided here, at run time, so it reaches
+    httpx's transports untyped.
+    """
     if asgi is None:
         asgi = is_asgi_app(app)
     if asgi:
@@ -38,7 +42,7 @@ def transport_for_app(app: Any, *, asgi: bool | None = None) -> httpx.BaseTransp
 class SyncASGITransport(httpx.BaseTransport):
     """A synchronous httpx transport that runs an ASGI app on a private event loop."""
 
-    def __init__(self, app: Any, *, root_path: str = "") -> None:
+    def __init__(self, app: Any, *, root_path: str = "") -> None:  # as httpx.ASGITransport
         self._inner = httpx.ASGITransport(app=app, root_path=root_path)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

@@ -11,14 +11,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import fields
-from typing import Any
 
 import httpx
 
 from venomqa.client.redaction import SensitiveDataFilter
+from venomqa.json_types import Json
 from venomqa.models.results import RequestRecord
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
+
+#: Turns raw body bytes and their content type into the recorded body.
+Decoder = Callable[[bytes, str | None], Json]
 
 _BINARY_TYPES = (
     "image/",
@@ -41,39 +44,39 @@ class LazyRequestRecord(RequestRecord):
     RequestRecord otherwise, and compares equal to one with the same values.
     """
 
-    _decode: Callable[[bytes, str | None], Any]
+    _decode: Decoder
     _pending: dict[str, tuple[bytes, str | None]]
 
     @property
-    def request_body(self) -> Any:
+    def request_body(self) -> Json:
         return self._body("request_body")
 
     @request_body.setter
-    def request_body(self, value: Any) -> None:
+    def request_body(self, value: Json) -> None:
         self._set_body("request_body", value)
 
     @property
-    def response_body(self) -> Any:
+    def response_body(self) -> Json:
         return self._body("response_body")
 
     @response_body.setter
-    def response_body(self, value: Any) -> None:
+    def response_body(self, value: Json) -> None:
         self._set_body("response_body", value)
 
-    def _body(self, name: str) -> Any:
+    def _body(self, name: str) -> Json:
         pending = self.__dict__.get("_pending")
         if pending and name in pending:
             content, content_type = pending.pop(name)
             self.__dict__[name] = self._decode(content, content_type)
         return self.__dict__.get(name)
 
-    def _set_body(self, name: str, value: Any) -> None:
+    def _set_body(self, name: str, value: Json) -> None:
         pending = self.__dict__.get("_pending")
         if pending:
             pending.pop(name, None)
         self.__dict__[name] = value
 
-    def defer(self, name: str, content: bytes, content_type: str | None, decode: Any) -> None:
+    def defer(self, name: str, content: bytes, content_type: str | None, decode: Decoder) -> None:
         """Decode ``content`` into the body ``name`` with ``decode`` when it is first read."""
         if not content:
             return
@@ -85,9 +88,9 @@ class LazyRequestRecord(RequestRecord):
             return NotImplemented
         return all(getattr(self, f.name) == getattr(other, f.name) for f in fields(RequestRecord))
 
-    __hash__ = None  # type: ignore[assignment]
+    # Defining __eq__ leaves __hash__ None, as it is for RequestRecord: records are mutable.
 
-    def __reduce__(self) -> tuple[type[RequestRecord], tuple[Any, ...]]:
+    def __reduce__(self) -> tuple[type[RequestRecord], tuple[object, ...]]:
         # Copies and pickles are plain, fully decoded RequestRecords (no filter, no locks).
         return (RequestRecord, tuple(getattr(self, f.name) for f in fields(RequestRecord)))
 
@@ -134,7 +137,7 @@ class Recorder:
         self._defer_request_body(record, request)
         return record
 
-    def body(self, content: bytes, content_type: str | None) -> Any:
+    def body(self, content: bytes, content_type: str | None) -> Json:
         """A redacted, recordable form of a body: JSON value, text, or a description."""
         if not content:
             return None

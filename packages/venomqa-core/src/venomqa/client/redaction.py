@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from venomqa.client.secrets import REDACTED, SecretsManager
+from venomqa.json_types import Json
 
 SENSITIVE_NAME_PARTS: tuple[str, ...] = (
     "password",
@@ -127,11 +127,11 @@ class SensitiveDataFilter:
                 redacted[name] = mask(value, self.replacement)
         return redacted
 
-    def redact_value(self, value: Any) -> Any:
+    def redact_value(self, value: Json) -> Json:
         """A redacted copy of a JSON-like value (dicts, lists, strings, numbers), at any depth."""
         return self._walk(value, True, True)
 
-    def redact_in_place(self, value: Any, *, strings_masked: bool = False) -> Any:
+    def redact_in_place(self, value: Json, *, strings_masked: bool = False) -> Json:
         """Redact a freshly decoded JSON value the caller owns, mutating it; returns the result.
 
         Cheaper than :meth:`redact_value` (nothing is copied). Pass ``strings_masked=True`` when
@@ -139,14 +139,13 @@ class SensitiveDataFilter:
         """
         return self._walk(value, False, not strings_masked)
 
-    def _walk(self, value: Any, copy: bool, mask: bool) -> Any:
-        kind = type(value)
-        if kind is str:
+    def _walk(self, value: Json, copy: bool, mask: bool) -> Json:
+        if type(value) is str:
             if '"' in value or "=" in value:  # may embed JSON or a query/form string
                 return self.redact_text(value)
             return self.secrets.mask(value, self.replacement) if mask else value
-        if kind is dict:
-            target: dict[Any, Any] = {} if copy else value
+        if type(value) is dict:
+            target: dict[str, Json] = {} if copy else value
             verdicts = self._field_verdicts
             for key, item in value.items():
                 verdict = verdicts.get(key)
@@ -160,7 +159,7 @@ class SensitiveDataFilter:
                 else:
                     target[key] = self._walk(item, copy, mask)
             return target
-        if kind is list and not copy:
+        if type(value) is list and not copy:
             for index, item in enumerate(value):
                 if not (type(item) in _LEAVES or (_plain(item) and not mask)):
                     value[index] = self._walk(item, copy, mask)
@@ -236,7 +235,7 @@ class SensitiveDataFilter:
         return f'"{name}"{match.group(2)}"{self.replacement}"'
 
 
-def _plain(value: Any) -> bool:
+def _plain(value: Json) -> bool:
     """A string that cannot embed JSON or ``name=value`` pairs."""
     return type(value) is str and '"' not in value and "=" not in value
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from venomqa.errors import ConfigError
 
 _REFERENCE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-def interpolate(value: Any, env: Mapping[str, str], *, file: str, key: str) -> Any:
-    """Replace every ``${VAR}`` in the strings of ``value`` (recursively); ``$$`` is a literal $.
+def interpolate(value: object, env: Mapping[str, str], *, file: str, key: str) -> object:
+    """Replace every ``${VAR}`` in the strings of ``value`` (a YAML value: mappings and lists
+    are copied, recursively; other values are kept); ``$$`` is a literal $.
 
     A variable that is unset and has no default is a ConfigError naming it and the key path.
     """

@@ -11,7 +11,6 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -54,7 +53,7 @@ Registry = Callable[[], Mapping[str, type]]
 def load_config(
     path: str | os.PathLike[str],
     *,
-    overrides: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, object] | None = None,
     env: Mapping[str, str] | None = None,
     adapters: Registry | None = None,
     reporters: Registry | None = None,
@@ -78,15 +77,18 @@ def load_config(
         raise ConfigError(f"cannot read the file: {exc}", file=file) from exc
     raw = _parse_yaml(text, file)
     for key, value in (overrides or {}).items():
-        if isinstance(value, Mapping) and isinstance(raw.get(key), dict):
-            raw[key] = {**raw[key], **value}
+        section = raw.get(key)
+        if isinstance(value, Mapping) and isinstance(section, dict):
+            raw[key] = {**section, **value}
         else:
             raw[key] = dict(value) if isinstance(value, Mapping) else value
-    raw = interpolate(raw, os.environ if env is None else env, file=file, key="")
+    variables = os.environ if env is None else env
+    raw = {key: interpolate(value, variables, file=file, key=key) for key, value in raw.items()}
     return _Validator(file_path, adapters, reporters).config(raw)
 
 
-def _parse_yaml(text: str, file: str) -> dict[str, Any]:
+def _parse_yaml(text: str, file: str) -> dict[str, object]:
+    """The file's top-level mapping (YAML values: mappings, lists, text, numbers, ...)."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -106,7 +108,7 @@ def _parse_yaml(text: str, file: str) -> dict[str, Any]:
     return data
 
 
-def _kind(value: Any) -> str:
+def _kind(value: object) -> str:
     if value is None:
         return "nothing (null)"
     names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
@@ -127,7 +129,7 @@ class _Validator:
     def error(self, key: str, message: str) -> ConfigError:
         return ConfigError(message, file=self.file, key=key)
 
-    def config(self, raw: dict[str, Any]) -> Config:
+    def config(self, raw: dict[str, object]) -> Config:
         self.no_unknown_keys(raw, _TOP_LEVEL, "")
         if raw.get("target") is None:
             raise self.error(
@@ -152,7 +154,9 @@ class _Validator:
 
     # -- generic checks -------------------------------------------------------------------------
 
-    def no_unknown_keys(self, raw: Mapping[str, Any], allowed: tuple[str, ...], key: str) -> None:
+    def no_unknown_keys(
+        self, raw: Mapping[str, object], allowed: tuple[str, ...], key: str
+    ) -> None:
         for name in raw:
             if name not in allowed:
                 close = difflib.get_close_matches(str(name), allowed, n=1)
@@ -162,24 +166,24 @@ class _Validator:
                     f"unknown key{hint}; expected one of: {', '.join(allowed)}",
                 )
 
-    def mapping(self, value: Any, key: str, what: str) -> dict[str, Any]:
+    def mapping(self, value: object, key: str, what: str) -> dict[str, object]:
         if not isinstance(value, dict):
             raise self.error(key, f"expected a mapping of {what}, got {_kind(value)}")
         return value
 
-    def string(self, value: Any, key: str) -> str:
+    def string(self, value: object, key: str) -> str:
         if not isinstance(value, str) or not value.strip():
             raise self.error(key, f"expected a non-empty string, got {_kind(value)}")
         return value
 
-    def integer(self, value: Any, key: str, *, minimum: int) -> int:
+    def integer(self, value: object, key: str, *, minimum: int) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.error(key, f"expected an integer >= {minimum}, got {_kind(value)}")
         if value < minimum:
             raise self.error(key, f"expected an integer >= {minimum}, got {value}")
         return value
 
-    def number(self, value: Any, key: str, *, positive: bool) -> float | None:
+    def number(self, value: object, key: str, *, positive: bool) -> float | None:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -188,7 +192,7 @@ class _Validator:
             raise self.error(key, f"expected a number of seconds > 0, got {value}")
         return float(value)
 
-    def url(self, value: Any, key: str) -> str:
+    def url(self, value: object, key: str) -> str:
         text = self.string(value, key).strip()
         if not re.match(r"^https?://[^/\s]+", text):
             raise self.error(key, f"expected an http:// or https:// URL, got {text!r}")
@@ -201,7 +205,7 @@ class _Validator:
 
     # -- sections -------------------------------------------------------------------------------
 
-    def actions(self, value: Any) -> list[str]:
+    def actions(self, value: object) -> list[str]:
         if value is None:
             return []
         items = [value] if isinstance(value, str) else value
@@ -220,7 +224,7 @@ class _Validator:
             modules.append(name)
         return modules
 
-    def stores(self, value: Any) -> dict[str, StoreConfig]:
+    def stores(self, value: object) -> dict[str, StoreConfig]:
         if value is None:
             return {}
         raw = self.mapping(value, "stores", "store names to {adapter: NAME, ...options}")
@@ -229,10 +233,10 @@ class _Validator:
         for name, entry in raw.items():
             key = f"stores.{name}"
             body = self.mapping(entry, key, "options with an `adapter:` key")
-            adapter = body.get("adapter")
-            if adapter is None:
+            given = body.get("adapter")
+            if given is None:
                 raise self.error(f"{key}.adapter", "missing: expected the adapter name")
-            adapter = self.string(adapter, f"{key}.adapter")
+            adapter = self.string(given, f"{key}.adapter")
             if known is None:
                 known = self._known_adapters()
             if adapter not in known:
@@ -243,29 +247,30 @@ class _Validator:
                     f"(install the package that provides it, e.g. venomqa-{adapter})",
                 )
             options = {k: v for k, v in body.items() if k not in ("adapter", "ignore")}
-            if isinstance(options.get("path"), str):
-                options["path"] = self.relative_path(options["path"])
+            path = options.get("path")
+            if isinstance(path, str):
+                options["path"] = self.relative_path(path)
             ignore = self.names(body.get("ignore"), f"{key}.ignore", "fields (TABLE.COLUMN)")
             stores[str(name)] = StoreConfig(
                 name=str(name), adapter=adapter, options=options, ignore=tuple(ignore)
             )
         return stores
 
-    def context(self, value: Any) -> list[str]:
+    def context(self, value: object) -> list[str]:
         if value is None:
             return []
         raw = self.mapping(value, "context", "context settings ({ignore: [KEY, ...]})")
         self.no_unknown_keys(raw, ("ignore",), "context")
         return self.names(raw.get("ignore"), "context.ignore", "context keys")
 
-    def names(self, value: Any, key: str, what: str) -> list[str]:
+    def names(self, value: object, key: str, what: str) -> list[str]:
         if value is None:
             return []
         if not isinstance(value, list):
             raise self.error(key, f"expected a list of {what}, got {_kind(value)}")
         return [self.string(item, f"{key}[{i}]").strip() for i, item in enumerate(value)]
 
-    def explore(self, value: Any) -> ExploreOptions:
+    def explore(self, value: object) -> ExploreOptions:
         if value is None:
             return ExploreOptions()
         raw = self.mapping(value, "explore", "exploration limits")
@@ -277,10 +282,12 @@ class _Validator:
             raise self.error(
                 "explore.strategy", f"expected one of {', '.join(sorted(known))}, got {strategy!r}"
             )
-        switches = {name: raw.get(name, getattr(defaults, name)) for name in _BOOLEANS}
-        for name, switch in switches.items():
+        switches: dict[str, bool] = {}
+        for name in _BOOLEANS:
+            switch = raw.get(name, getattr(defaults, name))
             if not isinstance(switch, bool):
                 raise self.error(f"explore.{name}", f"expected true or false, got {_kind(switch)}")
+            switches[name] = switch
         transitions = raw.get("max_transitions")
         return ExploreOptions(
             strategy=strategy,
@@ -297,10 +304,13 @@ class _Validator:
                 raw.get("time_budget_s"), "explore.time_budget_s", positive=True
             ),
             seed=self.integer(raw.get("seed", defaults.seed), "explore.seed", minimum=0),
-            **switches,
+            stop_on_first=switches["stop_on_first"],
+            check_server_errors=switches["check_server_errors"],
+            shrink=switches["shrink"],
+            learn=switches["learn"],
         )
 
-    def reports(self, value: Any) -> list[ReportConfig]:
+    def reports(self, value: object) -> list[ReportConfig]:
         if value is None:
             return []
         if not isinstance(value, list):
@@ -320,19 +330,18 @@ class _Validator:
                     f"{key}.format",
                     f"unknown report format {fmt!r}; known formats: {', '.join(sorted(known))}",
                 )
-            path = body.get("path")
-            if path is not None:
-                path = self.relative_path(self.string(path, f"{key}.path"))
+            given = body.get("path")
+            path = None if given is None else self.relative_path(self.string(given, f"{key}.path"))
             options = {k: v for k, v in body.items() if k not in ("format", "path")}
             reports.append(ReportConfig(format=fmt, path=path, options=options))
         return reports
 
-    def auth(self, value: Any) -> AuthConfig | None:
+    def auth(self, value: object) -> AuthConfig | None:
         if value is None:
             return None
         raw = self.mapping(value, "auth", "{type: bearer|api_key|basic, ...}")
         kind = raw.get("type")
-        if kind not in _AUTH_KEYS:
+        if not isinstance(kind, str) or kind not in _AUTH_KEYS:
             raise self.error(
                 "auth.type", f"expected one of {', '.join(_AUTH_KEYS)}, got {_kind(kind)}"
             )
@@ -344,7 +353,7 @@ class _Validator:
         }
         return AuthConfig(type=kind, **fields)
 
-    def headers(self, value: Any) -> dict[str, str]:
+    def headers(self, value: object) -> dict[str, str]:
         if value is None:
             return {}
         raw = self.mapping(value, "headers", "header names to values")

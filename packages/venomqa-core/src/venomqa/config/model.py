@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from venomqa.explorer.options import ExploreOptions as ExploreOptions
 
@@ -18,7 +18,7 @@ class StoreConfig:
 
     name: str
     adapter: str
-    options: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, object] = field(default_factory=dict)
     #: Volatile fields of this store (``ignore:``), left out of the state.
     ignore: tuple[str, ...] = ()
 
@@ -29,7 +29,8 @@ class ReportConfig:
 
     format: str
     path: str | None = None
-    options: dict[str, Any] = field(default_factory=dict)
+    #: Other keys of the entry: the reporter's constructor keyword arguments.
+    options: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

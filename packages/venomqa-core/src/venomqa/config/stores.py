@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from venomqa.config.model import Config, StoreConfig
 from venomqa.errors import ConfigError
+from venomqa.ports.store import StorePort
 from venomqa.stores.kit import hide_password
 
 _LOCATION_KEYS = ("path", "url", "dsn", "host", "bucket", "endpoint_url", "database")
@@ -14,7 +14,7 @@ _LOCATION_KEYS = ("path", "url", "dsn", "host", "bucket", "endpoint_url", "datab
 
 def build_stores(
     config: Config, *, adapters: Callable[[], Mapping[str, type]] | None = None
-) -> dict[str, Any]:
+) -> dict[str, StorePort]:
     """Instantiate every configured store as ``adapter_class(**options)``, in file order.
 
     A constructor that rejects the options (TypeError) becomes a ConfigError naming
@@ -27,7 +27,7 @@ def build_stores(
 
         adapters = registered
     known = adapters()
-    stores: dict[str, Any] = {}
+    stores: dict[str, StorePort] = {}
     for name, entry in config.stores.items():
         key = f"stores.{name}"
         cls = known.get(entry.adapter)

@@ -8,11 +8,16 @@ action acts on the newest one, so the state space stays small (7 states at depth
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from venomqa.context import ExecutionContext
 from venomqa.models.actions import Severity, action, invariant
 from venomqa.world import World
+
+if TYPE_CHECKING:
+    import httpx
+
+    from venomqa.client import Client
 
 #: What every demo order costs, in cents.
 ORDER_AMOUNT = 2500
@@ -20,49 +25,55 @@ ORDER_AMOUNT = 2500
 MAX_ORDERS = 1
 
 
+def _orders(ctx: ExecutionContext) -> list[int]:
+    """The ids of the orders opened so far."""
+    orders = ctx.get("orders", [])
+    return orders if isinstance(orders, list) else []
+
+
 def _has_order(ctx: ExecutionContext) -> bool:
     return bool(ctx.get("orders"))
 
 
 def _newest(ctx: ExecutionContext) -> int:
-    return int(ctx["orders"][-1])
+    return int(_orders(ctx)[-1])
 
 
-@action(requires=lambda ctx: len(ctx.get("orders", [])) < MAX_ORDERS)
-def create_order(api: Any, ctx: ExecutionContext) -> Any:
+@action(requires=lambda ctx: len(_orders(ctx)) < MAX_ORDERS)
+def create_order(api: Client, ctx: ExecutionContext) -> httpx.Response:
     """POST /orders: open a new order."""
     response = api.post("/orders", json={"amount": ORDER_AMOUNT})
     if response.status_code == 201:
-        ctx["orders"] = [*ctx.get("orders", []), response.json()["id"]]
+        ctx["orders"] = [*_orders(ctx), response.json()["id"]]
     return response
 
 
 @action(requires=_has_order)
-def pay_order(api: Any, ctx: ExecutionContext) -> Any:
+def pay_order(api: Client, ctx: ExecutionContext) -> httpx.Response:
     """POST /orders/{id}/pay: charge the newest order."""
     return api.post(f"/orders/{_newest(ctx)}/pay")
 
 
 @action(requires=_has_order)
-def refund_order(api: Any, ctx: ExecutionContext) -> Any:
+def refund_order(api: Client, ctx: ExecutionContext) -> httpx.Response:
     """POST /orders/{id}/refund: refund the newest order in full."""
     return api.post(f"/orders/{_newest(ctx)}/refund")
 
 
 @action(requires=_has_order)
-def cancel_order(api: Any, ctx: ExecutionContext) -> Any:
+def cancel_order(api: Client, ctx: ExecutionContext) -> httpx.Response:
     """DELETE /orders/{id}: cancel the newest order."""
     return api.delete(f"/orders/{_newest(ctx)}")
 
 
 @action(requires=_has_order)
-def get_order(api: Any, ctx: ExecutionContext) -> Any:
+def get_order(api: Client, ctx: ExecutionContext) -> httpx.Response:
     """GET /orders/{id}: read the newest order back."""
     return api.get(f"/orders/{_newest(ctx)}")
 
 
 @action
-def list_orders(api: Any, ctx: ExecutionContext) -> Any:
+def list_orders(api: Client, ctx: ExecutionContext) -> httpx.Response:
     """GET /orders: list the open orders."""
     return api.get("/orders")
 

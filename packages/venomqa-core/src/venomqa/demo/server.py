@@ -32,34 +32,42 @@ def _open(options: argparse.Namespace) -> str:
     return str(options.db)
 
 
+def _db(request: Request) -> str:
+    """The shop's SQLite file (what ``_open`` returned)."""
+    db_path = request.state
+    if not isinstance(db_path, str):
+        raise TypeError(f"the shop is not set up (its state is {db_path!r})")
+    return db_path
+
+
 @api.route("POST", r"/orders")
 def _create(request: Request) -> Reply:
-    return shop.create_order(request.state, request.body)
+    return shop.create_order(_db(request), request.body)
 
 
 @api.route("GET", r"/orders")
 def _list(request: Request) -> Reply:
-    return shop.list_orders(request.state)
+    return shop.list_orders(_db(request))
 
 
 @api.route("GET", r"/orders/(?P<id>\d+)")
 def _get(request: Request) -> Reply:
-    return shop.get_order(request.state, int(request.params["id"]))
+    return shop.get_order(_db(request), int(request.params["id"]))
 
 
 @api.route("POST", r"/orders/(?P<id>\d+)/pay")
 def _pay(request: Request) -> Reply:
-    return shop.pay_order(request.state, int(request.params["id"]))
+    return shop.pay_order(_db(request), int(request.params["id"]))
 
 
 @api.route("POST", r"/orders/(?P<id>\d+)/refund")
 def _refund(request: Request) -> Reply:
-    return shop.refund_order(request.state, int(request.params["id"]), request.body)
+    return shop.refund_order(_db(request), int(request.params["id"]), request.body)
 
 
 @api.route("DELETE", r"/orders/(?P<id>\d+)")
 def _cancel(request: Request) -> Reply:
-    return shop.cancel_order(request.state, int(request.params["id"]))
+    return shop.cancel_order(_db(request), int(request.params["id"]))
 
 
 if __name__ == "__main__":

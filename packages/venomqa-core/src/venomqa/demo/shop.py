@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
-from typing import Any
+from typing import TypedDict
+
+from venomqa.json_types import Json
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -35,7 +37,19 @@ CREATE TABLE IF NOT EXISTS refunds (
 );
 """
 
-Reply = tuple[int, dict[str, Any]]
+
+class Order(TypedDict):
+    """An order as the API answers it."""
+
+    id: int
+    amount: int
+    status: str
+    refunded: int
+    cancelled: bool
+
+
+#: (status, JSON body): an order, a listing, or an error.
+Reply = tuple[int, object]
 
 _ORDER_COLUMNS = "id, amount, status, refunded, cancelled"
 
@@ -46,7 +60,7 @@ def init_schema(db_path: str) -> None:
         conn.executescript(SCHEMA)
 
 
-def create_order(db_path: str, body: Any) -> Reply:
+def create_order(db_path: str, body: Json) -> Reply:
     """``POST /orders {amount}``: a new pending order."""
     amount = body.get("amount") if isinstance(body, dict) else None
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
@@ -89,7 +103,7 @@ def pay_order(db_path: str, order_id: int) -> Reply:
         return 200, _existing_order(conn, order_id)
 
 
-def refund_order(db_path: str, order_id: int, body: Any) -> Reply:
+def refund_order(db_path: str, order_id: int, body: Json) -> Reply:
     """``POST /orders/{id}/refund {amount?}``: refund a paid order (the full amount by default)."""
     with closing(_connect(db_path)) as conn, conn:
         order = _order(conn, order_id)
@@ -131,19 +145,23 @@ def _connect(db_path: str) -> sqlite3.Connection:
     return conn
 
 
-def _order(conn: sqlite3.Connection, order_id: int) -> dict[str, Any] | None:
+def _order(conn: sqlite3.Connection, order_id: int) -> Order | None:
     row = conn.execute(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = ?", (order_id,)).fetchone()
     return None if row is None else _as_order(row)
 
 
-def _existing_order(conn: sqlite3.Connection, order_id: int) -> dict[str, Any]:
+def _existing_order(conn: sqlite3.Connection, order_id: int) -> Order:
     order = _order(conn, order_id)
     if order is None:  # only after a write to this very row in the same transaction
         raise LookupError(f"order {order_id} vanished")
     return order
 
 
-def _as_order(row: sqlite3.Row) -> dict[str, Any]:
-    order = dict(row)
-    order["cancelled"] = bool(order["cancelled"])
-    return order
+def _as_order(row: sqlite3.Row) -> Order:
+    return {
+        "id": row["id"],
+        "amount": row["amount"],
+        "status": row["status"],
+        "refunded": row["refunded"],
+        "cancelled": bool(row["cancelled"]),
+    }

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Unpack
 
 from venomqa.errors import UsageError
 from venomqa.explorer._engine import Engine
 from venomqa.explorer._moves import Move, moves_from_actions, moves_from_graph, unique_invariants
-from venomqa.explorer.options import ExploreOptions
+from venomqa.explorer.options import ExploreKwargs, ExploreOptions
 from venomqa.explorer.search import Strategy
 from venomqa.models.actions import Action, Invariant
-from venomqa.models.graph import StateGraph
+from venomqa.models.graph import NodeChecker, StateGraph
 from venomqa.models.results import ExplorationResult
 from venomqa.world import World
 
@@ -21,9 +21,9 @@ def explore(
     actions: Iterable[Action],
     invariants: Iterable[Invariant] = (),
     *,
-    observers: Sequence[Any] = (),
+    observers: Sequence[object] = (),
     manage_world: bool = True,
-    **options: Any,
+    **options: Unpack[ExploreKwargs],
 ) -> ExplorationResult:
     """Explore every state reachable with ``actions`` and check ``invariants`` in each.
 
@@ -61,9 +61,9 @@ def explore_graph(
     graph: StateGraph,
     invariants: Iterable[Invariant] = (),
     *,
-    observers: Sequence[Any] = (),
+    observers: Sequence[object] = (),
     manage_world: bool = True,
-    **options: Any,
+    **options: Unpack[ExploreKwargs],
 ) -> ExplorationResult:
     """Explore a StateGraph on the same engine as ``explore`` (same keyword options).
 
@@ -101,7 +101,7 @@ def strategy_named(name: str) -> type[Strategy]:
     return strategy
 
 
-def _options(options: Mapping[str, Any], caller: str) -> ExploreOptions:
+def _options(options: ExploreKwargs, caller: str) -> ExploreOptions:
     unknown = sorted(set(options) - set(ExploreOptions.names()))
     if unknown:
         raise UsageError(
@@ -116,11 +116,11 @@ def _run(
     moves: list[Move],
     invariants: list[Invariant],
     options: ExploreOptions,
-    observers: Sequence[Any],
+    observers: Sequence[object],
     manage_world: bool,
     *,
     root_node: str | None = None,
-    root_checker: Callable[..., Any] | None = None,
+    root_checker: NodeChecker | None = None,
 ) -> ExplorationResult:
     strategy = strategy_named(options.strategy)
     with world.session(manage=manage_world) as root:

@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
 from functools import partial
-from typing import Any
 
 from venomqa.errors import InfrastructureError
 from venomqa.evaluation import (
@@ -54,6 +53,7 @@ from venomqa.explorer._trail import ReplayMismatch, Trail
 from venomqa.explorer.options import ExploreOptions
 from venomqa.explorer.search import Arrival, Route, State, Strategy
 from venomqa.models.actions import Invariant
+from venomqa.models.graph import NodeChecker
 from venomqa.models.results import (
     ExplorationResult,
     Progress,
@@ -102,9 +102,9 @@ class Engine:
         strategy: type[Strategy],
         root: WorldCheckpoint,
         *,
-        observers: Sequence[Any] = (),
+        observers: Sequence[object] = (),
         root_node: str | None = None,
-        root_checker: Callable[..., Any] | None = None,
+        root_checker: NodeChecker | None = None,
     ) -> None:
         self.world = world
         self.moves = list(moves)

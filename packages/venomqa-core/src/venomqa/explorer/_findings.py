@@ -24,7 +24,6 @@ import json
 import re
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from venomqa.errors import InfrastructureError
 from venomqa.evaluation import (
@@ -35,8 +34,10 @@ from venomqa.evaluation import (
     server_error_status,
 )
 from venomqa.explorer._moves import Move
+from venomqa.json_types import Json
 from venomqa.models.actions import Invariant, Severity
-from venomqa.models.results import FindingKind, StepRecord, Violation
+from venomqa.models.graph import NodeChecker
+from venomqa.models.results import FindingKind, RequestRecord, StepRecord, Violation
 from venomqa.ports.reporter import notify
 from venomqa.state.normal import random_tokens
 from venomqa.world import World
@@ -73,7 +74,7 @@ class _Group:
 class Findings:
     """The distinct problems of one exploration, in discovery order."""
 
-    def __init__(self, observers: Sequence[Any]) -> None:
+    def __init__(self, observers: Sequence[object]) -> None:
         self._observers = list(observers)
         self._groups: dict[Hashable, _Group] = {}
 
@@ -151,18 +152,19 @@ def text_signature(text: str) -> str:
     return _DIGITS.sub("#", text)[:_SIGNATURE_LIMIT]
 
 
-def body_signature(body: Any) -> str:
+def body_signature(body: Json | bytes) -> str:
     """The shape of a response body: JSON keys and value kinds, or its masked text."""
     if isinstance(body, str | bytes):
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
         try:
-            body = json.loads(text)
+            parsed: Json = json.loads(text)
         except ValueError:
             return text_signature(text.strip())
+        return _shape(parsed)[:_SIGNATURE_LIMIT]
     return _shape(body)[:_SIGNATURE_LIMIT]
 
 
-def _shape(value: Any) -> str:
+def _shape(value: Json) -> str:
     if isinstance(value, dict):
         return "{" + ",".join(f"{k}:{_shape(v)}" for k, v in sorted(value.items())) + "}"
     if isinstance(value, list):
@@ -213,7 +215,7 @@ def server_error_finding(move: Move, index: int, executed: Executed, status: int
     """Move ``index`` got a 5xx answer."""
     name = move.name
 
-    def failing(last: Executed) -> Any:
+    def failing(last: Executed) -> RequestRecord | None:
         return next((r for r in last.step.requests if (r.response_status or 0) >= 500), None)
 
     def describe(last: Executed) -> str:
@@ -244,7 +246,7 @@ def server_error_finding(move: Move, index: int, executed: Executed, status: int
 
 
 def node_check_finding(
-    edge: str, node: str, checker: Callable[..., Any] | None, message: str, index: int | None
+    edge: str, node: str, checker: NodeChecker | None, message: str, index: int | None
 ) -> Finding:
     """After ``edge`` the graph node's checker did not hold."""
 

@@ -8,14 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from venomqa.context import ExecutionContext
 from venomqa.errors import ActionDefinitionError
-from venomqa.models.actions import Action, Invariant, precondition_holds
-from venomqa.models.graph import StateGraph
+from venomqa.models.actions import (
+    Action,
+    ActionFn,
+    Invariant,
+    InvariantFn,
+    Precondition,
+    precondition_holds,
+)
+from venomqa.models.graph import NodeChecker, StateGraph
 
 Named = TypeVar("Named", Action, Invariant)
+Candidate = TypeVar("Candidate")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -23,11 +31,11 @@ class Move:
     """One thing the explorer can do in a state: ``run(api, ctx)`` when ``enabled``."""
 
     name: str
-    run: Callable[..., Any]
-    requires: Callable[[ExecutionContext], Any] | None = None
+    run: ActionFn
+    requires: Precondition | None = None
     from_node: str | None = None
     to_node: str | None = None
-    to_checker: Callable[..., Any] | None = None
+    to_checker: NodeChecker | None = None
 
     def enabled(self, ctx: ExecutionContext, node: str | None) -> bool:
         """Whether it may fire: in its graph node, and its precondition holds (raises if the
@@ -47,7 +55,7 @@ def node_after(move: Move, node: str | None) -> str | None:
     return node if move.to_node is None else move.to_node
 
 
-def as_action(candidate: Any) -> Action:
+def as_action(candidate: Action | ActionFn) -> Action:
     """Accept an Action, or wrap a plain ``fn(api, ctx)`` function as one."""
     if isinstance(candidate, Action):
         return candidate
@@ -56,7 +64,7 @@ def as_action(candidate: Any) -> Action:
     raise ActionDefinitionError(f"{candidate!r} is not an action (use @action on a function)")
 
 
-def as_invariant(candidate: Any) -> Invariant:
+def as_invariant(candidate: Invariant | InvariantFn) -> Invariant:
     """Accept an Invariant, or wrap a plain ``fn(world)`` function as one."""
     if isinstance(candidate, Invariant):
         return candidate
@@ -66,7 +74,7 @@ def as_invariant(candidate: Any) -> Invariant:
 
 
 def _unique_by_name(
-    candidates: Iterable[Any], convert: Callable[[Any], Named], kind: str
+    candidates: Iterable[Candidate], convert: Callable[[Candidate], Named], kind: str
 ) -> list[Named]:
     """``convert`` each candidate; two results with the same ``name`` are an error."""
     result: list[Named] = []
@@ -83,7 +91,7 @@ def _unique_by_name(
     return result
 
 
-def moves_from_actions(actions: Iterable[Any]) -> list[Move]:
+def moves_from_actions(actions: Iterable[Action | ActionFn]) -> list[Move]:
     """One move per action; two actions with the same name are an error."""
     return [
         Move(name=act.name, run=act.fn, requires=act.requires)
@@ -110,6 +118,6 @@ def moves_from_graph(graph: StateGraph) -> list[Move]:
     return moves
 
 
-def unique_invariants(invariants: Iterable[Any]) -> list[Invariant]:
+def unique_invariants(invariants: Iterable[Invariant | InvariantFn]) -> list[Invariant]:
     """Invariants as Invariant objects; two with the same name are an error."""
     return _unique_by_name(invariants, as_invariant, "invariant")

@@ -7,9 +7,10 @@ drift apart.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TypedDict, Unpack
 
 from venomqa.errors import UsageError
 
@@ -59,22 +60,57 @@ class ExploreOptions:
         """Every option name (the keys ``explore()`` and the ``explore:`` section accept)."""
         return tuple(f.name for f in fields(cls))
 
-    def as_kwargs(self) -> dict[str, Any]:
+    def as_kwargs(self) -> ExploreKwargs:
         """The options as ``explore()`` keyword arguments."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return ExploreKwargs(
+            strategy=self.strategy,
+            max_depth=self.max_depth,
+            max_states=self.max_states,
+            max_transitions=self.max_transitions,
+            time_budget_s=self.time_budget_s,
+            stop_on_first=self.stop_on_first,
+            seed=self.seed,
+            check_server_errors=self.check_server_errors,
+            shrink=self.shrink,
+            ignore=self.ignore,
+            ignore_context=self.ignore_context,
+            learn=self.learn,
+        )
 
-    def replace(self, **changes: Any) -> ExploreOptions:
+    def replace(self, **changes: Unpack[ExploreKwargs]) -> ExploreOptions:
         """A copy with ``changes`` applied (and validated)."""
-        values = self.as_kwargs()
-        unknown = sorted(set(changes) - set(values))
+        names = self.names()
+        unknown = sorted(set(changes) - set(names))
         if unknown:
             raise UsageError(
-                f"unknown exploration option(s) {', '.join(unknown)}; known: {', '.join(values)}"
+                f"unknown exploration option(s) {', '.join(unknown)}; known: {', '.join(names)}"
             )
-        values.update(changes)
-        return ExploreOptions(**values)
+        return dataclasses.replace(self, **changes)
 
 
-def _check_int(name: str, value: Any, minimum: int) -> None:
+class ExploreKwargs(TypedDict, total=False):
+    """The options as keyword arguments (``explore(..., max_depth=4)``): any of them, by name."""
+
+    strategy: str
+    max_depth: int
+    max_states: int
+    max_transitions: int | None
+    time_budget_s: float | None
+    stop_on_first: bool
+    seed: int
+    check_server_errors: bool
+    shrink: bool
+    ignore: Mapping[str, Sequence[str]]
+    ignore_context: Sequence[str]
+    learn: bool
+
+
+# The two lists of options must not drift apart (``as_kwargs`` names every field too).
+assert set(ExploreKwargs.__annotations__) == set(ExploreOptions.names()), (
+    "ExploreKwargs must name every ExploreOptions field"
+)
+
+
+def _check_int(name: str, value: object, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise UsageError(f"{name} must be an integer >= {minimum}, got {value!r}")

@@ -6,15 +6,20 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, overload
 
 if TYPE_CHECKING:
+    from venomqa.client import Client
     from venomqa.context import ExecutionContext
     from venomqa.world import World
 
-ActionFn = Callable[..., Any]
-Precondition = Callable[["ExecutionContext"], bool]
-InvariantFn = Callable[["World"], Any]
+#: ``fn(api, ctx)``: makes the call through the world's client; what it returns (usually the
+#: response) is kept for built-in checks such as the 5xx one.
+ActionFn = Callable[["Client", "ExecutionContext"], object]
+#: ``requires(ctx)``: the action is enabled while it returns a truthy value.
+Precondition = Callable[["ExecutionContext"], object]
+#: ``check(world)``: violated when it returns False (any falsy value but None) or raises.
+InvariantFn = Callable[["World"], object]
 
 
 class Severity(enum.Enum):
@@ -41,7 +46,7 @@ class Action:
     description: str = ""
     tags: tuple[str, ...] = ()
 
-    def __call__(self, api: Any, ctx: ExecutionContext) -> Any:
+    def __call__(self, api: Client, ctx: ExecutionContext) -> object:
         return self.fn(api, ctx)
 
     def is_enabled(self, ctx: ExecutionContext) -> bool:
@@ -63,7 +68,7 @@ class Invariant:
     description: str = ""
     tags: tuple[str, ...] = field(default=())
 
-    def __call__(self, world: World) -> Any:
+    def __call__(self, world: World) -> object:
         return self.check(world)
 
     def __repr__(self) -> str:
@@ -75,7 +80,7 @@ def precondition_holds(requires: Precondition | None, ctx: ExecutionContext) -> 
     return True if requires is None else bool(requires(ctx))
 
 
-def _doc(fn: Callable[..., Any]) -> str:
+def _doc(fn: Callable[..., object]) -> str:
     return (fn.__doc__ or "").strip().split("\n\n")[0].strip()
 
 

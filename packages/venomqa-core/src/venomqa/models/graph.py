@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from venomqa.errors import ActionDefinitionError
-from venomqa.models.actions import Invariant, Severity
+from venomqa.models.actions import Action, ActionFn, Invariant, InvariantFn, Severity
 
-NodeChecker = Callable[..., Any]
+if TYPE_CHECKING:
+    from venomqa.world import World
+
+#: ``checker(world)``: truthy when the system is in the node.
+NodeChecker = Callable[["World"], object]
 
 
 @dataclass
@@ -31,7 +35,7 @@ class Edge:
 
     from_node: str
     to_node: str
-    action: Callable[..., Any]
+    action: Action | ActionFn
     name: str = ""
 
     def __post_init__(self) -> None:
@@ -68,7 +72,7 @@ class StateGraph:
         return node
 
     def add_edge(
-        self, from_node: str, to_node: str, action: Callable[..., Any], *, name: str = ""
+        self, from_node: str, to_node: str, action: Action | ActionFn, *, name: str = ""
     ) -> Edge:
         """Declare a transition; both nodes must already exist."""
         for node in (from_node, to_node):
@@ -83,7 +87,7 @@ class StateGraph:
     def add_invariant(
         self,
         name: str,
-        check: Callable[..., Any],
+        check: InvariantFn,
         *,
         severity: Severity = Severity.HIGH,
         description: str = "",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-StepFn = Callable[..., Any]
+#: ``action(api, ctx, **args)``: what it returns is kept as the step's result.
+StepFn = Callable[..., object]
 
 
 @dataclass
@@ -19,7 +19,7 @@ class Step:
 
     name: str
     action: StepFn
-    args: dict[str, Any] = field(default_factory=dict)
+    args: dict[str, object] = field(default_factory=dict)
     timeout: float | None = None
     retries: int = 0
     expect_failure: bool = False

@@ -5,10 +5,21 @@ Every type has ``to_dict()`` giving the JSON-ready form the json reporter writes
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
+from venomqa.json_types import Json, JsonObject
+from venomqa.models._read import (
+    array,
+    integer,
+    number,
+    obj,
+    optional_int,
+    optional_text,
+    text,
+    texts,
+)
 from venomqa.models.actions import Severity
 
 
@@ -56,15 +67,15 @@ class RequestRecord:
 
     method: str
     url: str
-    request_body: Any = None
+    request_body: Json = None
     response_status: int | None = None
-    response_body: Any = None
+    response_body: Json = None
     duration_ms: float = 0.0
     error: str | None = None
     request_headers: dict[str, str] = field(default_factory=dict)
     response_headers: dict[str, str] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "request": {
                 "method": self.method,
@@ -82,18 +93,19 @@ class RequestRecord:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RequestRecord:
-        request, response = data.get("request", {}), data.get("response", {})
+    def from_dict(cls, data: Mapping[str, Json]) -> RequestRecord:
+        """The record ``to_dict()`` gave; TypeError when a field has the wrong type."""
+        request, response = obj(data.get("request", {})), obj(data.get("response", {}))
         return cls(
-            method=request.get("method", "GET"),
-            url=request.get("url", ""),
+            method=text(request.get("method", "GET")),
+            url=text(request.get("url", "")),
             request_body=request.get("body"),
-            request_headers=dict(request.get("headers") or {}),
-            response_status=response.get("status"),
+            request_headers=_headers(request.get("headers")),
+            response_status=optional_int(response.get("status")),
             response_body=response.get("body"),
-            response_headers=dict(response.get("headers") or {}),
-            duration_ms=float(data.get("duration_ms") or 0.0),
-            error=data.get("error"),
+            response_headers=_headers(response.get("headers")),
+            duration_ms=number(data.get("duration_ms")),
+            error=optional_text(data.get("error")),
         )
 
 
@@ -105,7 +117,7 @@ class StepRecord:
     requests: list[RequestRecord] = field(default_factory=list)
     error: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         last = self.requests[-1].to_dict() if self.requests else None
         return {
             "action": self.action,
@@ -116,11 +128,14 @@ class StepRecord:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> StepRecord:
-        requests = [RequestRecord.from_dict(r) for r in data.get("requests") or []]
+    def from_dict(cls, data: Mapping[str, Json]) -> StepRecord:
+        """The step ``to_dict()`` gave (or an older report's single ``request``/``response``)."""
+        requests = [RequestRecord.from_dict(obj(r)) for r in array(data.get("requests"))]
         if not requests and data.get("request"):
             requests = [RequestRecord.from_dict(data)]
-        return cls(action=data["action"], requests=requests, error=data.get("error"))
+        return cls(
+            action=text(data["action"]), requests=requests, error=optional_text(data.get("error"))
+        )
 
 
 @dataclass
@@ -140,7 +155,7 @@ class Violation:
     #: Up to a few other paths (action names) that showed it too.
     examples: list[list[str]] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "invariant": self.invariant,
             "severity": self.severity.value,
@@ -154,21 +169,30 @@ class Violation:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Violation:
+    def from_dict(cls, data: Mapping[str, Json]) -> Violation:
+        """The violation ``to_dict()`` gave (as a JSON report holds it); KeyError, TypeError or
+        ValueError when it is malformed."""
         return cls(
-            invariant=data["invariant"],
+            invariant=text(data["invariant"]),
             severity=Severity(data.get("severity", "high")),
-            path=list(data.get("path") or []),
-            steps=[StepRecord.from_dict(s) for s in data.get("steps") or []],
-            message=data.get("message", ""),
+            path=texts(data.get("path")),
+            steps=[StepRecord.from_dict(obj(s)) for s in array(data.get("steps"))],
+            message=text(data.get("message", "")),
             kind=_finding_kind(data.get("kind")),
-            state=data.get("state"),
-            occurrences=int(data.get("occurrences") or 1),
-            examples=[list(p) for p in data.get("examples") or []],
+            state=optional_text(data.get("state")),
+            occurrences=integer(data.get("occurrences") or 1),
+            examples=[texts(p) for p in array(data.get("examples"))],
         )
 
 
-def _finding_kind(value: Any) -> FindingKind:
+def _headers(value: Json) -> dict[str, str]:
+    """Headers as a report holds them (null or missing: none)."""
+    return {name: text(header) for name, header in obj(value or {}).items()}
+
+
+def _finding_kind(value: Json) -> FindingKind:
+    if not isinstance(value, str):
+        return FindingKind.INVARIANT
     try:
         return FindingKind(value or FindingKind.INVARIANT)
     except ValueError:
@@ -184,7 +208,7 @@ class VolatileFieldInfo:
     reason: str
     declared: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "where": self.where,
             "spec": self.spec,
@@ -229,7 +253,8 @@ class ExplorationResult:
     initial_state: str | None = None
     state_edges: list[StateEdge] = field(default_factory=list)
     invariants: list[str] = field(default_factory=list)
-    observations: dict[str, Any] = field(default_factory=dict)
+    #: Each store's ``observe()`` summary at the start, by store name.
+    observations: dict[str, Json] = field(default_factory=dict)
     target: str | None = None
     #: Every action call made: transitions, replays to reach states, calibration runs.
     calls: int = 0
@@ -254,7 +279,7 @@ class ExplorationResult:
         settings = {info.where for info in self.learned}
         return pin_lines([info for info in self.volatile if info.where in settings])
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "kind": "exploration",
             "target": self.target,
@@ -269,12 +294,12 @@ class ExplorationResult:
             "invariants": list(self.invariants),
             "violations": [v.to_dict() for v in self.violations],
             "initial_state": self.initial_state,
-            "state_edges": [e.to_dict() for e in self.state_edges],
+            "state_edges": [{**e.to_dict()} for e in self.state_edges],
             "observations": self.observations,
             "calls": self.calls,
             "restarts": self.restarts,
             "volatile": [v.to_dict() for v in self.volatile],
-            "pin": pin_lines(self.volatile),
+            "pin": [*pin_lines(self.volatile)],
         }
 
 
@@ -290,7 +315,7 @@ class StepResult:
     duration_ms: float = 0.0
     expect_failure: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "name": self.name,
             "passed": self.passed,
@@ -314,7 +339,7 @@ class PathResult:
     def passed(self) -> bool:
         return all(step.passed for step in self.steps)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "name": self.name,
             "checkpoint": self.checkpoint,
@@ -341,7 +366,7 @@ class JourneyResult:
             and not self.violations
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "kind": "journey",
             "name": self.name,
@@ -386,10 +411,10 @@ class RunReport:
         """True when nothing was violated and every journey passed."""
         return not self.violations and all(j.passed for j in self.journeys)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """The JSON report: exploration fields at the top level (DESIGN §9), journeys beside."""
         exploration = self.exploration.to_dict() if self.exploration else {}
-        data: dict[str, Any] = {
+        data: JsonObject = {
             "venomqa_report": 1,
             "target": self.target,
             "ok": self.ok,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import traceback
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from venomqa.plugins.markers import ENTRY_POINT_GROUP
 
@@ -34,7 +34,7 @@ class LoadedEntryPoint:
     value: str
     distribution: str | None
     version: str | None
-    plugin: Any = None
+    plugin: object = None
     error: str | None = None
 
 

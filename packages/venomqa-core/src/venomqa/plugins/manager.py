@@ -8,17 +8,24 @@ hand out an ambiguous or invalid set of classes. ``plugin_infos()`` shows every 
 
 from __future__ import annotations
 
+import copy
 import threading
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
+from venomqa.json_types import Json
 from venomqa.plugins import builtin, hookspecs
 from venomqa.plugins.loading import describe_exception, load_entry_points
 from venomqa.plugins.markers import PROJECT_NAME
 from venomqa.plugins.registry import ClassCheck, PluginHookResult, Registry, build_registry
 from venomqa.ports.store import missing_store_methods
+
+if TYPE_CHECKING:
+    import click
+
+    from venomqa.config import Config
 
 CORE_DISTRIBUTION = "venomqa-core"
 
@@ -37,7 +44,7 @@ class PluginInfo:
     error: str | None = None
     strategies: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Json]:
         """The JSON form: name, distribution, version, entry_point, adapters, reporters,
         commands, error, strategies."""
         return asdict(self)
@@ -119,7 +126,7 @@ class _LoadedPlugins:
         return f"plugin {plugin_name!r} ({origin}, entry point {info.entry_point!r})"
 
     def call_each(
-        self, hook_name: str, *, only: str | None = None, **kwargs: Any
+        self, hook_name: str, *, only: str | None = None, **kwargs: object
     ) -> list[PluginHookResult]:
         """Call every loaded plugin's implementation of ``hook_name`` separately, in load order
         (or only the plugin named ``only``)."""
@@ -281,10 +288,10 @@ def plugin_infos() -> list[PluginInfo]:
     for kind in _KINDS:
         state.registry(kind)
     state.check_commands()
-    return [PluginInfo(**info.to_dict()) for info in state.infos.values()]
+    return [copy.deepcopy(info) for info in state.infos.values()]
 
 
-def register_commands(cli: Any) -> None:
+def register_commands(cli: click.Group) -> None:
     """Let every plugin add its commands to the click group ``cli``.
 
     A plugin whose hook fails is recorded as broken (see ``plugin_infos()``); the others still
@@ -298,6 +305,6 @@ def register_commands(cli: Any) -> None:
             )
 
 
-def configure(config: Any) -> None:
+def configure(config: Config) -> None:
     """Call the historic ``venomqa_configure(config)`` hook; plugins registered later get it too."""
     get_plugin_manager().hook.venomqa_configure.call_historic(kwargs={"config": config})

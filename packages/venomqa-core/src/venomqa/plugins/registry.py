@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from venomqa.errors import DuplicateNameError, PluginError
 
@@ -23,7 +22,7 @@ class PluginHookResult:
 
     plugin_name: str
     label: str
-    value: Any = None
+    value: object = None
     error: str | None = None
 
 

@@ -1,13 +1,14 @@
 """Ports: the Protocols the engine talks to. No dependencies beyond the models."""
 
 from venomqa.ports.cache import CachePort
-from venomqa.ports.client import ClientPort
-from venomqa.ports.database import DatabasePort
+from venomqa.ports.client import ClientPort, HttpResponse
+from venomqa.ports.database import DatabasePort, QueryParams
 from venomqa.ports.queue import QueuePort
 from venomqa.ports.reporter import ExplorationObserver, ReporterPort, notify
 from venomqa.ports.storage import StoragePort
 from venomqa.ports.store import (
     REQUIRED_STORE_METHODS,
+    FieldValue,
     RecordChange,
     StorePort,
     SupportsRecords,
@@ -23,6 +24,9 @@ __all__ = [
     "ClientPort",
     "DatabasePort",
     "ExplorationObserver",
+    "FieldValue",
+    "HttpResponse",
+    "QueryParams",
     "QueuePort",
     "RecordChange",
     "ReporterPort",

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, TypeAlias, runtime_checkable
+
+#: Query parameters: positional (a sequence, for ``?``/``%s``) or named (a mapping).
+QueryParams: TypeAlias = Sequence[object] | Mapping[str, object]
 
 
 @runtime_checkable
 class DatabasePort(Protocol):
     """A SQL database invariants can query; rows come back as dicts keyed by column name."""
 
-    def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+    # Column values are whatever the driver returns (int, str, Decimal, datetime, ...), typed
+    # Any as the drivers type them, so invariants can compare and compute with them directly.
+    def query(self, sql: str, params: QueryParams = ()) -> list[dict[str, Any]]:
         """Run ``sql`` with ``params``; each row as a dict of column -> value."""
         ...

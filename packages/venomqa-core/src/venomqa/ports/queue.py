@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 
 @runtime_checkable
@@ -10,4 +10,4 @@ class QueuePort(Protocol):
     """A named queue: how many items wait, and a peek at them."""
 
     def length(self, queue: str) -> int: ...
-    def peek(self, queue: str, count: int = 10) -> list[Any]: ...
+    def peek(self, queue: str, count: int = 10) -> list[object]: ...

@@ -7,7 +7,8 @@ as ``cls(path=PATH_OR_NONE, **options)``. ``report(run)`` is required. The live 
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Iterable
+from typing import Protocol, runtime_checkable
 
 from venomqa.models.results import Progress, RunReport, Violation
 
@@ -29,8 +30,9 @@ class ExplorationObserver(Protocol):
     def on_violation(self, violation: Violation) -> None: ...
 
 
-def notify(observers: list[Any], method: str, *args: Any) -> None:
-    """Call ``method(*args)`` on every observer that has it."""
+def notify(observers: Iterable[object], method: str, *args: object) -> None:
+    """Call ``method(*args)`` on every observer that has it (observers are any objects: each
+    callback is optional, so an ExplorationObserver or a ReporterPort without them is fine)."""
     for observer in observers:
         callback = getattr(observer, method, None)
         if callable(callback):

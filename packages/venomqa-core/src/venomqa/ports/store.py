@@ -15,7 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, TypeAlias, runtime_checkable
+
+from venomqa.json_types import Json
+
+#: A field value of a record: plain data (see RecordChange), at any depth.
+FieldValue: TypeAlias = (
+    bool | int | float | str | bytes | Sequence["FieldValue"] | Mapping[str, "FieldValue"] | None
+)
 
 
 @runtime_checkable
@@ -30,24 +37,24 @@ class StorePort(Protocol):
     def teardown(self) -> None:
         """Remove everything ``setup`` installed, leaving the store as the user had it."""
 
-    def checkpoint(self) -> Any:
+    def checkpoint(self) -> object:
         """Remember the current state and return an opaque token for it."""
 
-    def rollback(self, token: Any) -> None:
+    def rollback(self, token: object) -> None:
         """Make the state exactly what it was at ``token`` (data and id counters)."""
 
     def fingerprint(self) -> str:
         """A short value, equal for equal states; cheap, called after every action."""
 
-    def observe(self) -> dict[str, Any]:
-        """A small human-readable summary of the state for reports."""
+    def observe(self) -> dict[str, Json]:
+        """A small human-readable summary of the state for reports (JSON data)."""
 
 
 @runtime_checkable
 class SupportsRelease(Protocol):
     """Optional: free the resources a token holds once it will not be rolled back to again."""
 
-    def release(self, token: Any) -> None: ...
+    def release(self, token: object) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +69,9 @@ class RecordChange:
     """
 
     collection: str
-    identity: tuple[Any, ...]
-    before: Mapping[str, Any] | None
-    after: Mapping[str, Any] | None
+    identity: tuple[FieldValue, ...]
+    before: Mapping[str, FieldValue] | None
+    after: Mapping[str, FieldValue] | None
     key_fields: tuple[str, ...] = ()
 
 
@@ -98,7 +105,7 @@ def records_of(store: object) -> Sequence[RecordChange] | None:
     return changed() if callable(changed) else None
 
 
-def optional_release(store: object, token: Any) -> None:
+def optional_release(store: object, token: object) -> None:
     """Call ``store.release(token)`` when the store offers it; do nothing otherwise."""
     release = getattr(store, "release", None)
     if callable(release):

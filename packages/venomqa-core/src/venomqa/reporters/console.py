@@ -13,9 +13,10 @@ import json
 import os
 import sys
 import time
-from typing import IO, Any
+from typing import IO
 from urllib.parse import urlsplit
 
+from venomqa.json_types import Json
 from venomqa.models import (
     ExplorationResult,
     JourneyResult,
@@ -244,7 +245,7 @@ def _short_url(url: str) -> str:
     return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
-def _shorten(body: Any) -> str:
+def _shorten(body: Json) -> str:
     text = body if isinstance(body, str) else json.dumps(body, default=repr)
     text = " ".join(text.split())
     return text if len(text) <= _BODY_LIMIT else text[: _BODY_LIMIT - 3] + "..."

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
+from venomqa.json_types import Json
 from venomqa.models import RunReport
 
 
@@ -33,7 +33,8 @@ class JsonReporter:
         self.path.write_text(text, encoding="utf-8")
 
 
-def _fallback(value: Any) -> Any:
+def _fallback(value: object) -> Json:
+    """What ``json.dumps`` writes for a value that is not JSON (bytes, a set, any object)."""
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
     if isinstance(value, set | frozenset | tuple):

@@ -27,7 +27,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from venomqa.errors import ActionDefinitionError
 from venomqa.evaluation import invariant_failure
@@ -85,7 +84,7 @@ class JourneyRunner:
         world: World,
         *,
         invariants: Iterable[Invariant] = (),
-        observers: Sequence[Any] = (),
+        observers: Sequence[object] = (),
     ) -> None:
         self.world = world
         self.invariants = list(invariants)
@@ -235,7 +234,7 @@ def run_journey(
     invariants: Iterable[Invariant] = (),
     manage_world: bool = True,
     *,
-    observers: Sequence[Any] = (),
+    observers: Sequence[object] = (),
 ) -> JourneyResult:
     """Run one journey. With ``manage_world`` (default) the stores are set up first, and in every
     case (errors, Ctrl-C) rolled back to the starting state and torn down afterwards."""

@@ -19,11 +19,15 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from venomqa.evaluation import call_action
 from venomqa.models.journey import Step
 from venomqa.models.results import RequestRecord, StepResult
+
+if TYPE_CHECKING:
+    from venomqa.client import Client
+    from venomqa.context import ExecutionContext
 
 
 @dataclass
@@ -32,29 +36,29 @@ class StepOutcome:
     action raised or timed out, so there is no value to store)."""
 
     result: StepResult
-    value: Any = None
+    value: object = None
     returned: bool = False
 
 
 @dataclass
 class _Attempt:
-    value: Any = None
+    value: object = None
     error: BaseException | None = None
     timed_out: bool = False
 
 
-def status_of(value: Any) -> int | None:
+def status_of(value: object) -> int | None:
     """The HTTP status of a response-like value (``status_code``), or None for anything else."""
     status = getattr(value, "status_code", None)
     return status if isinstance(status, int) else None
 
 
-def _call(step: Step, api: Any, ctx: Any) -> _Attempt:
+def _call(step: Step, api: Client, ctx: ExecutionContext) -> _Attempt:
     value, error = call_action(step.action, api, ctx, step.args)
     return _Attempt(value=value, error=error)
 
 
-def _call_with_deadline(step: Step, api: Any, ctx: Any, seconds: float) -> _Attempt:
+def _call_with_deadline(step: Step, api: Client, ctx: ExecutionContext, seconds: float) -> _Attempt:
     box: list[_Attempt] = []
     escaped: list[BaseException] = []
 
@@ -93,13 +97,13 @@ def _should_retry(attempt: _Attempt) -> bool:
     return status is not None and status >= 500
 
 
-def _records(api: Any, mark: int | None) -> list[RequestRecord]:
+def _records(api: Client, mark: int | None) -> list[RequestRecord]:
     if mark is None:
         return []
     return list(api.records_since(mark))
 
 
-def execute_step(step: Step, api: Any, ctx: Any) -> StepOutcome:
+def execute_step(step: Step, api: Client, ctx: ExecutionContext) -> StepOutcome:
     """Run ``step`` against ``api``/``ctx`` following the module's rules; never raises for a
     failing action. An InfrastructureError (the API or a store unreachable) and Ctrl-C
     propagate, as they do from the explorer (``venomqa.evaluation``)."""

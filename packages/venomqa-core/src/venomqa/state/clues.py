@@ -23,7 +23,8 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+
+from venomqa.json_types import Json
 
 _WINDOW = timedelta(days=2)
 _ISO = re.compile(
@@ -38,7 +39,7 @@ _JWT = re.compile(r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
 _JWT_CLAIMS = ("iat", "exp", "nbf", "jti")
 
 
-def volatile_clue(value: Any, now: datetime | None = None) -> str | None:
+def volatile_clue(value: object, now: datetime | None = None) -> str | None:
     """Why ``value`` looks made up on the spot (a short reason), or None."""
     if isinstance(value, bool):
         return None
@@ -97,9 +98,10 @@ def _jwt_has_claims(token: str) -> bool:
     return isinstance(claims, dict) and any(c in claims for c in _JWT_CLAIMS)
 
 
-def _b64json(part: str) -> Any:
+def _b64json(part: str) -> Json:
     try:
         raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-        return json.loads(raw)
+        decoded: Json = json.loads(raw)
+        return decoded
     except ValueError:
         return None

@@ -17,9 +17,8 @@ not deterministic there, and the explorer reports it as a ``nondeterminism`` fin
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from venomqa.state.normal import NormalForm, Normalizer, NormalRecord
 from venomqa.state.rules import CONTEXT, VolatileField
@@ -46,7 +45,7 @@ class _Candidate:
     pair: tuple[str, str]
 
     @property
-    def rank(self) -> tuple[Any, ...]:
+    def rank(self) -> tuple[bool, bool, int]:
         """Higher ranks own values: key fields, then stores over the context, then shorter."""
         return (self.is_key, self.store != CONTEXT, -len(self.pair[0]))
 
@@ -189,8 +188,8 @@ def _field_differences(
 
 
 def _context_differences(
-    one: dict[str, Any],
-    other: dict[str, Any],
+    one: Mapping[str, object],
+    other: Mapping[str, object],
     candidates: list[_Candidate],
     unexplained: list[str],
 ) -> None:
@@ -222,7 +221,7 @@ def _related(one: _Candidate, other: _Candidate) -> bool:
     return (a1 in a2 and b1 in b2) or (a2 in a1 and b2 in b1)
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     return value if isinstance(value, str) else repr(value)
 
 

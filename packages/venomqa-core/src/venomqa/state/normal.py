@@ -35,9 +35,9 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeAlias, TypeGuard
 
-from venomqa.ports.store import RecordChange
+from venomqa.ports.store import FieldValue, RecordChange
 from venomqa.state.clues import volatile_clue
 from venomqa.state.rules import CONTEXT, VolatileRules
 from venomqa.state.view import WorldView
@@ -54,16 +54,22 @@ _ROUNDS = 3
 #: Non-empty values of a field checked for clues before it is taken for a stable one.
 _CLUE_CHECKS = 3
 
+#: A value that can be minted: text, bytes or a number (see ``distinctive``).
+Minted: TypeAlias = str | bytes | int | float
+#: What ids of one kind share (see ``shape_of``).
+Shape: TypeAlias = tuple[str, int, frozenset[str]] | tuple[str, int]
+#: How a candidate owner ranks, the smallest first: (not a key field, a part of a value, in
+#: the context, store, collection, field or context key).
+_Rank: TypeAlias = tuple[bool, bool, bool, str, str, str]
 #: Who owns a minted value: (rank, record index or -1 for the context, field or context key).
-_Owner = tuple[tuple[Any, ...], int, str]
+_Owner: TypeAlias = tuple[_Rank, int, str]
 
 
-def distinctive(value: Any) -> bool:
+def distinctive(value: object) -> TypeGuard[Minted]:
     """Whether ``value`` is specific enough to recognise wherever it appears again."""
-    kind = type(value)
-    if kind is str or kind is bytes:
+    if type(value) is str or type(value) is bytes:
         return len(value) >= _MIN_TEXT
-    if kind is int or kind is float:
+    if type(value) is int or type(value) is float:
         return bool(abs(value) >= _MIN_NUMBER)
     return False
 
@@ -78,7 +84,7 @@ def random_tokens(text: str) -> list[str]:
     ]
 
 
-def shape_of(value: Any) -> tuple[Any, ...]:
+def shape_of(value: Minted) -> Shape:
     """What ids of one kind share: type, length and the kinds of characters used."""
     if isinstance(value, str | bytes):
         text = value.decode("latin-1") if isinstance(value, bytes) else value
@@ -96,7 +102,7 @@ class NormalRecord:
     store: str
     change: RecordChange
     label: int = 0
-    fields: dict[str, Any] | None = None
+    fields: dict[str, object] | None = None
     setup_label: int | None = None
 
 
@@ -107,7 +113,7 @@ class NormalForm:
     key: str
     records: list[NormalRecord]
     natives: dict[str, str]
-    context: dict[str, Any]
+    context: dict[str, object]
 
 
 class Normalizer:
@@ -118,7 +124,7 @@ class Normalizer:
         self.rules = rules
         self.clues = clues
         #: The shapes of the values minted so far.
-        self.minted_shapes: set[tuple[Any, ...]] = set()
+        self.minted_shapes: set[Shape] = set()
         self._clue_checks: dict[tuple[str, str, str], int] = {}
 
     def key(self, view: WorldView) -> str:
@@ -154,19 +160,25 @@ class Normalizer:
     # -- helpers shared with the resolver ----------------------------------------------------
 
     def _unchanged(
-        self, store: str, collection: str, before: Mapping[str, Any], after: Mapping[str, Any]
+        self,
+        store: str,
+        collection: str,
+        before: Mapping[str, FieldValue],
+        after: Mapping[str, FieldValue],
     ) -> bool:
         """Whether a record differs from its setup image in volatile fields only."""
         return self._masked(store, collection, before) == self._masked(store, collection, after)
 
-    def _masked(self, store: str, collection: str, image: Mapping[str, Any]) -> dict[str, Any]:
+    def _masked(
+        self, store: str, collection: str, image: Mapping[str, FieldValue]
+    ) -> dict[str, FieldValue]:
         field = self.rules.field
         return {
             name: VOLATILE if field(store, collection, name) else value
             for name, value in image.items()
         }
 
-    def _look_for_clues(self, store: str, collection: str, image: Mapping[str, Any]) -> None:
+    def _look_for_clues(self, store: str, collection: str, image: Mapping[str, object]) -> None:
         rules = self.rules
         for name, value in image.items():
             if value is None:
@@ -193,14 +205,14 @@ class _Resolver:
     """One normalisation: finds minted values and their owners, labels records, hashes."""
 
     def __init__(
-        self, normalizer: Normalizer, records: list[NormalRecord], context: Mapping[str, Any]
+        self, normalizer: Normalizer, records: list[NormalRecord], context: Mapping[str, object]
     ) -> None:
         self.normalizer = normalizer
         self.rules = normalizer.rules
         self.records = records
         self.context = context
-        self.candidates: dict[Any, list[tuple[tuple[Any, ...], int, str]]] = {}
-        self.owners: dict[Any, _Owner] = {}
+        self.candidates: dict[Minted, list[_Owner]] = {}
+        self.owners: dict[Minted, _Owner] = {}
         self.labels: list[int] = [0] * len(records)
         self.round = 0
 
@@ -257,11 +269,11 @@ class _Resolver:
                     for token in random_tokens(value):
                         self._candidate(token, token_rank, index, name)
         context_key = self.rules.context_key
-        for key, value in self.context.items():
-            if distinctive(value) and context_key(key):
-                self._candidate(value, (True, False, True, CONTEXT, "", key), -1, key)
+        for key, held in self.context.items():
+            if distinctive(held) and context_key(key):
+                self._candidate(held, (True, False, True, CONTEXT, "", key), -1, key)
 
-    def _candidate(self, value: Any, rank: tuple[Any, ...], index: int, name: str) -> None:
+    def _candidate(self, value: Minted, rank: _Rank, index: int, name: str) -> None:
         self.candidates.setdefault(value, []).append((rank, index, name))
 
     def _choose_owners(self) -> None:
@@ -279,7 +291,7 @@ class _Resolver:
             if not is_part or is_key:  # whole values, and ids inside key names (``post:<id>``)
                 shapes.add(shape_of(value))
 
-    def _reference(self, value: Any) -> str | None:
+    def _reference(self, value: Minted) -> str | None:
         """``@label.field`` for a minted value (``?`` before owners are known), else None."""
         if value not in self.candidates:
             return None
@@ -300,7 +312,7 @@ class _Resolver:
             record.fields = None
             return 0
         field = self.rules.field
-        fields: dict[str, Any] = {}
+        fields: dict[str, object] = {}
         for name, value in after.items():
             if field(record.store, change.collection, name):
                 fields[name] = self._volatile_value(value, index)
@@ -312,7 +324,7 @@ class _Resolver:
         record.fields = fields
         return _hash64((record.store, change.collection, sorted(fields.items())))
 
-    def _volatile_value(self, value: Any, index: int) -> Any:
+    def _volatile_value(self, value: FieldValue, index: int) -> str | None:
         """A volatile field reads ``<volatile>`` unless it refers to a value another record (or
         the context) owns. Within one record, equal volatile values (``updated_at`` still equal
         to ``created_at``) say nothing about the state."""
@@ -329,7 +341,7 @@ class _Resolver:
         masked = self.normalizer._masked(record.store, change.collection, before)
         return _hash64((record.store, change.collection, sorted(masked.items())))
 
-    def _context_value(self, key: str, value: Any) -> Any:
+    def _context_value(self, key: str, value: object) -> object:
         if self.rules.context_key(key):
             if distinctive(value) and value in self.owners:
                 _, index, name = self.owners[value]
@@ -338,12 +350,11 @@ class _Resolver:
             return VOLATILE
         return self._substitute(value)
 
-    def _substitute(self, value: Any, *, present: bool = False) -> Any:
+    def _substitute(self, value: object, *, present: bool = False) -> object:
         """``value`` with every minted value in it replaced by a reference to its owner, and an
         id whose owner is gone by ``<gone>`` (not when it is known to be there: a record's own
         key, or a value the field already held at setup)."""
-        kind = type(value)
-        if kind is str:
+        if type(value) is str:
             reference = self._reference(value)
             if reference is not None:
                 return reference
@@ -352,20 +363,20 @@ class _Resolver:
                 if replaced != value:
                     return replaced
             return value if present else self._gone(value)
-        if kind is int or kind is float or kind is bytes:
+        if type(value) is int or type(value) is float or type(value) is bytes:
             if distinctive(value):
                 reference = self._reference(value)
                 if reference is not None:
                     return reference
                 return value if present else self._gone(value)
             return value
-        if kind is list or kind is tuple:
+        if type(value) is list or type(value) is tuple:
             return tuple(self._substitute(item) for item in value)
-        if kind is dict:
+        if type(value) is dict:
             return tuple(sorted((str(k), self._substitute(v)) for k, v in value.items()))
         return value
 
-    def _gone(self, value: Any) -> Any:
+    def _gone(self, value: Minted) -> Minted:
         """``<gone>`` for a distinctive value shaped like the ids some volatile field minted."""
         if distinctive(value) and shape_of(value) in self.normalizer.minted_shapes:
             return GONE
@@ -376,11 +387,11 @@ class _Resolver:
         return self._reference(token) or token
 
 
-def _hash64(value: Any) -> int:
+def _hash64(value: object) -> int:
     text = repr(value).encode("utf-8", "surrogatepass")
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
 
 
-def _preview(value: Any) -> str:
+def _preview(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."

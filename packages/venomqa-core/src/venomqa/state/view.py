@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from venomqa.ports.store import RecordChange
 
@@ -21,4 +20,5 @@ class WorldView:
     """One concrete state: every store's part (by store key) and the context's data."""
 
     stores: Mapping[str, StorePart]
-    context: Mapping[str, Any]
+    #: A copy of the context's data (its values are whatever actions stored).
+    context: Mapping[str, object]

@@ -18,27 +18,39 @@ image) and its image now. Memory: O(rows changed since setup).
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import sqlite3
-from collections.abc import Sequence
-from typing import Any
+from typing import Literal, TypeAlias
 
 from venomqa.ports.store import RecordChange
 from venomqa.stores._sqlite_schema import TableInfo, quote_ident
-from venomqa.stores._sqlite_undo import entries_above, max_seq
+from venomqa.stores._sqlite_undo import LogEntry, SqlValue, entries_above, max_seq
 
 _MASK = (1 << 64) - 1
 _CHUNK = 400
-_ABSENT = object()
 
 
-def row_hash(row: tuple[Any, ...]) -> int:
+class _Absent(enum.Enum):
+    ABSENT = enum.auto()
+
+
+#: Where a row image would be: the row does not exist (or did not, at setup).
+_ABSENT = _Absent.ABSENT
+#: A row's values, in ``TableInfo.row_columns`` order (the rowid first for rowid tables).
+Image: TypeAlias = tuple[SqlValue, ...]
+#: A row's identity in its table: its rowid, or the tuple of its primary-key values.
+RowId: TypeAlias = int | tuple[SqlValue, ...] | None
+#: (table, row identity).
+RowKey: TypeAlias = tuple[str, RowId]
+#: A row image, or _ABSENT.
+Maybe: TypeAlias = Image | Literal[_Absent.ABSENT]
+
+
+def row_hash(row: Image) -> int:
     """A 64-bit hash of one row's values (their Python types included), stable across runs."""
     digest = hashlib.blake2b(repr(row).encode("utf-8", "surrogatepass"), digest_size=8)
     return int.from_bytes(digest.digest(), "big")
-
-
-RowKey = tuple[str, Any]
 
 
 class ContentHashes:
@@ -50,11 +62,11 @@ class ContentHashes:
         self.hashes: dict[str, int] = {}
         self.seen_seq = seen_seq
         #: Every row changed since setup: its image now (_ABSENT when deleted).
-        self.rows: dict[RowKey, Any] = {}
+        self.rows: dict[RowKey, Maybe] = {}
         #: The image at setup of every row in ``rows`` (_ABSENT when it did not exist); shared
         #: by copies: what a row was at setup never changes.
-        self.origins: dict[RowKey, Any] = {}
-        self._records: tuple[dict[RowKey, Any], list[RecordChange]] | None = None
+        self.origins: dict[RowKey, Maybe] = {}
+        self._records: tuple[dict[RowKey, Maybe], list[RecordChange]] | None = None
 
     def copy(self) -> ContentHashes:
         twin = ContentHashes(self.seen_seq)
@@ -75,7 +87,7 @@ class ContentHashes:
             if image == origin:
                 continue
             table = tables[name]
-            identity = (key,) if table.rowid_name else tuple(key)
+            identity = key if isinstance(key, tuple) else (key,)
             changes.append(
                 RecordChange(
                     collection=name,
@@ -95,7 +107,7 @@ class ContentHashes:
         top = max_seq(conn)
         if top == self.seen_seq:
             return self.hashes
-        before: dict[str, dict[Any, Any]] = {}
+        before: dict[str, dict[RowId, Maybe]] = {}
         for entry in entries_above(conn, self.seen_seq, width):
             table = tables[entry[1]]
             for key, image in _pre_state_facts(table, entry):
@@ -121,7 +133,7 @@ class ContentHashes:
         return self.hashes
 
 
-def _fields(table: TableInfo, image: Any) -> dict[str, Any] | None:
+def _fields(table: TableInfo, image: Maybe) -> dict[str, SqlValue] | None:
     """A row image as column -> value (rowid tables' images start with the rowid)."""
     if image is _ABSENT:
         return None
@@ -129,14 +141,17 @@ def _fields(table: TableInfo, image: Any) -> dict[str, Any] | None:
     return dict(zip(table.columns, values, strict=True))
 
 
-def _pre_state_facts(table: TableInfo, entry: Sequence[Any]) -> list[tuple[Any, Any]]:
+def _pre_state_facts(table: TableInfo, entry: LogEntry) -> list[tuple[RowId, Maybe]]:
     """What one log entry says about rows *before* it: (key, row image or _ABSENT) pairs."""
     op, new_rid, old_rid, values = entry[2], entry[3], entry[4], entry[5:]
     n = len(table.columns)
+    image: Image
+    old_key: RowId
+    new_key: RowId
     if table.rowid_name:
-        image: tuple[Any, ...] = (old_rid, *values[:n])
-        old_key: Any = old_rid
-        new_key: Any = new_rid
+        image = (old_rid, *values[:n])
+        old_key = old_rid
+        new_key = new_rid
     else:
         image = tuple(values[:n])
         positions = [table.columns.index(c) for c in table.key_columns]
@@ -149,8 +164,10 @@ def _pre_state_facts(table: TableInfo, entry: Sequence[Any]) -> list[tuple[Any, 
     return [(old_key, image)]
 
 
-def _current_rows(conn: sqlite3.Connection, table: TableInfo, keys: list[Any]) -> dict[Any, Any]:
-    found: dict[Any, Any] = {}
+def _current_rows(
+    conn: sqlite3.Connection, table: TableInfo, keys: list[RowId]
+) -> dict[RowId, Image]:
+    found: dict[RowId, Image] = {}
     select = f"SELECT {', '.join(table.row_columns)} FROM {table.q} WHERE "
     if table.rowid_name:
         for start in range(0, len(keys), _CHUNK):
@@ -166,7 +183,7 @@ def _current_rows(conn: sqlite3.Connection, table: TableInfo, keys: list[Any]) -
     for start in range(0, len(keys), per_chunk):
         chunk = keys[start : start + per_chunk]
         values = ", ".join("(" + ", ".join("?" * width) + ")" for _ in chunk)
-        params = [v for key in chunk for v in key]
+        params = [v for key in chunk if isinstance(key, tuple) for v in key]
         for row in conn.execute(f"{select}({cols}) IN (VALUES {values})", params):
             found[tuple(row[p] for p in positions)] = row
     return found

@@ -12,12 +12,16 @@ entries by ``discard_above``.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable
+from typing import TypeAlias
 
 from venomqa.stores._sqlite_schema import LOG_TABLE, PREFIX, TableInfo, quote_ident
 
 SequenceSnapshot = tuple[tuple[str, int], ...]
+#: A value SQLite stores: NULL, INTEGER, REAL, TEXT or BLOB.
+SqlValue: TypeAlias = int | float | str | bytes | None
+#: A log row: (seq, table, operation, new rowid, old rowid, c0, c1, ...).
+LogEntry: TypeAlias = tuple[int, str, str, int | None, int | None, *tuple[SqlValue, ...]]
 
 
 def max_seq(conn: sqlite3.Connection) -> int:
@@ -28,7 +32,7 @@ def max_seq(conn: sqlite3.Connection) -> int:
 
 def entries_above(
     conn: sqlite3.Connection, seq: int, width: int, *, newest_first: bool = False
-) -> list[tuple[Any, ...]]:
+) -> list[LogEntry]:
     """Log rows ``(seq, tbl, op, new_rid, old_rid, c0..)`` above ``seq``."""
     cols = "".join(f", c{i}" for i in range(width))
     order = "DESC" if newest_first else "ASC"
@@ -74,12 +78,12 @@ def replay_down_to(
     return touched
 
 
-def _undo_one(conn: sqlite3.Connection, table: TableInfo, entry: Sequence[Any]) -> None:
+def _undo_one(conn: sqlite3.Connection, table: TableInfo, entry: LogEntry) -> None:
     op, new_rid, old_rid, values = entry[2], entry[3], entry[4], entry[5:]
     n = len(table.columns)
     image = list(values[:n])
     if table.rowid_name:
-        new_key: list[Any] = [new_rid]
+        new_key: list[SqlValue] = [new_rid]
         image = [old_rid, *image]
     else:
         new_key = list(values[n : n + len(table.key_columns)])

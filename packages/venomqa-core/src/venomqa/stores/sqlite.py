@@ -37,9 +37,11 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from venomqa.errors import StoreError
+from venomqa.json_types import Json
+from venomqa.ports.database import QueryParams
 from venomqa.ports.store import RecordChange
 from venomqa.stores import _sqlite_undo as undo
 from venomqa.stores._sqlite_hash import ContentHashes
@@ -53,6 +55,7 @@ from venomqa.stores._sqlite_schema import (
     trigger_ddl,
     user_tables,
 )
+from venomqa.stores._sqlite_undo import SqlValue
 from venomqa.stores.kit import TokenStack, already_set_up, new_serial, not_set_up
 
 T = TypeVar("T")
@@ -152,7 +155,7 @@ class SQLiteStore:
 
         return self._tokens.push(self._guard("checkpoint", take))
 
-    def rollback(self, token: Any) -> None:
+    def rollback(self, token: object) -> None:
         """Undo every change made after ``token``; tokens taken after it become invalid."""
         conn = self._require()
         token = self._tokens.require(token)
@@ -171,7 +174,7 @@ class SQLiteStore:
         self._hashes = hashes
         self._tokens.rolled_back_to(token)
 
-    def release(self, token: Any) -> None:
+    def release(self, token: object) -> None:
         """Forget ``token``; it can no longer be rolled back to."""
         self._tokens.release(token)
 
@@ -202,11 +205,11 @@ class SQLiteStore:
         self._hashes = hashes
         return values
 
-    def observe(self) -> dict[str, Any]:
+    def observe(self) -> dict[str, Json]:
         """Row counts per user table."""
         conn = self._require()
 
-        def count() -> dict[str, Any]:
+        def count() -> dict[str, Json]:
             with _transaction(conn, "BEGIN"):
                 return {
                     name: conn.execute(f"SELECT count(*) FROM {t.q}").fetchone()[0]
@@ -215,14 +218,14 @@ class SQLiteStore:
 
         return self._guard("observe", count)
 
-    def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+    def query(self, sql: str, params: QueryParams = ()) -> list[dict[str, SqlValue]]:
         """Run a read-only query (for invariants); each row as a dict of column -> value."""
         self._require()
         if self._reader is None:
             self._reader = self._connect(read_only=True)
         reader = self._reader
 
-        def run() -> list[dict[str, Any]]:
+        def run() -> list[dict[str, SqlValue]]:
             cursor = reader.execute(sql, params)
             names = [d[0] for d in cursor.description or ()]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

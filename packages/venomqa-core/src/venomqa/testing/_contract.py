@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
+from venomqa.ports.store import RecordChange, StorePort, records_of
 from venomqa.testing._writer import ContractWriter
 
-Check = Callable[[Any, ContractWriter], None]
+#: One check: runs on a fresh, not yet set-up store and a writer on the same backing system.
+Check = Callable[[StorePort, ContractWriter], None]
 
 
 @contextmanager
-def _set_up(store: Any) -> Iterator[Any]:
+def _set_up(store: StorePort) -> Iterator[StorePort]:
     store.setup()
     try:
         yield store
@@ -26,7 +27,7 @@ def _set_up(store: Any) -> Iterator[Any]:
         store.teardown()
 
 
-def check_rollback_undoes_insert(store: Any, writer: ContractWriter) -> None:
+def check_rollback_undoes_insert(store: StorePort, writer: ContractWriter) -> None:
     """A key written after a checkpoint is gone after rolling back to it."""
     writer.write("seed", "s")
     with _set_up(store):
@@ -40,7 +41,7 @@ def check_rollback_undoes_insert(store: Any, writer: ContractWriter) -> None:
         assert writer.read_all() == before, "rollback did not undo an insert"
 
 
-def check_rollback_undoes_update(store: Any, writer: ContractWriter) -> None:
+def check_rollback_undoes_update(store: StorePort, writer: ContractWriter) -> None:
     """A value overwritten after a checkpoint has its old value after rolling back."""
     writer.write("updated", "old")
     with _set_up(store):
@@ -51,7 +52,7 @@ def check_rollback_undoes_update(store: Any, writer: ContractWriter) -> None:
         assert writer.read_all() == before, "rollback did not undo an update"
 
 
-def check_rollback_undoes_delete(store: Any, writer: ContractWriter) -> None:
+def check_rollback_undoes_delete(store: StorePort, writer: ContractWriter) -> None:
     """A key deleted after a checkpoint is back after rolling back."""
     writer.write("deleted", "here")
     with _set_up(store):
@@ -62,7 +63,7 @@ def check_rollback_undoes_delete(store: Any, writer: ContractWriter) -> None:
         assert writer.read_all() == before, "rollback did not undo a delete"
 
 
-def check_rollback_undoes_another_process_writes(store: Any, writer: ContractWriter) -> None:
+def check_rollback_undoes_another_process_writes(store: StorePort, writer: ContractWriter) -> None:
     """Inserts, updates and deletes made by another process are all undone (required)."""
     writer.write("kept", "1")
     writer.write("changed", "1")
@@ -78,7 +79,7 @@ def check_rollback_undoes_another_process_writes(store: Any, writer: ContractWri
         assert writer.read_all() == before, "rollback did not undo another process's writes"
 
 
-def check_nested_checkpoints(store: Any, writer: ContractWriter) -> None:
+def check_nested_checkpoints(store: StorePort, writer: ContractWriter) -> None:
     """Roll back the inner checkpoint, then the outer one."""
     with _set_up(store):
         outer_state = writer.read_all()
@@ -94,7 +95,7 @@ def check_nested_checkpoints(store: Any, writer: ContractWriter) -> None:
         assert writer.read_all() == outer_state, "rollback to the outer checkpoint failed"
 
 
-def check_token_reusable_after_rollback(store: Any, writer: ContractWriter) -> None:
+def check_token_reusable_after_rollback(store: StorePort, writer: ContractWriter) -> None:
     """A token stays valid after being rolled back to, again and again."""
     with _set_up(store):
         before = writer.read_all()
@@ -105,7 +106,7 @@ def check_token_reusable_after_rollback(store: Any, writer: ContractWriter) -> N
             assert writer.read_all() == before, f"rollback number {branch + 1} to one token failed"
 
 
-def check_fingerprint_tracks_content(store: Any, writer: ContractWriter) -> None:
+def check_fingerprint_tracks_content(store: StorePort, writer: ContractWriter) -> None:
     """Equal contents give equal fingerprints whatever the history; different ones differ."""
     with _set_up(store):
         original = store.fingerprint()
@@ -122,7 +123,7 @@ def check_fingerprint_tracks_content(store: Any, writer: ContractWriter) -> None
         assert store.fingerprint() == original, "insert then delete did not restore the fingerprint"
 
 
-def check_fingerprint_restored_by_rollback(store: Any, writer: ContractWriter) -> None:
+def check_fingerprint_restored_by_rollback(store: StorePort, writer: ContractWriter) -> None:
     """After a rollback the fingerprint is the one taken at the checkpoint."""
     writer.write("fp-seed", "1")
     with _set_up(store):
@@ -135,7 +136,7 @@ def check_fingerprint_restored_by_rollback(store: Any, writer: ContractWriter) -
         assert store.fingerprint() == original, "rollback did not restore the fingerprint"
 
 
-def check_observe_returns_dict(store: Any, writer: ContractWriter) -> None:
+def check_observe_returns_dict(store: StorePort, writer: ContractWriter) -> None:
     """observe() gives a dict summary."""
     writer.write("observed", "1")
     with _set_up(store):
@@ -143,7 +144,7 @@ def check_observe_returns_dict(store: Any, writer: ContractWriter) -> None:
         assert isinstance(summary, dict), f"observe() returned {type(summary).__name__}, not dict"
 
 
-def check_teardown_leaves_no_trace(store: Any, writer: ContractWriter) -> None:
+def check_teardown_leaves_no_trace(store: StorePort, writer: ContractWriter) -> None:
     """After a run rolled back to its root, teardown leaves the backing system as it was."""
     writer.write("pristine", "1")
     before = writer.snapshot()
@@ -160,7 +161,7 @@ def check_teardown_leaves_no_trace(store: Any, writer: ContractWriter) -> None:
     assert writer.snapshot() == before, "teardown left the backing system different from before"
 
 
-def check_changed_records(store: Any, writer: ContractWriter) -> None:
+def check_changed_records(store: StorePort, writer: ContractWriter) -> None:
     """Optional ``changed_records()``: exactly the records that differ from setup, as they
     were then and are now, also after rollbacks; plain, JSON-like field values."""
     if not callable(getattr(store, "changed_records", None)):
@@ -195,11 +196,11 @@ def check_changed_records(store: Any, writer: ContractWriter) -> None:
         assert _differing(store) == [], "after rolling back to setup, records are still listed"
 
 
-def _differing(store: Any) -> list[Any]:
-    return [c for c in store.changed_records() if c.before != c.after]
+def _differing(store: StorePort) -> list[RecordChange]:
+    return [c for c in records_of(store) or () if c.before != c.after]
 
 
-def _plain(value: Any) -> bool:
+def _plain(value: object) -> bool:
     if value is None or isinstance(value, bool | int | float | str | bytes):
         return True
     if isinstance(value, list | tuple):
@@ -224,7 +225,7 @@ ALL_CHECKS: tuple[Check, ...] = (
 )
 
 
-def check_store_contract(make_store: Callable[[], Any], writer: ContractWriter) -> list[str]:
+def check_store_contract(make_store: Callable[[], StorePort], writer: ContractWriter) -> list[str]:
     """Run every check, each on a fresh store from ``make_store``; returns the checks' names.
 
     Raises AssertionError naming the first check that fails.
@@ -246,37 +247,39 @@ class StoreContract:
     ContractWriter on the same backing system. Each test sets the store up and tears it down.
     """
 
-    def test_rollback_undoes_insert(self, store: Any, writer: ContractWriter) -> None:
+    def test_rollback_undoes_insert(self, store: StorePort, writer: ContractWriter) -> None:
         check_rollback_undoes_insert(store, writer)
 
-    def test_rollback_undoes_update(self, store: Any, writer: ContractWriter) -> None:
+    def test_rollback_undoes_update(self, store: StorePort, writer: ContractWriter) -> None:
         check_rollback_undoes_update(store, writer)
 
-    def test_rollback_undoes_delete(self, store: Any, writer: ContractWriter) -> None:
+    def test_rollback_undoes_delete(self, store: StorePort, writer: ContractWriter) -> None:
         check_rollback_undoes_delete(store, writer)
 
     def test_rollback_undoes_another_process_writes(
-        self, store: Any, writer: ContractWriter
+        self, store: StorePort, writer: ContractWriter
     ) -> None:
         check_rollback_undoes_another_process_writes(store, writer)
 
-    def test_nested_checkpoints(self, store: Any, writer: ContractWriter) -> None:
+    def test_nested_checkpoints(self, store: StorePort, writer: ContractWriter) -> None:
         check_nested_checkpoints(store, writer)
 
-    def test_token_reusable_after_rollback(self, store: Any, writer: ContractWriter) -> None:
+    def test_token_reusable_after_rollback(self, store: StorePort, writer: ContractWriter) -> None:
         check_token_reusable_after_rollback(store, writer)
 
-    def test_fingerprint_tracks_content(self, store: Any, writer: ContractWriter) -> None:
+    def test_fingerprint_tracks_content(self, store: StorePort, writer: ContractWriter) -> None:
         check_fingerprint_tracks_content(store, writer)
 
-    def test_fingerprint_restored_by_rollback(self, store: Any, writer: ContractWriter) -> None:
+    def test_fingerprint_restored_by_rollback(
+        self, store: StorePort, writer: ContractWriter
+    ) -> None:
         check_fingerprint_restored_by_rollback(store, writer)
 
-    def test_observe_returns_dict(self, store: Any, writer: ContractWriter) -> None:
+    def test_observe_returns_dict(self, store: StorePort, writer: ContractWriter) -> None:
         check_observe_returns_dict(store, writer)
 
-    def test_teardown_leaves_no_trace(self, store: Any, writer: ContractWriter) -> None:
+    def test_teardown_leaves_no_trace(self, store: StorePort, writer: ContractWriter) -> None:
         check_teardown_leaves_no_trace(store, writer)
 
-    def test_changed_records(self, store: Any, writer: ContractWriter) -> None:
+    def test_changed_records(self, store: StorePort, writer: ContractWriter) -> None:
         check_changed_records(store, writer)

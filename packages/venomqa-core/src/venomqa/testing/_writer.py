@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
+
+from venomqa.json_types import Json
 
 
 @runtime_checkable
@@ -31,7 +33,7 @@ class ContractWriter(Protocol):
     def read_all(self) -> dict[str, str]:
         """The whole map as it is now."""
 
-    def snapshot(self) -> Any:
+    def snapshot(self) -> object:
         """An ``==``-comparable picture of everything in the backing system."""
 
 
@@ -61,12 +63,12 @@ class SubprocessWriter:
     snapshot_code: ClassVar[str] = ""
     timeout_s: ClassVar[float] = 30.0
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, **options: Json) -> None:
         self.options = options
 
-    def run(self, code: str, **variables: Any) -> Any:
+    def run(self, code: str, **variables: Json) -> Json:
         """Run ``code`` in a new interpreter; return the ``result`` it assigned (JSON-decoded)."""
-        payload = {
+        payload: dict[str, Json] = {
             "options": self.options,
             **variables,
             "__prelude__": self.prelude,
@@ -86,7 +88,8 @@ class SubprocessWriter:
                 f"(exit {done.returncode}):\n{done.stderr.strip()}"
             )
         lines = done.stdout.strip().splitlines()
-        return json.loads(lines[-1]) if lines else None
+        result: Json = json.loads(lines[-1]) if lines else None
+        return result
 
     def write(self, key: str, value: str) -> None:
         self.run(self.write_code, key=key, value=value)
@@ -95,7 +98,11 @@ class SubprocessWriter:
         self.run(self.delete_code, key=key)
 
     def read_all(self) -> dict[str, str]:
-        return dict(self.run(self.read_all_code) or {})
+        """The map ``read_all_code`` assigned (TypeError unless it is strings by string)."""
+        data = self.run(self.read_all_code) or {}
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise TypeError(f"{type(self).__name__}.read_all_code must assign a dict of strings")
+        return {key: str(value) for key, value in data.items()}
 
-    def snapshot(self) -> Any:
+    def snapshot(self) -> Json:
         return self.run(self.snapshot_code)

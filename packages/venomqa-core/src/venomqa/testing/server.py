@@ -39,28 +39,34 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType, TracebackType
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from venomqa.errors import InfrastructureError
+from venomqa.json_types import Json
 
 #: The first line an API process prints on stdout once it accepts connections.
 READY_PREFIX = "LISTENING"
 
-Reply = tuple[int, Any]
+#: (status, body): the body is anything ``json.dumps`` writes (a Json value, a TypedDict, a list
+#: of rows), or None for no content.
+Reply = tuple[int, object]
+
+_State = TypeVar("_State")
 
 
 @dataclass
 class Request:
-    """One request as a handler sees it."""
+    """One request as a handler sees it: ``body`` is the decoded JSON (None when empty) and
+    ``state`` what the ``setup`` function returned."""
 
     method: str
     path: str
     params: dict[str, str]
     query: dict[str, str]
     headers: dict[str, str]
-    body: Any
-    state: Any = None
+    body: Json
+    state: object = None
 
     @property
     def bearer(self) -> str | None:
@@ -78,8 +84,9 @@ class JsonApi:
 
     name: str
     routes: list[tuple[str, re.Pattern[str], Handler]] = field(default_factory=list)
+    # argparse's add_argument keyword arguments, passed on unchanged (argparse types them Any).
     _arguments: list[tuple[tuple[str, ...], dict[str, Any]]] = field(default_factory=list)
-    _setup: Callable[[argparse.Namespace], Any] | None = None
+    _setup: Callable[[argparse.Namespace], object] | None = None
 
     def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
         """Register ``handler`` for ``method`` on paths fully matching ``pattern``."""
@@ -94,20 +101,22 @@ class JsonApi:
         """A command-line option of this API (``argparse.add_argument`` arguments)."""
         self._arguments.append((flags, options))
 
-    def setup(self, fn: Callable[[argparse.Namespace], Any]) -> Callable[[argparse.Namespace], Any]:
+    def setup(
+        self, fn: Callable[[argparse.Namespace], _State]
+    ) -> Callable[[argparse.Namespace], _State]:
         """Decorate the function that prepares the API's state from its options."""
         self._setup = fn
         return fn
 
     def dispatch(
-        self, method: str, target: str, headers: dict[str, str], raw: bytes, state: Any
+        self, method: str, target: str, headers: dict[str, str], raw: bytes, state: object
     ) -> Reply:
         """The reply to one request: (status, body)."""
         parts = urlsplit(target)
         path = parts.path.rstrip("/") or "/"
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         try:
-            body = json.loads(raw) if raw.strip() else None
+            body: Json = json.loads(raw) if raw.strip() else None
         except ValueError as exc:
             return 400, {"error": f"request body is not JSON: {exc}"}
         allowed = False
@@ -146,7 +155,7 @@ class JsonApi:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], api: JsonApi, state: Any) -> None:
+    def __init__(self, address: tuple[str, int], api: JsonApi, state: object) -> None:
         self.api = api
         self.state = state
         super().__init__(address, _RequestHandler)
@@ -184,11 +193,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: object) -> None:
         """Stay quiet: the parent process reads only the ready line."""
 
 
-def serve(api: JsonApi, state: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+def serve(api: JsonApi, state: object, host: str = "127.0.0.1", port: int = 0) -> None:
     """Bind, print the ready line and serve ``api`` until SIGTERM or SIGINT."""
     server = _Server((host, port), api, state)
 

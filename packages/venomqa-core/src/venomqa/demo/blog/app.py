@@ -37,8 +37,8 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from venomqa.demo.blog.storage import BlogStorage, SqliteBlogStorage
 from venomqa.testing.server import JsonApi, Reply, Request
@@ -96,7 +96,24 @@ def _start(options: argparse.Namespace) -> Blog:
     return Blog(open_storage(options.storage))
 
 
-def _b64(data: dict[str, Any]) -> str:
+def _blog(request: Request) -> Blog:
+    """The process's Blog (what ``_start`` returned)."""
+    blog = request.state
+    if not isinstance(blog, Blog):
+        raise TypeError(f"the blog API is not set up (its state is {blog!r})")
+    return blog
+
+
+def _field(request: Request, name: str) -> str:
+    """The text ``name`` of the JSON body; missing (KeyError) or not text (TypeError) is a 500."""
+    body = request.body if isinstance(request.body, dict) else {}
+    value = body[name]
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, got {value!r}")
+    return value
+
+
+def _b64(data: Mapping[str, str | int]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
 
@@ -118,12 +135,11 @@ def _password_ok(stored: str, password: str) -> bool:
 
 @api.route("POST", r"/users")
 def register(request: Request) -> Reply:
-    blog: Blog = request.state
-    body = request.body or {}
+    blog = _blog(request)
     user = {
         "id": str(uuid.uuid4()),
-        "name": body["name"],
-        "password_hash": _hash_password(body["password"]),
+        "name": _field(request, "name"),
+        "password_hash": _hash_password(_field(request, "password")),
         "created_at": _now(),
     }
     with blog.lock:
@@ -134,10 +150,9 @@ def register(request: Request) -> Reply:
 
 @api.route("POST", r"/login")
 def login(request: Request) -> Reply:
-    blog: Blog = request.state
-    body = request.body or {}
-    user = blog.storage.user_named(body["name"])
-    if user is None or not _password_ok(user["password_hash"], body["password"]):
+    blog = _blog(request)
+    user = blog.storage.user_named(_field(request, "name"))
+    if user is None or not _password_ok(user["password_hash"], _field(request, "password")):
         return 401, {"error": "bad credentials"}
     jti = secrets.token_urlsafe(12)
     expires = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
@@ -148,7 +163,7 @@ def login(request: Request) -> Reply:
 
 @api.route("POST", r"/logout")
 def logout(request: Request) -> Reply:
-    blog: Blog = request.state
+    blog = _blog(request)
     user = blog.caller(request)
     if user is None:
         return 401, {"error": "not logged in"}
@@ -158,16 +173,16 @@ def logout(request: Request) -> Reply:
 
 @api.route("POST", r"/posts")
 def create_post(request: Request) -> Reply:
-    blog: Blog = request.state
+    blog = _blog(request)
     user = blog.caller(request)
     if user is None:
         return 401, {"error": "not logged in"}
-    body, now = request.body or {}, _now()
+    now = _now()
     post = {
         "id": str(uuid.uuid4()),
         "author_id": user,
-        "title": body["title"],
-        "body": body["body"],
+        "title": _field(request, "title"),
+        "body": _field(request, "body"),
         "checksum": secrets.token_hex(8),
         "created_at": now,
         "updated_at": now,
@@ -178,13 +193,13 @@ def create_post(request: Request) -> Reply:
 
 @api.route("GET", r"/posts")
 def list_posts(request: Request) -> Reply:
-    blog: Blog = request.state
+    blog = _blog(request)
     return 200, blog.storage.posts()
 
 
 @api.route("GET", r"/posts/(?P<id>[0-9a-f-]+)")
 def read_post(request: Request) -> Reply:
-    blog: Blog = request.state
+    blog = _blog(request)
     post = blog.storage.post(request.params["id"])
     if post is None:
         return 404, {"error": "no such post"}
@@ -194,7 +209,7 @@ def read_post(request: Request) -> Reply:
 
 @api.route("PATCH", r"/posts/(?P<id>[0-9a-f-]+)")
 def edit_post(request: Request) -> Reply:
-    blog: Blog = request.state
+    blog = _blog(request)
     user = blog.caller(request)
     if user is None:
         return 401, {"error": "not logged in"}
@@ -204,7 +219,7 @@ def edit_post(request: Request) -> Reply:
     if post["author_id"] != user:
         return 403, {"error": "not your post"}
     changes = {
-        "title": (request.body or {})["title"],
+        "title": _field(request, "title"),
         "checksum": secrets.token_hex(8),
         "updated_at": _now(),
     }
@@ -214,7 +229,7 @@ def edit_post(request: Request) -> Reply:
 
 @api.route("DELETE", r"/posts/(?P<id>[0-9a-f-]+)")
 def delete_post(request: Request) -> Reply:
-    blog: Blog = request.state
+    blog = _blog(request)
     if blog.caller(request) is None:
         return 401, {"error": "not logged in"}
     # Seeded bugs: no check that the caller wrote the post; its comments stay behind.
@@ -225,7 +240,7 @@ def delete_post(request: Request) -> Reply:
 
 @api.route("POST", r"/posts/(?P<id>[0-9a-f-]+)/comments")
 def comment(request: Request) -> Reply:
-    blog: Blog = request.state
+    blog = _blog(request)
     user = blog.caller(request)
     if user is None:
         return 401, {"error": "not logged in"}
@@ -235,7 +250,7 @@ def comment(request: Request) -> Reply:
         "id": str(uuid.uuid4()),
         "post_id": request.params["id"],
         "author_id": user,
-        "text": (request.body or {})["text"],
+        "text": _field(request, "text"),
         "created_at": _now(),
     }
     blog.storage.add_comment(new)
@@ -244,13 +259,13 @@ def comment(request: Request) -> Reply:
 
 @api.route("GET", r"/comments")
 def list_comments(request: Request) -> Reply:
-    blog: Blog = request.state
+    blog = _blog(request)
     return 200, blog.storage.comments()
 
 
 @api.route("POST", r"/tickets")
 def buy_tickets(request: Request) -> Reply:
-    blog: Blog = request.state
+    blog = _blog(request)
     with blog.lock:
         blog.ticket_calls += 1
         count = 1 + blog.ticket_calls % 2

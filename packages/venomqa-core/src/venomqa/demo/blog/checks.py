@@ -9,11 +9,16 @@ read the API only, so they hold on any storage the blog runs on.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from venomqa.context import ExecutionContext
 from venomqa.models.actions import Action, Severity, action, invariant
 from venomqa.world import World
+
+if TYPE_CHECKING:
+    import httpx
+
+    from venomqa.client import Client
 
 
 def _auth(ctx: ExecutionContext, name: str) -> dict[str, str]:
@@ -21,7 +26,7 @@ def _auth(ctx: ExecutionContext, name: str) -> dict[str, str]:
 
 
 def _register(name: str) -> Action:
-    def register(api: Any, ctx: ExecutionContext) -> Any:
+    def register(api: Client, ctx: ExecutionContext) -> httpx.Response:
         response = api.post("/users", json={"name": name, "password": f"pw-{name}"})
         ctx[f"{name}_id"] = response.json()["id"]
         return response
@@ -30,7 +35,7 @@ def _register(name: str) -> Action:
 
 
 def _login(name: str) -> Action:
-    def login(api: Any, ctx: ExecutionContext) -> Any:
+    def login(api: Client, ctx: ExecutionContext) -> httpx.Response:
         response = api.post("/login", json={"name": name, "password": f"pw-{name}"})
         ctx[f"{name}_token"] = response.json()["token"]
         return response
@@ -48,7 +53,7 @@ login_bob = _login("bob")
 
 
 @action(requires=lambda ctx: "alice_token" in ctx)
-def logout_alice(api: Any, ctx: ExecutionContext) -> Any:
+def logout_alice(api: Client, ctx: ExecutionContext) -> httpx.Response:
     """POST /logout as Alice."""
     response = api.post("/logout", headers=_auth(ctx, "alice"))
     del ctx["alice_token"]
@@ -59,12 +64,14 @@ def _post_live(ctx: ExecutionContext) -> bool:
     return "post_id" in ctx and "post_gone" not in ctx
 
 
-def _alice_and(condition: Callable[[ExecutionContext], bool]) -> Callable[..., bool]:
+def _alice_and(
+    condition: Callable[[ExecutionContext], bool],
+) -> Callable[[ExecutionContext], bool]:
     return lambda ctx: "alice_token" in ctx and condition(ctx)
 
 
 @action(requires=_alice_and(lambda ctx: "post_id" not in ctx))
-def alice_posts(api: Any, ctx: ExecutionContext) -> Any:
+def alice_posts(api: Client, ctx: ExecutionContext) -> httpx.Response:
     """POST /posts as Alice."""
     response = api.post(
         "/posts", json={"title": "hello", "body": "first"}, headers=_auth(ctx, "alice")
@@ -74,7 +81,7 @@ def alice_posts(api: Any, ctx: ExecutionContext) -> Any:
 
 
 @action(requires=_alice_and(_post_live))
-def alice_edits(api: Any, ctx: ExecutionContext) -> Any:
+def alice_edits(api: Client, ctx: ExecutionContext) -> httpx.Response:
     """PATCH /posts/ID as Alice."""
     return api.patch(
         f"/posts/{ctx['post_id']}", json={"title": "edited"}, headers=_auth(ctx, "alice")
@@ -82,7 +89,7 @@ def alice_edits(api: Any, ctx: ExecutionContext) -> Any:
 
 
 @action(requires=_alice_and(lambda ctx: _post_live(ctx) and "comment_id" not in ctx))
-def alice_comments(api: Any, ctx: ExecutionContext) -> Any:
+def alice_comments(api: Client, ctx: ExecutionContext) -> httpx.Response:
     """POST /posts/ID/comments as Alice."""
     response = api.post(
         f"/posts/{ctx['post_id']}/comments", json={"text": "nice"}, headers=_auth(ctx, "alice")
@@ -92,7 +99,7 @@ def alice_comments(api: Any, ctx: ExecutionContext) -> Any:
 
 
 @action(requires=_alice_and(_post_live))
-def alice_deletes_post(api: Any, ctx: ExecutionContext) -> Any:
+def alice_deletes_post(api: Client, ctx: ExecutionContext) -> httpx.Response:
     """DELETE /posts/ID as Alice."""
     response = api.delete(f"/posts/{ctx['post_id']}", headers=_auth(ctx, "alice"))
     ctx["post_gone"] = True
@@ -100,7 +107,7 @@ def alice_deletes_post(api: Any, ctx: ExecutionContext) -> Any:
 
 
 @action(requires=lambda ctx: "bob_token" in ctx and _post_live(ctx))
-def bob_deletes_post(api: Any, ctx: ExecutionContext) -> Any:
+def bob_deletes_post(api: Client, ctx: ExecutionContext) -> httpx.Response:
     """DELETE /posts/ID as Bob, who did not write it."""
     response = api.delete(f"/posts/{ctx['post_id']}", headers=_auth(ctx, "bob"))
     if response.status_code == 204:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from typing import Any, Protocol
+from typing import Protocol
 
-Row = dict[str, Any]
+#: A record: column name -> text (every column of the blog is text).
+Row = dict[str, str]
 
 SQLITE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -99,7 +100,7 @@ class SqliteBlogStorage:
         with self._connection() as conn:
             conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(row.values()))
 
-    def _one(self, sql: str, *params: Any) -> Row | None:
+    def _one(self, sql: str, *params: str) -> Row | None:
         with self._connection() as conn:
             row = conn.execute(sql, params).fetchone()
         return None if row is None else dict(row)
