@@ -13,7 +13,8 @@ import click
 from venomqa.cli import exit_code_for
 from venomqa.cli.catalog import short_help
 from venomqa.config import DEFAULT_CONFIG_NAME, Config, ReportConfig, load_config
-from venomqa.errors import ConfigError, StoreError, UsageError
+from venomqa.config.stores import Registered
+from venomqa.errors import StoreError, UsageError
 from venomqa.ports.reporter import ReporterPort
 
 
@@ -156,30 +157,15 @@ def parse_report_spec(spec: str, known: Mapping[str, type]) -> ReportConfig:
 
 
 def build_reporters(
-    config: Config, extra: Sequence[ReportConfig], known: Mapping[str, type]
+    config: Config, extra: Sequence[ReportConfig], known: Mapping[str, type[ReporterPort]]
 ) -> list[ReporterPort]:
     """Instantiate the file's reports, then the command line's, as ``cls(path=..., **options)``."""
-    built: list[ReporterPort] = []
     entries = [(f"reports[{i}]", r) for i, r in enumerate(config.reports)]
     entries += [(f"--report {r.format}:{r.path or ''}", r) for r in extra]
-    for key, entry in entries:
-        cls = known.get(entry.format)
-        if cls is None:
-            raise ConfigError(
-                f"unknown report format {entry.format!r}; known formats: "
-                f"{', '.join(sorted(known))}",
-                file=str(config.path),
-                key=f"{key}.format",
-            )
-        try:
-            built.append(cls(path=entry.path, **entry.options))
-        except TypeError as exc:
-            raise ConfigError(
-                f"reporter {entry.format!r} rejected its options: {exc}",
-                file=str(config.path),
-                key=key,
-            ) from exc
-    return built
+    found = Registered("report format", "formats", "format", known, str(config.path))
+    return [
+        found.build(entry.format, key, entry.options, path=entry.path) for key, entry in entries
+    ]
 
 
 def _with_store_location(exc: StoreError, config: Config) -> StoreError:

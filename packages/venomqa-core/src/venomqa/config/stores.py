@@ -1,13 +1,17 @@
-"""Build the store adapters a Config names, turning constructor errors into ConfigErrors."""
+"""Build the store adapters (and reporters) a Config names, turning an unknown name or a
+constructor's complaint into a ConfigError that names the file and key."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Generic, TypeVar
 
 from venomqa.config.model import Config, StoreConfig
 from venomqa.errors import ConfigError
 from venomqa.ports.store import StorePort
 from venomqa.stores.kit import hide_password
+
+T = TypeVar("T")
 
 _LOCATION_KEYS = ("path", "url", "dsn", "host", "bucket", "endpoint_url", "database")
 
@@ -27,31 +31,46 @@ def build_stores(
 
         adapters = registered
     known = adapters()
-    stores: dict[str, StorePort] = {}
-    for name, entry in config.stores.items():
-        key = f"stores.{name}"
-        cls = known.get(entry.adapter)
+    found: Registered[StorePort] = Registered(
+        "adapter", "adapters", "adapter", known, str(config.path)
+    )
+    return {
+        name: found.build(entry.adapter, f"stores.{name}", entry.options)
+        for name, entry in config.stores.items()
+    }
+
+
+class Registered(Generic[T]):
+    """Classes plugins registered under names (adapters, reporters), built from configuration:
+    an unknown name or options the class rejects become a ConfigError naming file and key."""
+
+    def __init__(
+        self, kind: str, plural: str, field: str, known: Mapping[str, type[T]], file: str
+    ) -> None:
+        self.kind, self.plural, self.field = kind, plural, field
+        self.known = known
+        self.file = file
+
+    def build(self, name: str, key: str, options: Mapping[str, object], **fixed: object) -> T:
+        """``known[name](**fixed, **options)``."""
+        cls = self.known.get(name)
         if cls is None:
+            listed = ", ".join(sorted(self.known)) or "none installed"
             raise ConfigError(
-                f"unknown adapter {entry.adapter!r}; known adapters: "
-                f"{', '.join(sorted(known)) or 'none installed'}",
-                file=str(config.path),
-                key=f"{key}.adapter",
+                f"unknown {self.kind} {name!r}; known {self.plural}: {listed}",
+                file=self.file,
+                key=f"{key}.{self.field}",
             )
         try:
-            stores[name] = cls(**entry.options)
+            return cls(**fixed, **options)
         except TypeError as exc:
             raise ConfigError(
-                f"adapter {entry.adapter!r} rejected the options "
-                f"{sorted(entry.options) or '(none)'}: {exc}",
-                file=str(config.path),
+                f"{self.kind} {name!r} rejected the options {sorted(options) or '(none)'}: {exc}",
+                file=self.file,
                 key=key,
             ) from exc
         except ValueError as exc:
-            raise ConfigError(
-                f"adapter {entry.adapter!r}: {exc}", file=str(config.path), key=key
-            ) from exc
-    return stores
+            raise ConfigError(f"{self.kind} {name!r}: {exc}", file=self.file, key=key) from exc
 
 
 def describe_store(entry: StoreConfig) -> str:

@@ -59,18 +59,21 @@ def as_action(candidate: Action | ActionFn) -> Action:
     """Accept an Action, or wrap a plain ``fn(api, ctx)`` function as one."""
     if isinstance(candidate, Action):
         return candidate
-    if callable(candidate):
-        return Action(name=getattr(candidate, "__name__", repr(candidate)), fn=candidate)
-    raise ActionDefinitionError(f"{candidate!r} is not an action (use @action on a function)")
+    return Action(name=_plain_function_name(candidate, "action"), fn=candidate)
 
 
 def as_invariant(candidate: Invariant | InvariantFn) -> Invariant:
     """Accept an Invariant, or wrap a plain ``fn(world)`` function as one."""
     if isinstance(candidate, Invariant):
         return candidate
-    if callable(candidate):
-        return Invariant(name=getattr(candidate, "__name__", repr(candidate)), check=candidate)
-    raise ActionDefinitionError(f"{candidate!r} is not an invariant (use @invariant on a function)")
+    return Invariant(name=_plain_function_name(candidate, "invariant"), check=candidate)
+
+
+def _plain_function_name(candidate: object, kind: str) -> str:
+    """The name a plain function gets as an action or invariant; not callable is an error."""
+    if not callable(candidate):
+        raise ActionDefinitionError(f"{candidate!r} is not an {kind} (use @{kind} on a function)")
+    return str(getattr(candidate, "__name__", repr(candidate)))
 
 
 def _unique_by_name(

@@ -19,8 +19,8 @@ module declares routes on a ``JsonApi`` and calls ``main()``::
 
 ``main()`` binds (``--host``, ``--port``; 0 picks a free port), prints ``LISTENING host:port`` once
 it accepts connections, and serves until SIGTERM or SIGINT. A handler returns ``(status, body)``
-(a body of None sends no content); an exception becomes a 500 with the exception in the body, as
-in a real API. The parent side: ``start_api_process([sys.executable, "api.py", "--url", ...])``
+(a body of None sends no content); ``raise HttpError(status, body)`` answers at once from anywhere
+in a handler; any other exception becomes a 500 with the exception in the body, as in a real API. The parent side: ``start_api_process([sys.executable, "api.py", "--url", ...])``
 waits for the ready line and returns an ``ApiProcess`` (a context manager that stops it).
 """
 
@@ -53,6 +53,15 @@ READY_PREFIX = "LISTENING"
 Reply = tuple[int, object]
 
 _State = TypeVar("_State")
+
+
+class HttpError(Exception):
+    """Raised by a handler (or what it calls) to answer ``status`` with ``body`` at once."""
+
+    def __init__(self, status: int, body: object) -> None:
+        super().__init__(f"HTTP {status}: {body!r}")
+        self.status = status
+        self.body = body
 
 
 @dataclass
@@ -130,6 +139,8 @@ class JsonApi:
             request = Request(method, path, match.groupdict(), query, headers, body, state)
             try:
                 return handler(request)
+            except HttpError as refused:
+                return refused.status, refused.body
             except Exception as exc:  # a bug in the API: a 500, like any real API's
                 return 500, {"error": f"{type(exc).__name__}: {exc}"}
         if allowed:
