@@ -20,7 +20,8 @@ module declares routes on a ``JsonApi`` and calls ``main()``::
 ``main()`` binds (``--host``, ``--port``; 0 picks a free port), prints ``LISTENING host:port`` once
 it accepts connections, and serves until SIGTERM or SIGINT. A handler returns ``(status, body)``
 (a body of None sends no content); ``raise HttpError(status, body)`` answers at once from anywhere
-in a handler; any other exception becomes a 500 with the exception in the body, as in a real API. The parent side: ``start_api_process([sys.executable, "api.py", "--url", ...])``
+in a handler; any other exception becomes a 500 with the exception in the body, as in a real API.
+The parent side: ``start_api_process([sys.executable, "api.py", "--url", ...])``
 waits for the ready line and returns an ``ApiProcess`` (a context manager that stops it).
 """
 
