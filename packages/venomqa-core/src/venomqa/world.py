@@ -17,7 +17,7 @@ from venomqa.ports.cache import CachePort
 from venomqa.ports.database import DatabasePort
 from venomqa.ports.queue import QueuePort
 from venomqa.ports.storage import StoragePort
-from venomqa.ports.store import StorePort, optional_release, records_of
+from venomqa.ports.store import StorePort, optional_release
 from venomqa.state.view import StorePart, WorldView
 
 if TYPE_CHECKING:
@@ -198,7 +198,11 @@ class World:
         (or, for a store that cannot list them, its fingerprint) and a copy of the context."""
         parts: dict[str, StorePart] = {}
         for name, store in self.stores.items():
-            parts[name] = self._call(name, "changed_records", partial(_store_part, store))
+            changed = getattr(store, "changed_records", None)
+            if callable(changed):
+                parts[name] = self._call(name, "changed_records", changed)
+            else:
+                parts[name] = self._call(name, "fingerprint", store.fingerprint)
         return WorldView(parts, self.ctx.copy_data())
 
     def observe(self) -> dict[str, Json]:
@@ -227,13 +231,6 @@ class World:
 def _not_a(name: str, store: StorePort, port: str, methods: str) -> UsageError:
     adapter = getattr(store, "name", type(store).__name__)
     return UsageError(f"store {name!r} (adapter {adapter!r}) is not a {port}: it has no {methods}")
-
-
-def _store_part(store: StorePort) -> StorePart:
-    records = records_of(store)
-    if records is not None:
-        return records
-    return store.fingerprint()
 
 
 def _as_client(api: object) -> Client:

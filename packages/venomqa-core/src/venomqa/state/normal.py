@@ -226,7 +226,8 @@ class _Resolver:
         for index, record in enumerate(self.records):
             record.label = self.labels[index]
         context = {key: self._context_value(key, value) for key, value in self.context.items()}
-        self._remember_minted()
+        if self.owners:
+            self._remember_minted()
         sums: dict[str, int] = {}
         for record in self.records:
             total = sums.get(record.store, 0)
@@ -240,7 +241,7 @@ class _Resolver:
             (
                 sorted(natives.items()),
                 sorted((store, value) for store, value in sums.items() if value),
-                sorted(context.items(), key=lambda item: item[0]),
+                sorted(context.items(), key=_first),
             )
         )
         key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
@@ -385,6 +386,10 @@ class _Resolver:
     def _token_reference(self, match: re.Match[str]) -> str:
         token = match.group()
         return self._reference(token) or token
+
+
+def _first(item: tuple[str, object]) -> str:
+    return item[0]
 
 
 def _hash64(value: object) -> int:
