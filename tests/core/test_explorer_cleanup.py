@@ -84,7 +84,7 @@ def test_store_failure_aborts_after_cleanup() -> None:
 
     store = BrokenFingerprintStore()
     world = counter_world(store)
-    with pytest.raises(StoreError, match="store .db.: fingerprint failed: OSError: disk gone"):
+    with pytest.raises(StoreError, match="store 'db': fingerprint failed: OSError: disk gone"):
         explore(world, [inc, dec])
 
     assert_rolled_back_and_torn_down(store, world)

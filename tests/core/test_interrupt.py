@@ -1,8 +1,10 @@
-"""Ctrl-C for real: SIGINT to a `venomqa run` process mid-exploration rolls the API's SQLite file
-back, removes everything the store installed, and exits 130."""
+"""Ctrl-C for real: SIGINT (or SIGTERM) to a `venomqa run` process mid-exploration rolls the API's
+SQLite file back, removes everything the store installed, writes the reports with what was found
+and exits 128 + the signal."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +13,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
 from _support_demo import sqlite_dump
 from venomqa.demo import init_schema, start_demo_server
 
@@ -66,3 +69,68 @@ def test_sigint_mid_run_restores_the_file_and_exits_130(tmp_path: Path) -> None:
     after = sqlite_dump(db)
     assert after == before
     assert not [line for line in after if "_venomqa" in line]
+
+
+FINDING_ACTIONS = (
+    SLOW_ACTIONS
+    + """
+
+from venomqa import invariant
+
+
+@invariant
+def no_order_yet(world):
+    return not world.stores["db"].query("SELECT id FROM orders")
+"""
+)
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_stopped_run_writes_every_report_with_what_it_found(
+    tmp_path: Path, signum: int, code: int
+) -> None:
+    """Ctrl-C, or SIGTERM from a cancelled CI job, after a violation was found: the stores are
+    rolled back, and every report asked for is written with the finding and stop reason
+    ``interrupted``; the exit code is 128 + the signal."""
+    db = tmp_path / "shop.db"
+    init_schema(db)
+    before = sqlite_dump(db)
+    (tmp_path / "slow_checks.py").write_text(FINDING_ACTIONS)
+    with start_demo_server(db) as server:
+        (tmp_path / "venomqa.yaml").write_text(
+            textwrap.dedent(
+                f"""
+                target: {server.url}
+                actions: [slow_checks]
+                stores:
+                  db: {{adapter: sqlite, path: {db.name}}}
+                explore: {{max_depth: 500, max_states: 100000}}
+                reports: [{{format: json, path: first.json}}, {{format: json, path: second.json}}]
+                """
+            )
+        )
+        process = subprocess.Popen(
+            [sys.executable, "-m", "venomqa", "run", "-c", str(tmp_path / "venomqa.yaml")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "VENOMQA_LOAD_PLUGINS": ""},
+        )
+        assert process.stdout is not None
+        for line in process.stdout:  # the console announces each violation as it is found
+            if line.startswith("violation: no_order_yet"):
+                break
+        else:
+            pytest.fail("the run ended without finding the violation")
+        process.send_signal(signum)
+        out, stderr = process.communicate(timeout=30)
+
+    assert process.returncode == code, stderr
+    assert "Interrupted; stores rolled back." in stderr
+    assert "(stopped: interrupted)" in out
+    for name in ("first.json", "second.json"):
+        report = json.loads((tmp_path / name).read_text())
+        assert report["exploration"]["stop_reason"] == "interrupted"
+        assert [v["invariant"] for v in report["violations"]] == ["no_order_yet"]
+        assert report["violations"][0]["path"] == ["create_order"]
+    assert sqlite_dump(db) == before

@@ -10,10 +10,14 @@
         ├── TargetUnreachableError (exit 3) the API under test cannot be reached
         ├── StoreError (exit 3)             a store failed (setup, checkpoint, rollback, ...)
         │   └── StorePermissionError (exit 3)  the store lacks a privilege VenomQA needs
-        ├── CircuitOpenError (exit 3)       the client's circuit breaker refuses calls
-        └── NondeterminismError (exit 3)    replaying a path did not reach the recorded state
+        └── CircuitOpenError (exit 3)       the client's circuit breaker refuses calls
+
+    RunInterrupted (a KeyboardInterrupt; exit 128 + signal: 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP)
+                                            the run was stopped; it carries what was found so far
 
 Exit code 0 means a clean run and 1 means violations were found; those are not errors.
+Calls that reach different states on two runs are not an error either: the explorer reports
+them as ``nondeterminism`` findings and goes on.
 Code that wraps a backend error raises one of these ``from`` the original exception.
 """
 
@@ -100,8 +104,24 @@ class CircuitOpenError(InfrastructureError):
     """The client's circuit breaker is open and refuses to send requests."""
 
 
-class NondeterminismError(InfrastructureError):
-    """Replaying a recorded path did not reach the state it reached the first time."""
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C, SIGTERM or SIGHUP stopped a run. Raised once the stores are rolled back;
+    ``partial`` holds what the exploration found until then (None if it had not started)."""
+
+    def __init__(self, signum: int = 2, partial: object = None) -> None:
+        super().__init__(f"interrupted by signal {signum}")
+        self.signum = signum
+        self.partial = partial
+
+    @property
+    def exit_code(self) -> int:
+        """128 plus the signal number, as a shell reports a process a signal ended."""
+        return 128 + self.signum
+
+    @classmethod
+    def of(cls, interrupt: KeyboardInterrupt, partial: object) -> RunInterrupted:
+        """``interrupt`` (a RunInterrupted with its signal, or a plain Ctrl-C) with ``partial``."""
+        return cls(getattr(interrupt, "signum", 2), partial)
 
 
 __all__ = [
@@ -114,8 +134,8 @@ __all__ = [
     "ConfigError",
     "DuplicateNameError",
     "InfrastructureError",
-    "NondeterminismError",
     "PluginError",
+    "RunInterrupted",
     "StoreError",
     "StorePermissionError",
     "TargetUnreachableError",

@@ -2,7 +2,9 @@
 
 It builds the client and the world, checks the target answers, explores the actions and state
 graphs, runs the journeys, and hands the RunReport to every reporter. Stores are always rolled
-back and torn down, also on errors and Ctrl-C.
+back and torn down, also on errors and Ctrl-C. An interrupted run (``RunInterrupted``: Ctrl-C or
+a signal) still writes every report, with what it found until then (stop reason
+``interrupted``), before the interrupt goes on up.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from venomqa.errors import RunInterrupted
 from venomqa.models import (
     Action,
     ExplorationResult,
@@ -55,11 +58,18 @@ def run_session(
         client = Client(target, headers=dict(headers or {}), auth=auth)
     else:
         client = Client(target, headers=dict(headers or {}), auth=auth, timeout=timeout)
+    interrupted: RunInterrupted | None = None
+    journey_results: list[JourneyResult] = []
     try:
         client.check_reachable()
         world = World(client, stores)
-        exploration = _explore(world, actions, invariants, graphs, explore_options, reporters)
-        journey_results = _run_journeys(world, journeys, invariants, reporters)
+        try:
+            exploration = _explore(world, actions, invariants, graphs, explore_options, reporters)
+        except RunInterrupted as stop:  # the stores are rolled back: report what was found
+            interrupted = stop
+            exploration = stop.partial if isinstance(stop.partial, ExplorationResult) else None
+        if interrupted is None:
+            journey_results = _run_journeys(world, journeys, invariants, reporters)
     finally:
         client.close()
     run = RunReport(exploration=exploration, journeys=journey_results, target=target)
@@ -67,6 +77,8 @@ def run_session(
         run.exploration.target = target
     for reporter in reporters:
         reporter.report(run)
+    if interrupted is not None:
+        raise interrupted
     return run
 
 
@@ -83,10 +95,16 @@ def _explore(
     from venomqa.explorer import explore, explore_graph
 
     results: list[ExplorationResult] = []
-    if actions:
-        results.append(explore(world, actions, invariants, observers=observers, **options))
-    for graph in graphs:
-        results.append(explore_graph(world, graph, observers=observers, **options))
+    try:
+        if actions:
+            results.append(explore(world, actions, invariants, observers=observers, **options))
+        for graph in graphs:
+            results.append(explore_graph(world, graph, observers=observers, **options))
+    except RunInterrupted as stop:  # keep the explorations done and the interrupted one's part
+        if isinstance(stop.partial, ExplorationResult):
+            results.append(stop.partial)
+        stop.partial = merge_explorations(results) if results else None
+        raise
     return merge_explorations(results)
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from venomqa.context import ContextSnapshot, ExecutionContext
 from venomqa.errors import StoreError, UsageError, VenomQAError
+from venomqa.interrupts import INTERRUPTS
 from venomqa.json_types import Json
 from venomqa.ports.cache import CachePort
 from venomqa.ports.database import DatabasePort
@@ -59,8 +60,12 @@ class World:
         """Set up every store in order; if one fails, tear down those already set up."""
         for name, store in self.stores.items():
             try:
-                store.setup()
+                with INTERRUPTS.critical():
+                    store.setup()
+                    self._set_up.append(name)
             except BaseException as exc:
+                if self._set_up and self._set_up[-1] == name:  # set up, then interrupted
+                    raise
                 errors = self.teardown()
                 if isinstance(exc, StoreError) and exc.store != name:
                     raise exc.located(name) from exc
@@ -68,17 +73,17 @@ class World:
                     raise
                 detail = f" (teardown also failed: {'; '.join(errors)})" if errors else ""
                 raise StoreError(f"setup failed: {exc}{detail}", store=name) from exc
-            self._set_up.append(name)
 
     def teardown(self) -> list[str]:
         """Tear down every store that was set up (last first); returns the errors it met."""
         errors: list[str] = []
-        while self._set_up:
-            name = self._set_up.pop()
-            try:
-                self.stores[name].teardown()
-            except Exception as exc:
-                errors.append(f"store {name!r}: teardown failed: {exc}")
+        with INTERRUPTS.critical():
+            while self._set_up:
+                name = self._set_up.pop()
+                try:
+                    self.stores[name].teardown()
+                except Exception as exc:
+                    errors.append(f"store {name!r}: teardown failed: {exc}")
         return errors
 
     def __enter__(self) -> World:
@@ -104,21 +109,30 @@ class World:
         every store and the context back to the start, releases the checkpoint and tears down
         what it set up. A clean-up failure is raised as a StoreError naming every problem,
         unless another error is already propagating (that one wins).
+
+        Meanwhile Ctrl-C, SIGTERM and SIGHUP stop the run as ``RunInterrupted``, but never in
+        the middle of a store operation (``venomqa.interrupts``): a store is never left half-way
+        through a rollback or a checkpoint, and the clean-up itself runs to its end.
         """
-        if manage:
-            self.setup()
-        start: WorldCheckpoint | None = None
-        try:
-            start = self.checkpoint()
-            yield start
-        except BaseException:
-            self._end_session(start, manage)
-            raise
-        errors = self._end_session(start, manage)
-        if errors:
-            raise StoreError("; ".join(errors))
+        with INTERRUPTS.handled():
+            start: WorldCheckpoint | None = None
+            try:
+                if manage:
+                    self.setup()
+                start = self.checkpoint()
+                yield start
+            except BaseException:
+                self._end_session(start, manage)
+                raise
+            errors = self._end_session(start, manage)
+            if errors:
+                raise StoreError("; ".join(errors))
 
     def _end_session(self, start: WorldCheckpoint | None, manage: bool) -> list[str]:
+        with INTERRUPTS.critical():  # a stop signal now waits until everything is cleaned up
+            return self._clean_up(start, manage)
+
+    def _clean_up(self, start: WorldCheckpoint | None, manage: bool) -> list[str]:
         errors: list[str] = []
         if start is not None:
             try:
@@ -214,7 +228,8 @@ class World:
     @staticmethod
     def _call(name: str, operation: str, fn: Callable[[], _T]) -> _T:
         try:
-            return fn()
+            with INTERRUPTS.critical():
+                return fn()
         except StoreError as exc:
             located = exc.located(name)
             if located is exc:

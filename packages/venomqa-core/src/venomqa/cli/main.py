@@ -1,21 +1,30 @@
 """The ``venomqa`` click group and the console-script entry point ``main()``.
 
 This is the one place errors become messages: a VenomQAError prints ``Error: ...`` on stderr and
-exits with its code (2 usage/config, 3 infrastructure); Ctrl-C exits 130 after the stores have
-been rolled back. Subcommands are imported only when they run, so ``--help`` stays fast.
+exits with its code (2 usage/config, 3 infrastructure). Ctrl-C, SIGTERM (a cancelled CI job,
+``timeout``) and SIGHUP (a closed terminal) all take the same path: the run stops, the stores are
+rolled back, the reports are written with what was found, and the process exits 128 + the signal
+(130, 143, 129). Subcommands are imported only when they run, so ``--help`` stays fast.
 """
 
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 
 import click
 
 from venomqa.cli.catalog import COMMANDS, short_help
-from venomqa.errors import VenomQAError
+from venomqa.errors import RunInterrupted, VenomQAError
 
 EXIT_INTERRUPTED = 130
+#: Signals that stop a run like Ctrl-C does (SIGINT already raises KeyboardInterrupt).
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 #: command name -> "module:attribute", imported on first use.
 LAZY_COMMANDS = {name: spec for name, (spec, _) in COMMANDS.items()}
@@ -63,13 +72,14 @@ class LazyGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> object:
         try:
-            return super().invoke(ctx)
+            with signals_interrupt():
+                return super().invoke(ctx)
         except VenomQAError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as interrupt:
             click.echo("\nInterrupted; stores rolled back.", err=True)
-            ctx.exit(EXIT_INTERRUPTED)
+            ctx.exit(getattr(interrupt, "exit_code", EXIT_INTERRUPTED))
 
     def _register_plugin_commands(self) -> None:
         if self._plugins_registered:
@@ -83,6 +93,25 @@ class LazyGroup(click.Group):
             register_commands(self)
         except VenomQAError as exc:
             click.echo(f"Warning: plugin commands unavailable: {exc}", err=True)
+
+
+@contextmanager
+def signals_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM and SIGHUP interrupt the main thread as Ctrl-C does (raising
+    RunInterrupted with the signal), so every way of stopping a run cleans up the same way."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise RunInterrupted(signum)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, interrupt) for signum in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _broken_command(name: str, spec: str, exc: BaseException) -> click.Command:

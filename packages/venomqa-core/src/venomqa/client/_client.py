@@ -24,6 +24,7 @@ from venomqa.client.redaction import SensitiveDataFilter
 from venomqa.client.retry import RetryPolicy
 from venomqa.client.secrets import SecretsManager
 from venomqa.errors import TargetUnreachableError, UsageError
+from venomqa.interrupts import INTERRUPTS
 from venomqa.models.results import RequestRecord
 
 IN_PROCESS_BASE_URL = "http://testserver"
@@ -106,7 +107,10 @@ class Client:
                 request = self._build(method, url, kwargs)  # a fresh request for each try
             started = time.perf_counter()
             try:
-                response = self._http.send(request, **send_options)
+                # A stop signal waits for the answer: the API has then finished (and committed)
+                # what this call started, so the rollback that follows sees all of it.
+                with INTERRUPTS.critical():
+                    response = self._http.send(request, **send_options)
             except Exception as exc:
                 elapsed = time.perf_counter() - started
                 self.history.append(self._recorder.failure(request, exc, elapsed))

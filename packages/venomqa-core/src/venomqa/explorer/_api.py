@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Unpack
 
-from venomqa.errors import UsageError
+from venomqa.errors import RunInterrupted, UsageError
 from venomqa.explorer._engine import Engine
 from venomqa.explorer._moves import Move, moves_from_actions, moves_from_graph, unique_invariants
 from venomqa.explorer.options import ExploreKwargs, ExploreOptions
@@ -47,7 +47,8 @@ def explore(
 
     With ``manage_world=True`` the world is set up first and torn down at the end; in every case
     the stores and the context are rolled back to the state they had when ``explore`` started,
-    also when the run is interrupted (Ctrl-C re-raises after the cleanup).
+    also when the run is interrupted: Ctrl-C (or SIGTERM/SIGHUP under the CLI) raises
+    ``RunInterrupted`` after the cleanup, its ``partial`` holding the result found so far.
     """
     explore_options = _options(options, "explore")
     moves = moves_from_actions(actions)
@@ -142,4 +143,6 @@ def _run(
             engine.release_checkpoints()
     result.observations = observations
     result.target = getattr(world.api, "base_url", None) or None
+    if engine.interruption is not None:  # the stores are rolled back now: say so, with results
+        raise RunInterrupted.of(engine.interruption, result) from engine.interruption
     return result

@@ -136,6 +136,8 @@ class Engine:
         self._rng = random.Random(options.seed)
         self._frontier = 0
         self._depth_now = 0
+        #: The Ctrl-C (or signal) that stopped the search, if one did.
+        self.interruption: KeyboardInterrupt | None = None
         self._start = 0.0
         self._deadline: float | None = None
         self._next_progress = 0.0
@@ -197,6 +199,10 @@ class Engine:
                     self.normalizer.clues = False
             except _Stop as stop:
                 stop_reason = stop.reason
+                break
+            except KeyboardInterrupt as interrupt:  # Ctrl-C or a signal: keep what was found
+                stop_reason = StopReason.INTERRUPTED
+                self.interruption = interrupt
                 break
         self._account_replays()
         result = self._result(stop_reason)
