@@ -230,3 +230,22 @@ def test_a_value_there_at_setup_is_never_taken_for_a_gone_id() -> None:
     assert index.fields is not None
     assert index.fields["carol"] == carol
     assert index.fields["bob"].startswith("@")
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        {},
+        {"orders": [1, 2], "user": {"name": "ada", "tags": ["x", "y"]}, "n": 3, "f": 1.5},
+        {"nested": ({"b": 1, "a": [None, True]},), "bytes": b"12345678", "text": "hello world"},
+    ],
+)
+def test_the_shortcut_for_views_without_records_keys_like_the_full_normal_form(
+    context: dict[str, Any],
+) -> None:
+    from venomqa.state.normal import _Resolver
+
+    normalizer = Normalizer(VolatileRules())
+    view = WorldView({"m": "abc"}, context)
+    full = _Resolver(normalizer, [], view.context).resolve({"m": "abc"})
+    assert normalizer.key(view) == full.key

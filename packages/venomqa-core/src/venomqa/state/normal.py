@@ -152,9 +152,12 @@ class Normalizer:
                 ):
                     continue
                 records.append(NormalRecord(store, change))
-        if self.clues:
-            for key, value in view.context.items():
-                self._look_for_clues(CONTEXT, "", {key: value})
+        if self.clues and view.context:
+            self._look_for_clues(CONTEXT, "", view.context)
+        if not records and not self.minted_shapes and not rules.has_context_rules:
+            # Nothing can be minted, referenced or gone: the context reads as it is.
+            context = {key: _plain(value) for key, value in view.context.items()}
+            return NormalForm(_state_key(natives, {}, context), [], natives, context)
         return _Resolver(self, records, view.context).resolve(natives)
 
     # -- helpers shared with the resolver ----------------------------------------------------
@@ -237,14 +240,7 @@ class _Resolver:
                 record.setup_label = self._setup_label(record)
                 total -= record.setup_label
             sums[record.store] = total & _MASK
-        text = repr(
-            (
-                sorted(natives.items()),
-                sorted((store, value) for store, value in sums.items() if value),
-                sorted(context.items(), key=_first),
-            )
-        )
-        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+        key = _state_key(natives, sums, context)
         return NormalForm(key, self.records, natives, context)
 
     # -- minted values ------------------------------------------------------------------------
@@ -386,6 +382,28 @@ class _Resolver:
     def _token_reference(self, match: re.Match[str]) -> str:
         token = match.group()
         return self._reference(token) or token
+
+
+def _state_key(natives: dict[str, str], sums: dict[str, int], context: dict[str, object]) -> str:
+    """The key: a short hash of the stores' fingerprints, their records' sums and the context."""
+    text = repr(
+        (
+            sorted(natives.items()),
+            sorted((store, value) for store, value in sums.items() if value),
+            sorted(context.items(), key=_first),
+        )
+    )
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+def _plain(value: object) -> object:
+    """A context value in normal form when nothing is minted: lists and tuples as tuples, dicts
+    as sorted (key, value) tuples (what ``_Resolver._substitute`` makes of them then)."""
+    if type(value) is list or type(value) is tuple:
+        return tuple(_plain(item) for item in value)
+    if type(value) is dict:
+        return tuple(sorted((str(k), _plain(v)) for k, v in value.items()))
+    return value
 
 
 def _first(item: tuple[str, object]) -> str:

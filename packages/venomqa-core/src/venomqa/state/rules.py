@@ -128,6 +128,11 @@ class VolatileRules:
             self._collection_cache[key] = known
         return known
 
+    @property
+    def has_context_rules(self) -> bool:
+        """Whether any context key is volatile."""
+        return bool(self._context_exact or self._context_patterns)
+
     def context_key(self, key: str) -> bool:
         """Whether the context key ``key`` is volatile."""
         known = self._context_cache.get(key)
