@@ -19,7 +19,18 @@ import sys
 import time
 
 TARGET_MS = 250.0
-HEAVY = ("httpx", "psycopg", "redis", "boto3", "botocore", "venomqa.explorer", "venomqa.client")
+#: What listing plugins must not import: drivers, the HTTP client, the engine and the world (the
+#: packages ``venomqa.client`` and ``venomqa.explorer`` themselves load their names lazily).
+HEAVY = (
+    "httpx",
+    "psycopg",
+    "redis",
+    "boto3",
+    "botocore",
+    "venomqa.client._client",
+    "venomqa.explorer._engine",
+    "venomqa.world",
+)
 
 PROBE = f"""
 import sys, json
