@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from venomqa._lazy import lazy_getattr
 from venomqa.context import ExecutionContext
+from venomqa.lazy import lazy_getattr
 from venomqa.models import (
     Action,
     Branch,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from venomqa._lazy import lazy_getattr
+from venomqa.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from venomqa.client._client import Client

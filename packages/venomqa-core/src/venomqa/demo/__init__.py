@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from venomqa._lazy import lazy_getattr
+from venomqa.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from venomqa.demo.process import DemoServer, DemoServerError, start_demo_server

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from venomqa._lazy import lazy_getattr
 from venomqa.explorer.options import BUILTIN_STRATEGY_NAMES, ExploreOptions
+from venomqa.lazy import lazy_getattr
 from venomqa.models.results import StopReason
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from venomqa._lazy import lazy_getattr
+from venomqa.lazy import lazy_getattr
 from venomqa.plugins.loading import DISABLE_PLUGINS_ENV, LOAD_PLUGINS_ENV
 from venomqa.plugins.markers import ENTRY_POINT_GROUP, PROJECT_NAME, hookimpl, hookspec
 
