@@ -208,3 +208,39 @@ def test_a_difference_no_field_explains_is_reported_and_the_run_goes_on(
         )
         assert finding["occurrences"] > 1  # replays of paths through buy_tickets too
     assert dump(db) == before
+
+
+def test_ctrl_c_mid_run_leaves_the_file_as_it_was_and_writes_the_findings(
+    blog: tuple[ApiProcess, Path], tmp_path: Path
+) -> None:
+    """Ctrl-C once the first problem is announced: the file is exactly as before (the API had
+    written uuid rows, sessions and timestamps), and both reports hold what was found."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    server, db = blog
+    config = write_project(tmp_path / "project", server, db, ["venomqa.demo.blog.checks"])
+    config.write_text(config.read_text().replace("max_depth: 6", "max_depth: 40"))
+    before = dump(db)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "venomqa", "run", "-c", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "VENOMQA_LOAD_PLUGINS": ""},
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("violation: "):
+            break
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+
+    assert process.returncode == 130, err
+    for name in ("report.json", "copy.json"):
+        report = json.loads((config.parent / name).read_text())
+        assert report["exploration"]["stop_reason"] == "interrupted"
+        assert {v["invariant"] for v in report["violations"]} & SEEDED
+    assert dump(db) == before
