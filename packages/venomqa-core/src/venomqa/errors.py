@@ -70,9 +70,11 @@ class ActionDefinitionError(VenomQAError):
 
 
 class InfrastructureError(VenomQAError):
-    """Something the run depends on (the API, a store) is unreachable or failed."""
+    """Something the run depends on (the API, a store) is unreachable or failed. When it ended
+    an exploration, ``partial`` holds what the exploration found until then."""
 
     exit_code = EXIT_INFRASTRUCTURE
+    partial: object = None
 
 
 class TargetUnreachableError(InfrastructureError):

@@ -7,7 +7,9 @@ runner and ``venomqa replay`` share, so the same action or invariant means the s
   (Ctrl-C).
 - ``invariant_failure``: None when the invariant holds; otherwise why not. Returning False (or
   any falsy value other than None) or raising AssertionError violates it; any other exception
-  is a violation naming the exception; an InfrastructureError propagates.
+  is a violation naming the exception, and so is a store error inside the invariant (a query
+  that fails: the message names the invariant, the store's key and the query); any other
+  InfrastructureError (the API is gone) propagates.
 - ``node_check_failure``: the same for a StateGraph node's checker.
 """
 
@@ -17,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from venomqa.errors import InfrastructureError
+from venomqa.errors import InfrastructureError, StoreError
 from venomqa.models.actions import Invariant
 from venomqa.models.graph import NodeChecker
 from venomqa.models.journey import StepFn
@@ -94,6 +96,8 @@ def invariant_failure(inv: Invariant, world: World) -> str | None:
     """Why ``inv`` is violated in the current state, or None when it holds."""
     try:
         result = inv.check(world)
+    except StoreError as exc:
+        return f"invariant {inv.name!r} could not be checked: {_located(exc, world)}"
     except InfrastructureError:
         raise
     except AssertionError as exc:
@@ -104,6 +108,12 @@ def invariant_failure(inv: Invariant, world: World) -> str | None:
         return None
     explained = f": {inv.description}" if inv.description else ""
     return f"invariant {inv.name!r} returned {result!r}{explained}"
+
+
+def _located(exc: StoreError, world: World) -> str:
+    """``exc``, naming the store by its key in the world (``db``) rather than its adapter."""
+    keys = [key for key, store in world.stores.items() if getattr(store, "name", None) == exc.store]
+    return str(exc.located(keys[0])) if len(keys) == 1 else str(exc)
 
 
 def failed_invariants(world: World, invariants: Sequence[Invariant]) -> list[tuple[Invariant, str]]:

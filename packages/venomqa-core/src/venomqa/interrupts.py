@@ -25,6 +25,16 @@ from venomqa.errors import RunInterrupted
 #: The signals that stop a run: Ctrl-C, a cancelled job or ``timeout``, a closed terminal.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
+
+def signal_name(signum: int) -> str:
+    """``SIGTERM`` for 15; Ctrl-C is named as such (``SIGINT (Ctrl-C)``)."""
+    try:
+        name = signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+    return f"{name} (Ctrl-C)" if signum == signal.SIGINT else name
+
+
 Handler = Callable[[int, FrameType | None], object] | int | None
 
 

@@ -3,8 +3,8 @@
 It builds the client and the world, checks the target answers, explores the actions and state
 graphs, runs the journeys, and hands the RunReport to every reporter. Stores are always rolled
 back and torn down, also on errors and Ctrl-C. An interrupted run (``RunInterrupted``: Ctrl-C or
-a signal) still writes every report, with what it found until then (stop reason
-``interrupted``), before the interrupt goes on up.
+a signal) or an aborted one (the API or a store failed: stop reason ``aborted``) still writes
+every report, with what it found until then, before the error goes on up.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from venomqa.errors import RunInterrupted
+from venomqa.errors import InfrastructureError, RunInterrupted
 from venomqa.models import (
     Action,
     ExplorationResult,
@@ -58,17 +58,18 @@ def run_session(
         client = Client(target, headers=dict(headers or {}), auth=auth)
     else:
         client = Client(target, headers=dict(headers or {}), auth=auth, timeout=timeout)
-    interrupted: RunInterrupted | None = None
+    stopped: RunInterrupted | InfrastructureError | None = None
     journey_results: list[JourneyResult] = []
     try:
         client.check_reachable()
         world = World(client, stores)
         try:
             exploration = _explore(world, actions, invariants, graphs, explore_options, reporters)
-        except RunInterrupted as stop:  # the stores are rolled back: report what was found
-            interrupted = stop
-            exploration = stop.partial if isinstance(stop.partial, ExplorationResult) else None
-        if interrupted is None:
+        except (RunInterrupted, InfrastructureError) as stop:
+            if not isinstance(stop.partial, ExplorationResult):
+                raise
+            stopped, exploration = stop, stop.partial  # the stores are rolled back: report it
+        if stopped is None:
             journey_results = _run_journeys(world, journeys, invariants, reporters)
     finally:
         client.close()
@@ -77,8 +78,8 @@ def run_session(
         run.exploration.target = target
     for reporter in reporters:
         reporter.report(run)
-    if interrupted is not None:
-        raise interrupted
+    if stopped is not None:
+        raise stopped
     return run
 
 
@@ -100,7 +101,7 @@ def _explore(
             results.append(explore(world, actions, invariants, observers=observers, **options))
         for graph in graphs:
             results.append(explore_graph(world, graph, observers=observers, **options))
-    except RunInterrupted as stop:  # keep the explorations done and the interrupted one's part
+    except (RunInterrupted, InfrastructureError) as stop:  # keep what was explored, and the part
         if isinstance(stop.partial, ExplorationResult):
             results.append(stop.partial)
         stop.partial = merge_explorations(results) if results else None
@@ -142,6 +143,7 @@ def merge_explorations(results: list[ExplorationResult]) -> ExplorationResult:
         merged.observations.update(result.observations)
         if result.stop_reason != "exhausted":
             merged.stop_reason = result.stop_reason
+            merged.stop_detail = result.stop_detail or merged.stop_detail
     merged.initial_state = results[0].initial_state
     merged.never_enabled = never_enabled
     return merged

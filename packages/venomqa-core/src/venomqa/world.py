@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -18,7 +18,7 @@ from venomqa.ports.cache import CachePort
 from venomqa.ports.database import DatabasePort
 from venomqa.ports.queue import QueuePort
 from venomqa.ports.storage import StoragePort
-from venomqa.ports.store import StorePort, optional_release
+from venomqa.ports.store import RecordChange, StorePort, optional_release
 from venomqa.state.view import StorePart, WorldView
 
 if TYPE_CHECKING:
@@ -55,6 +55,7 @@ class World:
         self.stores: dict[str, StorePort] = dict(stores or {})
         self.ctx: ExecutionContext = ctx if ctx is not None else ExecutionContext()
         self._set_up: list[str] = []
+        self._start_view: WorldView | None = None
 
     def setup(self) -> None:
         """Set up every store in order; if one fails, tear down those already set up."""
@@ -120,13 +121,16 @@ class World:
                 if manage:
                     self.setup()
                 start = self.checkpoint()
+                self._start_view = self.view()
                 yield start
-            except BaseException:
-                self._end_session(start, manage)
+            except BaseException as exc:
+                errors = self._end_session(start, manage)
+                if errors:  # what is left matters more than why the run ended
+                    raise _left_over(errors) from exc
                 raise
             errors = self._end_session(start, manage)
             if errors:
-                raise StoreError("; ".join(errors))
+                raise _left_over(errors)
 
     def _end_session(self, start: WorldCheckpoint | None, manage: bool) -> list[str]:
         with INTERRUPTS.critical():  # a stop signal now waits until everything is cleaned up
@@ -138,11 +142,35 @@ class World:
             try:
                 self.rollback(start)
                 self.release(start)
+                errors.extend(self._not_restored())
             except Exception as exc:
                 errors.append(f"rolling back to the start of the run failed: {exc}")
         if manage:
             errors.extend(self.teardown())
         return errors
+
+    def _not_restored(self) -> list[str]:
+        """What is not back as it was at the start of the session, store by store."""
+        if self._start_view is None:
+            return []
+        problems: list[str] = []
+        start = self._start_view.stores
+        for name, part in self.view().stores.items():
+            then = start.get(name)
+            if isinstance(part, str) or isinstance(then, str):
+                if part != then:
+                    problems.append(f"store {name!r} is not back at its state at the start")
+                continue
+            differ = sorted(_content(part).symmetric_difference(_content(then or ())), key=repr)
+            if differ:
+                shown = ", ".join(
+                    f"{collection} {identity!r}" for collection, identity, _ in differ
+                )
+                problems.append(
+                    f"store {name!r} is not back at its state at the start: records differ "
+                    f"({shown[:300]})"
+                )
+        return problems
 
     def checkpoint(self) -> WorldCheckpoint:
         """Checkpoint every store and snapshot the context."""
@@ -241,6 +269,23 @@ class World:
             raise StoreError(
                 f"{operation} failed: {type(exc).__name__}: {exc}", store=name
             ) from exc
+
+
+def _content(changes: Sequence[RecordChange]) -> set[tuple[str, object, str]]:
+    """The records that differ from setup, as comparable (collection, identity, content)."""
+    return {
+        (c.collection, c.identity, repr(sorted((c.after or {}).items())))
+        for c in changes
+        if c.before != c.after
+    }
+
+
+def _left_over(errors: list[str]) -> StoreError:
+    """The error for a session whose clean-up did not bring everything back."""
+    return StoreError(
+        "; ".join(errors) + "; the stores may not be as they were before the run: run "
+        "`venomqa recover` (with the same venomqa.yaml) to finish the clean-up"
+    )
 
 
 def _not_a(name: str, store: StorePort, port: str, methods: str) -> UsageError:

@@ -21,6 +21,7 @@ import click
 
 from venomqa.cli.catalog import COMMANDS, short_help
 from venomqa.errors import RunInterrupted, VenomQAError
+from venomqa.interrupts import signal_name
 
 EXIT_INTERRUPTED = 130
 #: Signals that stop a run like Ctrl-C does (SIGINT already raises KeyboardInterrupt).
@@ -78,7 +79,8 @@ class LazyGroup(click.Group):
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt as interrupt:
-            click.echo("\nInterrupted; stores rolled back.", err=True)
+            signum = getattr(interrupt, "signum", signal.SIGINT)
+            click.echo(f"\nInterrupted by {signal_name(signum)}; stores rolled back.", err=True)
             ctx.exit(getattr(interrupt, "exit_code", EXIT_INTERRUPTED))
 
     def _register_plugin_commands(self) -> None:

@@ -4,12 +4,15 @@
 :class:`~venomqa.models.results.RequestRecord` with credentials and secrets redacted, including
 tries that failed to send. HTTP error statuses are returned like any other answer; a refused or
 timed-out connection raises :class:`~venomqa.errors.TargetUnreachableError` once the retry policy
-gives up. Other send errors (a read timeout, an exception raised by an in-process app) are
-recorded and re-raised unchanged: they are findings about the API, not about the network.
+gives up, and so does a call the server dropped (closed the connection, reset it) when the server
+then refuses new connections: the API is gone, so the run cannot go on. Other send errors (a read
+timeout, a connection dropped by a server that still accepts new ones, an exception raised by an
+in-process app) are recorded and re-raised unchanged: they are findings about the API.
 """
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Mapping
 from types import TracebackType
@@ -250,6 +253,14 @@ class Client:
                 f"cannot connect to the API under test for {where}{tries}: "
                 f"{type(exc).__name__}: {detail}; check that the server is running"
             )
+        if isinstance(exc, httpx.TransportError) and self.app is None:
+            refused = _refuses_connections(request.url)
+            if refused is not None:  # not a dropped call: the server itself is gone
+                return TargetUnreachableError(
+                    f"the API under test stopped answering during {where} "
+                    f"({type(exc).__name__}: {detail}) and now refuses connections ({refused}); "
+                    "check that the server is running"
+                )
         return None
 
     def _register_secrets(self, headers: Mapping[str, str] | None, auth: httpx.Auth | None) -> None:
@@ -264,3 +275,13 @@ class Client:
 
 
 __all__ = ["IN_PROCESS_BASE_URL", "Client"]
+
+
+def _refuses_connections(url: httpx.URL, timeout: float = 2.0) -> str | None:
+    """Why a TCP connection to ``url``'s host cannot be opened, or None when it can."""
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.host, port), timeout=timeout):
+            return None
+    except OSError as exc:
+        return str(exc) or type(exc).__name__

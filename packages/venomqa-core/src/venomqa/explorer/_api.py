@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Unpack
 
-from venomqa.errors import RunInterrupted, UsageError
+from venomqa.errors import InfrastructureError, RunInterrupted, UsageError
 from venomqa.explorer._engine import Engine
 from venomqa.explorer._moves import Move, moves_from_actions, moves_from_graph, unique_invariants
 from venomqa.explorer.options import ExploreKwargs, ExploreOptions
@@ -124,25 +124,37 @@ def _run(
     root_checker: NodeChecker | None = None,
 ) -> ExplorationResult:
     strategy = strategy_named(options.strategy)
-    with world.session(manage=manage_world) as root:
-        observations = world.observe()
-        engine = Engine(
-            world,
-            moves,
-            invariants,
-            options,
-            strategy,
-            root,
-            observers=observers,
-            root_node=root_node,
-            root_checker=root_checker,
-        )
-        try:
-            result = engine.run()
-        finally:
-            engine.release_checkpoints()
-    result.observations = observations
-    result.target = getattr(world.api, "base_url", None) or None
-    if engine.interruption is not None:  # the stores are rolled back now: say so, with results
+    engine: Engine | None = None
+    result: ExplorationResult | None = None
+    try:
+        with world.session(manage=manage_world) as root:
+            observations = world.observe()
+            engine = Engine(
+                world,
+                moves,
+                invariants,
+                options,
+                strategy,
+                root,
+                observers=observers,
+                root_node=root_node,
+                root_checker=root_checker,
+            )
+            try:
+                result = engine.run()
+            finally:
+                engine.release_checkpoints()
+            result.observations = observations
+            result.target = getattr(world.api, "base_url", None) or None
+    except InfrastructureError as failure:  # the clean-up failed: still hand over what was found
+        if failure.partial is None:
+            failure.partial = result
+        raise
+    assert engine is not None and result is not None
+    # The stores are rolled back (and checked) now: say why the run stopped, with its results.
+    if engine.interruption is not None:
         raise RunInterrupted.of(engine.interruption, result) from engine.interruption
+    if engine.failure is not None:
+        engine.failure.partial = result
+        raise engine.failure
     return result

@@ -28,6 +28,7 @@ import time
 from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
 from functools import partial
+from signal import SIGINT
 
 from venomqa.errors import InfrastructureError
 from venomqa.evaluation import (
@@ -52,6 +53,7 @@ from venomqa.explorer._shrink import shrink_path
 from venomqa.explorer._trail import ReplayMismatch, Trail
 from venomqa.explorer.options import ExploreOptions
 from venomqa.explorer.search import Arrival, Route, State, Strategy
+from venomqa.interrupts import signal_name
 from venomqa.models.actions import Invariant
 from venomqa.models.graph import NodeChecker
 from venomqa.models.results import (
@@ -138,6 +140,8 @@ class Engine:
         self._depth_now = 0
         #: The Ctrl-C (or signal) that stopped the search, if one did.
         self.interruption: KeyboardInterrupt | None = None
+        #: The failure of the API or a store that stopped the search, if one did.
+        self.failure: InfrastructureError | None = None
         self._start = 0.0
         self._deadline: float | None = None
         self._next_progress = 0.0
@@ -204,8 +208,16 @@ class Engine:
                 stop_reason = StopReason.INTERRUPTED
                 self.interruption = interrupt
                 break
+            except InfrastructureError as failure:  # the API or a store failed: keep them too
+                stop_reason = StopReason.ABORTED
+                self.failure = failure
+                break
         self._account_replays()
         result = self._result(stop_reason)
+        if self.interruption is not None:
+            result.stop_detail = signal_name(getattr(self.interruption, "signum", SIGINT))
+        elif self.failure is not None:
+            result.stop_detail = str(self.failure) or type(self.failure).__name__
         notify(self._observers, "on_progress", self._progress())
         return result
 
@@ -405,7 +417,14 @@ class Engine:
         if explanation.unexplained:
             self._calibrations[index] = _CALIBRATIONS
             steps = (*route.steps, first.step)
-            finding = nondeterminism_finding(f"action {move.name!r}", explanation.unexplained)
+            raised = [
+                f"run {n} raised {run.step.error}"
+                for n, run in ((1, first), (2, second))
+                if run.step.error is not None and first.step.error != second.step.error
+            ]
+            finding = nondeterminism_finding(
+                f"action {move.name!r}", [*raised, *explanation.unexplained]
+            )
             self._report([finding], Route(route.hops, steps), source.key, shrink=False)
         elif key != source.key:
             self._calibrations[index] = _CALIBRATIONS
@@ -431,7 +450,7 @@ class Engine:
         )
         if len(self.rules.rules) != known and self._learning:
             raise _Restart()
-        differences = explanation.unexplained if explanation else []
+        differences = [*mismatch.errors, *(explanation.unexplained if explanation else [])]
         source.unreachable = True
         finding = nondeterminism_finding(f"the path {names}", differences)
         self._report([finding], source.route, source.key, shrink=False)

@@ -29,13 +29,23 @@ Keyer = Callable[[str | None], tuple[str, WorldView]]
 class ReplayMismatch(Exception):
     """A replay reached another state than the first time (the world is where it went)."""
 
-    def __init__(self, hops: Hops, depth: int, expected: str, reached: str, view: WorldView):
+    def __init__(
+        self,
+        hops: Hops,
+        depth: int,
+        expected: str,
+        reached: str,
+        view: WorldView,
+        errors: Sequence[str] = (),
+    ):
         super().__init__(f"replay of {len(hops)} hops reached {reached}, expected {expected}")
         self.hops = hops
         self.depth = depth
         self.expected = expected
         self.reached = reached
         self.view = view
+        #: What the replayed actions raised (``name raised Type: message``), if any did.
+        self.errors = list(errors)
 
 
 @dataclass(slots=True)
@@ -119,10 +129,13 @@ class Trail:
             return
         self.lose()
         kept = len(entries)
+        errors: list[str] = []
         for position in range(start, target):
             index, expected = hops[position]
             move = self.moves[index]
-            run_action(world, move.name, move.run)
+            executed = run_action(world, move.name, move.run)
+            if executed.step.error is not None:
+                errors.append(f"on the replay, {move.name} raised {executed.step.error}")
             self.replayed += 1
             node = node_after(move, node)
             depth = position + 1
@@ -130,7 +143,7 @@ class Trail:
                 reached, view = self.keyer(node)
                 if reached != expected:
                     self._drop_above(kept)
-                    raise ReplayMismatch(hops, depth, expected, reached, view)
+                    raise ReplayMismatch(hops, depth, expected, reached, view, errors)
             if anchor or depth < target:
                 entries.append(_Entry(depth, expected, node, world.checkpoint()))
         self.arrive(target, hops[-1][1], node)

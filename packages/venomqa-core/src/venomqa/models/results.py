@@ -52,6 +52,9 @@ class StopReason(StrEnum):
     STALLED = "stalled"
     #: Ctrl-C or a signal ended the run; the result holds what was found until then.
     INTERRUPTED = "interrupted"
+    #: The API or a store failed (or a rollback did not restore a state); ``stop_detail`` says
+    #: what. The result holds what was found until then.
+    ABORTED = "aborted"
 
 
 KIND_INVARIANT = FindingKind.INVARIANT
@@ -262,6 +265,13 @@ class ExplorationResult:
     restarts: int = 0
     #: Fields and context keys left out of the state: declared, then learned.
     volatile: list[VolatileFieldInfo] = field(default_factory=list)
+    #: Why the run stopped early, when it was interrupted or aborted.
+    stop_detail: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """False when the run was interrupted or aborted (the findings are those found so far)."""
+        return self.stop_reason not in (StopReason.INTERRUPTED, StopReason.ABORTED)
 
     @property
     def ok(self) -> bool:
@@ -285,6 +295,8 @@ class ExplorationResult:
             "target": self.target,
             "strategy": self.strategy,
             "stop_reason": self.stop_reason,
+            "stop_detail": self.stop_detail,
+            "complete": self.complete,
             "states": self.states,
             "transitions": self.transitions,
             "max_depth_reached": self.max_depth_reached,

@@ -4,7 +4,8 @@ On a terminal the progress is one line rewritten in place; otherwise a line is p
 every ``interval_s`` seconds. The summary lists totals (with the action calls they took),
 per-action coverage, the volatile values learned while exploring with the ``venomqa.yaml`` lines
 that pin them, each violation with the number of states that showed it, its numbered reproduction
-steps and a few other paths to it, and each journey's steps and paths.
+steps and a few other paths to it, and each journey's steps and paths. The summary is redacted
+with the run's secrets (``venomqa.reporters.redaction``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from typing import IO
 from urllib.parse import urlsplit
 
+from venomqa.client.redaction import SensitiveDataFilter
 from venomqa.json_types import Json
 from venomqa.models import (
     ExplorationResult,
@@ -26,6 +28,7 @@ from venomqa.models import (
     StepResult,
     Violation,
 )
+from venomqa.reporters.redaction import report_filter
 
 _BODY_LIMIT = 300
 #: Heading of the section listing what was learned.
@@ -57,6 +60,7 @@ class ConsoleReporter:
         self.interval_s = interval_s
         self._last_line_at = 0.0
         self._line_open = False
+        self._filter = SensitiveDataFilter()
 
     # -- live -----------------------------------------------------------------------------------
 
@@ -104,7 +108,8 @@ class ConsoleReporter:
         self.stream.flush()
 
     def render(self, run: RunReport) -> str:
-        """The end-of-run summary as text."""
+        """The end-of-run summary as text, redacted."""
+        self._filter = report_filter(run)
         lines: list[str] = []
         if not self.quiet:
             if run.exploration is not None:
@@ -117,11 +122,14 @@ class ConsoleReporter:
                 for number, violation in enumerate(violations, 1):
                     lines += self._violation(number, violation)
         lines.append(self._verdict(run))
-        return "\n".join(lines) + "\n"
+        redact = self._filter.redact_text  # line by line: a cut body's open quote ends there
+        return "\n".join(line for line in "\n".join(lines).split("\n")) + "\n"
 
     def _exploration(self, result: ExplorationResult) -> list[str]:
         calls = f"{result.calls} calls, " if result.calls else ""
         stopped = f"stopped: {result.stop_reason}"
+        if result.stop_detail:
+            stopped += f" ({result.stop_detail})"
         if result.restarts:
             stopped += f"; restarted {_times(result.restarts)} after learning volatile values"
         lines = [
@@ -147,7 +155,8 @@ class ConsoleReporter:
             return []
         lines = [self._style(LEARNED_HEADING, "bold")]
         width = max(len(info.spec) for info in learned)
-        lines += [f"  {info.spec:<{width}}  {info.reason}" for info in learned]
+        reason = self._filter.redact_learned
+        lines += [f"  {info.spec:<{width}}  {reason(info.spec, info.reason)}" for info in learned]
         lines.append("  venomqa.yaml:")
         lines += [f"    {line}" for line in result.learned_pin_lines()]
         return lines

@@ -20,7 +20,8 @@ module declares routes on a ``JsonApi`` and calls ``main()``::
 ``main()`` binds (``--host``, ``--port``; 0 picks a free port), prints ``LISTENING host:port`` once
 it accepts connections, and serves until SIGTERM or SIGINT. A handler returns ``(status, body)``
 (a body of None sends no content); ``raise HttpError(status, body)`` answers at once from anywhere
-in a handler; any other exception becomes a 500 with the exception in the body, as in a real API.
+in a handler; ``raise DropConnection()`` closes the connection without an answer; any other
+exception becomes a 500 with the exception in the body, as in a real API.
 The parent side: ``start_api_process([sys.executable, "api.py", "--url", ...])``
 waits for the ready line and returns an ``ApiProcess`` (a context manager that stops it).
 """
@@ -63,6 +64,11 @@ class HttpError(Exception):
         super().__init__(f"HTTP {status}: {body!r}")
         self.status = status
         self.body = body
+
+
+class DropConnection(Exception):
+    """Raised by a handler to close the connection without answering, as a crashed worker or a
+    proxy that gives up does (what is done by then stays done)."""
 
 
 @dataclass
@@ -142,6 +148,8 @@ class JsonApi:
                 return handler(request)
             except HttpError as refused:
                 return refused.status, refused.body
+            except DropConnection:
+                raise
             except Exception as exc:  # a bug in the API: a 500, like any real API's
                 return 500, {"error": f"{type(exc).__name__}: {exc}"}
         if allowed:
@@ -197,7 +205,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length > 0 else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
-        status, body = self.server.api.dispatch(method, self.path, headers, raw, self.server.state)
+        try:
+            status, body = self.server.api.dispatch(
+                method, self.path, headers, raw, self.server.state
+            )
+        except DropConnection:
+            self.close_connection = True  # no status line, no headers: the socket just closes
+            return
         data = b"" if body is None else json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
