@@ -98,6 +98,11 @@ class StoreError(InfrastructureError):
         return type(self)(f"{self.detail}{adapter}", store=name)
 
 
+class RollbackDriftError(StoreError):
+    """A rollback did not bring a store back to its checkpoint (``verify_rollback``), or the
+    final rollback of a run did not bring it back to the start; the message says what differs."""
+
+
 class StorePermissionError(StoreError):
     """The store's credentials lack a privilege VenomQA needs; the message names both."""
 
@@ -137,6 +142,7 @@ __all__ = [
     "DuplicateNameError",
     "InfrastructureError",
     "PluginError",
+    "RollbackDriftError",
     "RunInterrupted",
     "StoreError",
     "StorePermissionError",

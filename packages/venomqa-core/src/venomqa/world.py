@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -11,14 +11,15 @@ from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
 from venomqa.context import ContextSnapshot, ExecutionContext
-from venomqa.errors import StoreError, UsageError, VenomQAError
+from venomqa.errors import RollbackDriftError, StoreError, UsageError, VenomQAError
 from venomqa.interrupts import INTERRUPTS
 from venomqa.json_types import Json
 from venomqa.ports.cache import CachePort
 from venomqa.ports.database import DatabasePort
 from venomqa.ports.queue import QueuePort
 from venomqa.ports.storage import StoragePort
-from venomqa.ports.store import RecordChange, StorePort, optional_release
+from venomqa.ports.store import StorePort, optional_release
+from venomqa.restoration import Snapshot, drift, take
 from venomqa.state.view import StorePart, WorldView
 
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ class WorldCheckpoint:
     #: Each store's opaque checkpoint token, by store name.
     tokens: dict[str, object]
     context: ContextSnapshot
+    #: What the stores held, to check rollbacks against (only with ``World.verify_rollback``).
+    expected: Snapshot | None = None
 
 
 class World:
@@ -55,7 +58,10 @@ class World:
         self.stores: dict[str, StorePort] = dict(stores or {})
         self.ctx: ExecutionContext = ctx if ctx is not None else ExecutionContext()
         self._set_up: list[str] = []
-        self._start_view: WorldView | None = None
+        self._start: Snapshot | None = None
+        #: Check after every rollback that the stores hold what they held at the checkpoint
+        #: (a self-check of the adapters; raises RollbackDriftError naming what differs).
+        self.verify_rollback = False
 
     def setup(self) -> None:
         """Set up every store in order; if one fails, tear down those already set up."""
@@ -121,7 +127,7 @@ class World:
                 if manage:
                     self.setup()
                 start = self.checkpoint()
-                self._start_view = self.view()
+                self._start = take(self.stores, self._call)
                 yield start
             except BaseException as exc:
                 errors = self._end_session(start, manage)
@@ -151,26 +157,12 @@ class World:
 
     def _not_restored(self) -> list[str]:
         """What is not back as it was at the start of the session, store by store."""
-        if self._start_view is None:
+        if self._start is None:
             return []
-        problems: list[str] = []
-        start = self._start_view.stores
-        for name, part in self.view().stores.items():
-            then = start.get(name)
-            if isinstance(part, str) or isinstance(then, str):
-                if part != then:
-                    problems.append(f"store {name!r} is not back at its state at the start")
-                continue
-            differ = sorted(_content(part).symmetric_difference(_content(then or ())), key=repr)
-            if differ:
-                shown = ", ".join(
-                    f"{collection} {identity!r}" for collection, identity, _ in differ
-                )
-                problems.append(
-                    f"store {name!r} is not back at its state at the start: records differ "
-                    f"({shown[:300]})"
-                )
-        return problems
+        return [
+            f"{problem} (after the final rollback)"
+            for problem in drift(self._start, take(self.stores, self._call))
+        ]
 
     def checkpoint(self) -> WorldCheckpoint:
         """Checkpoint every store and snapshot the context."""
@@ -178,13 +170,21 @@ class World:
             name: self._call(name, "checkpoint", store.checkpoint)
             for name, store in self.stores.items()
         }
-        return WorldCheckpoint(tokens=tokens, context=self.ctx.snapshot())
+        expected = take(self.stores, self._call) if self.verify_rollback else None
+        return WorldCheckpoint(tokens=tokens, context=self.ctx.snapshot(), expected=expected)
 
     def rollback(self, checkpoint: WorldCheckpoint) -> None:
-        """Roll every store back to ``checkpoint`` and restore the context."""
+        """Roll every store back to ``checkpoint`` and restore the context (and, when the
+        checkpoint was taken with ``verify_rollback``, check the stores are as they were)."""
         for name, store in self.stores.items():
             self._call(name, "rollback", partial(store.rollback, checkpoint.tokens[name]))
         self.ctx.restore(checkpoint.context)
+        if checkpoint.expected is not None:
+            problems = drift(checkpoint.expected, take(self.stores, self._call))
+            if problems:
+                raise RollbackDriftError(
+                    "a rollback did not restore the checkpoint: " + "; ".join(problems)
+                )
 
     def release(self, checkpoint: WorldCheckpoint) -> None:
         """Tell stores that offer ``release`` that this checkpoint will not be used again."""
@@ -269,15 +269,6 @@ class World:
             raise StoreError(
                 f"{operation} failed: {type(exc).__name__}: {exc}", store=name
             ) from exc
-
-
-def _content(changes: Sequence[RecordChange]) -> set[tuple[str, object, str]]:
-    """The records that differ from setup, as comparable (collection, identity, content)."""
-    return {
-        (c.collection, c.identity, repr(sorted((c.after or {}).items())))
-        for c in changes
-        if c.before != c.after
-    }
 
 
 def _left_over(errors: list[str]) -> StoreError:

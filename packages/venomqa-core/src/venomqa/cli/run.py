@@ -46,6 +46,12 @@ from venomqa.ports.reporter import ReporterPort
 @click.option("--stop-on-first", is_flag=True, default=False, help="Stop at the first violation.")
 @click.option("--seed", type=click.IntRange(min=0), help="Seed of the random strategy.")
 @click.option(
+    "--verify-rollback",
+    is_flag=True,
+    default=False,
+    help="Self-check: after every rollback, check the stores are as at the checkpoint.",
+)
+@click.option(
     "--report",
     "report_specs",
     multiple=True,
@@ -66,6 +72,7 @@ def run(
     time_budget: float | None,
     stop_on_first: bool,
     seed: int | None,
+    verify_rollback: bool,
     report_specs: Sequence[str],
     no_console: bool,
     quiet: bool,
@@ -89,6 +96,7 @@ def run(
             "time_budget_s": time_budget,
             "stop_on_first": True if stop_on_first else None,
             "seed": seed,
+            "verify_rollback": True if verify_rollback else None,
         }.items()
         if value is not None
     }

@@ -39,7 +39,7 @@ _TOP_LEVEL = (
 )
 #: ``ignore`` lives with each store (``stores.NAME.ignore``) and in ``context.ignore``.
 _EXPLORE = tuple(n for n in ExploreOptions.names() if n not in ("ignore", "ignore_context"))
-_BOOLEANS = ("stop_on_first", "check_server_errors", "shrink", "learn")
+_BOOLEANS = ("stop_on_first", "check_server_errors", "shrink", "learn", "verify_rollback")
 _AUTH_KEYS = {
     "bearer": ("type", "token"),
     "api_key": ("type", "key", "header"),
@@ -308,6 +308,7 @@ class _Validator:
             check_server_errors=switches["check_server_errors"],
             shrink=switches["shrink"],
             learn=switches["learn"],
+            verify_rollback=switches["verify_rollback"],
         )
 
     def reports(self, value: object) -> list[ReportConfig]:

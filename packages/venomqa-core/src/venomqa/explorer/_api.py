@@ -42,8 +42,12 @@ def explore(
     Besides invariants, an action that raises is reported as ``action_error``, a 5xx answer as
     ``server_error`` (``check_server_errors=False`` turns that off), and calls that reach
     different states on two runs with no volatile field to explain it as ``nondeterminism``;
-    the run goes on. InfrastructureErrors (API unreachable, store failure) end it and
-    propagate. ``observers`` get ``on_progress(Progress)`` and ``on_violation(Violation)``.
+    the run goes on. InfrastructureErrors (API unreachable, store failure) end it: the stores
+    are rolled back and the error propagates, its ``partial`` holding the result found so far
+    (stop reason ``aborted``). ``verify_rollback=True`` checks after every rollback that each
+    store holds exactly what it held at the checkpoint (a self-check of the store adapters):
+    drift is a ``rollback_drift`` finding and aborts the run with a RollbackDriftError.
+    ``observers`` get ``on_progress(Progress)`` and ``on_violation(Violation)``.
 
     With ``manage_world=True`` the world is set up first and torn down at the end; in every case
     the stores and the context are rolled back to the state they had when ``explore`` started,
@@ -126,6 +130,7 @@ def _run(
     strategy = strategy_named(options.strategy)
     engine: Engine | None = None
     result: ExplorationResult | None = None
+    verifying, world.verify_rollback = world.verify_rollback, options.verify_rollback
     try:
         with world.session(manage=manage_world) as root:
             observations = world.observe()
@@ -150,6 +155,8 @@ def _run(
         if failure.partial is None:
             failure.partial = result
         raise
+    finally:
+        world.verify_rollback = verifying
     assert engine is not None and result is not None
     # The stores are rolled back (and checked) now: say why the run stopped, with its results.
     if engine.interruption is not None:

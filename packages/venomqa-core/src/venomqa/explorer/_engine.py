@@ -30,7 +30,7 @@ from fnmatch import fnmatchcase
 from functools import partial
 from signal import SIGINT
 
-from venomqa.errors import InfrastructureError
+from venomqa.errors import InfrastructureError, RollbackDriftError
 from venomqa.evaluation import (
     Executed,
     failed_invariants,
@@ -46,6 +46,7 @@ from venomqa.explorer._findings import (
     node_check_finding,
     nondeterminism_finding,
     precondition_finding,
+    rollback_drift_violation,
     server_error_finding,
 )
 from venomqa.explorer._moves import Move, node_after, state_key
@@ -218,6 +219,8 @@ class Engine:
             result.stop_detail = signal_name(getattr(self.interruption, "signum", SIGINT))
         elif self.failure is not None:
             result.stop_detail = str(self.failure) or type(self.failure).__name__
+            if isinstance(self.failure, RollbackDriftError):
+                result.violations.insert(0, rollback_drift_violation(self.failure))
         notify(self._observers, "on_progress", self._progress())
         return result
 

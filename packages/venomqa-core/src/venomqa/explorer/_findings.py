@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 
-from venomqa.errors import InfrastructureError
+from venomqa.errors import InfrastructureError, RollbackDriftError
 from venomqa.evaluation import (
     Executed,
     describe_exception,
@@ -304,4 +304,16 @@ def nondeterminism_finding(what: str, differences: Sequence[str]) -> Finding:
         message=f"{what} reached different states on two runs: {detail}",
         group=(FindingKind.NONDETERMINISM, text_signature(detail)),
         recheck=lambda _world, _last: None,
+    )
+
+
+def rollback_drift_violation(error: RollbackDriftError) -> Violation:
+    """A rollback that did not restore its checkpoint (``verify_rollback``): the adapter, or
+    something writing to the store outside the API's calls, is at fault; the run stops."""
+    return Violation(
+        invariant="rollback_drift",
+        severity=Severity.CRITICAL,
+        path=[],
+        message=str(error),
+        kind=FindingKind.ROLLBACK_DRIFT,
     )

@@ -37,6 +37,9 @@ class ExploreOptions:
     ignore_context: Sequence[str] = ()
     #: Learn volatile fields while exploring (calibration runs, replays, telltale values).
     learn: bool = True
+    #: Self-check: after every rollback, check each store holds what it held at the
+    #: checkpoint; drift is a ``rollback_drift`` finding and stops the run.
+    verify_rollback: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.strategy, str) or not self.strategy:
@@ -75,6 +78,7 @@ class ExploreOptions:
             ignore=self.ignore,
             ignore_context=self.ignore_context,
             learn=self.learn,
+            verify_rollback=self.verify_rollback,
         )
 
     def replace(self, **changes: Unpack[ExploreKwargs]) -> ExploreOptions:
@@ -103,6 +107,7 @@ class ExploreKwargs(TypedDict, total=False):
     ignore: Mapping[str, Sequence[str]]
     ignore_context: Sequence[str]
     learn: bool
+    verify_rollback: bool
 
 
 # The two lists of options must not drift apart (``as_kwargs`` names every field too).

@@ -35,6 +35,8 @@ class FindingKind(StrEnum):
     NODE_CHECK = "node_check"
     #: The same calls from the same state reached states no volatile field explains.
     NONDETERMINISM = "nondeterminism"
+    #: A rollback did not restore its checkpoint (``verify_rollback``); the run stops there.
+    ROLLBACK_DRIFT = "rollback_drift"
 
 
 class StopReason(StrEnum):

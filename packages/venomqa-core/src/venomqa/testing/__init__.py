@@ -49,8 +49,15 @@ The function form runs every check in a loop, outside pytest if you like::
 
 The checks are also importable one by one (``check_rollback_undoes_insert`` ...; ``ALL_CHECKS``).
 This module does not import pytest.
+
+Beyond the contract, ``soak_rollbacks(world, actions, rollbacks=1000)`` (``venomqa.testing.soak``)
+drives a real API at random through thousands of nested checkpoints and rollbacks, verifying each
+rollback (``verify_rollback``): how an adapter shows its rollbacks are exact on real data.
 """
 
+from typing import TYPE_CHECKING
+
+from venomqa.lazy import lazy_getattr
 from venomqa.testing._contract import (
     ALL_CHECKS,
     StoreContract,
@@ -69,9 +76,17 @@ from venomqa.testing._contract import (
 )
 from venomqa.testing._writer import ContractWriter, SubprocessWriter
 
+if TYPE_CHECKING:  # loaded on first use: API processes import venomqa.testing.server alone
+    from venomqa.testing.soak import SoakResult, soak_rollbacks
+
+__getattr__ = lazy_getattr(
+    __name__, {"SoakResult": "venomqa.testing.soak", "soak_rollbacks": "venomqa.testing.soak"}
+)
+
 __all__ = [
     "ALL_CHECKS",
     "ContractWriter",
+    "SoakResult",
     "StoreContract",
     "SubprocessWriter",
     "check_changed_records",
@@ -86,4 +101,5 @@ __all__ = [
     "check_store_contract",
     "check_teardown_leaves_no_trace",
     "check_token_reusable_after_rollback",
+    "soak_rollbacks",
 ]
