@@ -2,7 +2,9 @@
 
 The client has already redacted its records; reports pass everything through
 :class:`venomqa.client.SensitiveDataFilter` once more, so a record built by hand (or by a future
-client) cannot leak a credential into a file that is pasted into a pull request.
+client) cannot leak a credential into a file that is pasted into a pull request. A reporter makes
+its Redactor per run (:meth:`Redactor.for_run`): it then also masks every secret the run's
+clients registered or learned, in messages, errors and echoed bodies alike.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from venomqa.client.redaction import SensitiveDataFilter
+from venomqa.models import RunReport, VolatileFieldInfo
+from venomqa.reporters.redaction import report_filter
 
 #: Bodies longer than this many characters are cut in reports (with a note saying so).
 BODY_LIMIT = 20_000
@@ -22,6 +26,11 @@ class Redactor:
 
     def __init__(self, data_filter: SensitiveDataFilter | None = None) -> None:
         self.filter = data_filter if data_filter is not None else SensitiveDataFilter()
+
+    @classmethod
+    def for_run(cls, run: RunReport) -> Redactor:
+        """A Redactor masking the secrets of ``run`` (``venomqa.reporters.redaction``)."""
+        return cls(report_filter(run))
 
     def url(self, url: str) -> str:
         """The URL with sensitive query parameters, passwords and secret literals redacted."""
@@ -42,6 +51,10 @@ class Redactor:
     def text(self, text: str | None) -> str:
         """Free text (a message, an error) with secret literals and ``name=value`` redacted."""
         return self.filter.redact_text(text) if text else ""
+
+    def reason(self, info: VolatileFieldInfo) -> str:
+        """Why a volatile value was learned, without a credential's value it may quote."""
+        return self.filter.redact_learned(info.spec, info.reason)
 
     def body(self, body: Any, *, limit: int = BODY_LIMIT) -> str:
         """A redacted body as display text: JSON pretty-printed, cut at ``limit`` characters."""

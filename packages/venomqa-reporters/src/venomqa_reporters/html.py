@@ -78,6 +78,7 @@ class HtmlReporter:
 
     def render(self, run: RunReport) -> str:
         """The whole page."""
+        self.redactor = Redactor.for_run(run)
         numbered = list(enumerate(run.violations, 1))
         exploration = run.exploration
         exploration_violations = numbered[: len(exploration.violations)] if exploration else []
@@ -97,7 +98,7 @@ class HtmlReporter:
                 '<section id="empty"><p class="muted">This run explored nothing and ran no '
                 "journeys: no actions or journeys were found.</p></section>"
             )
-        return _page(self.title, run, "".join(body))
+        return _page(self.title, run, "".join(body), self.redactor)
 
     # -- violations ------------------------------------------------------------------------
 
@@ -283,9 +284,9 @@ class HtmlReporter:
 # -- page pieces that need no reporter state ------------------------------------------------
 
 
-def _page(title: str, run: RunReport, body: str) -> str:
+def _page(title: str, run: RunReport, body: str, redactor: Redactor) -> str:
     ok = run.ok
-    target = run.target or (run.exploration.target if run.exploration else None)
+    target = redactor.url(run.target or (run.exploration.target if run.exploration else "") or "")
     generated = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return (
         "<!DOCTYPE html>\n"
@@ -295,7 +296,7 @@ def _page(title: str, run: RunReport, body: str) -> str:
         "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">"
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
         f"<header><h1>{escape(title)}</h1>"
-        f'<div class="target">{escape(target or "")}</div>'
+        f'<div class="target">{escape(target)}</div>'
         f'<div class="verdict {"ok" if ok else "failed"}" id="verdict">'
         f"{escape(verdict(run))}</div></header>"
         f"<main>{body}</main>"
@@ -401,7 +402,7 @@ def _learned(result: ExplorationResult, redactor: Redactor) -> str:
         return ""
     rows = "".join(
         f'<tr data-learned="{escape(info.spec)}"><td><code>{escape(info.spec)}</code></td>'
-        f"<td><code>{escape(info.where)}</code></td><td>{escape(redactor.text(info.reason))}</td></tr>"
+        f"<td><code>{escape(info.where)}</code></td><td>{escape(redactor.reason(info))}</td></tr>"
         for info in learned
     )
     pin = "\n".join(result.learned_pin_lines())

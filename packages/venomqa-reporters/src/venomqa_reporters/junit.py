@@ -76,6 +76,7 @@ class JunitReporter:
 
     def render(self, run: RunReport) -> str:
         """The XML document."""
+        self.redactor = Redactor.for_run(run)
         root = ET.Element("testsuites", name=_clean(self.suite_name))
         stamp = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
         if run.exploration is not None:
@@ -106,7 +107,7 @@ class JunitReporter:
         suite = _suite("exploration", cases, result.duration_s, stamp)
         properties = ET.Element("properties")
         values = {
-            "target": target or result.target or "",
+            "target": self.redactor.url(target or result.target or ""),
             "strategy": result.strategy,
             "stop_reason": result.stop_reason,
             "states": str(result.states),
@@ -118,7 +119,7 @@ class JunitReporter:
         for row in coverage(result):
             values[f"action.{row.action}"] = f"{row.status} ({row.fired})"
         for info in result.learned:
-            values[f"learned.{info.spec}"] = f"{info.where}: {self.redactor.text(info.reason)}"
+            values[f"learned.{info.spec}"] = f"{info.where}: {self.redactor.reason(info)}"
         for name, value in values.items():
             ET.SubElement(properties, "property", name=_clean(name), value=_clean(value))
         suite.insert(0, properties)
@@ -233,7 +234,7 @@ def _learned_text(result: ExplorationResult, redactor: Redactor) -> str:
     if result.learned:
         lines.append(f"Learned volatile values ({LEARNED_HINT}):")
         lines += [
-            f"  {info.spec} ({info.where}): {redactor.text(info.reason)}" for info in result.learned
+            f"  {info.spec} ({info.where}): {redactor.reason(info)}" for info in result.learned
         ]
         lines += [f"  {line}" for line in result.learned_pin_lines()]
     if restarted:

@@ -66,9 +66,10 @@ class MarkdownReporter:
 
     def render(self, run: RunReport) -> str:
         """The Markdown text."""
+        self.redactor = Redactor.for_run(run)
         icon = "✅" if run.ok else "❌"
         lines = [f"## {icon} {text(self.title)}: {text(verdict(run))}", ""]
-        lines += _totals(run)
+        lines += _totals(run, self.redactor)
         violations = run.violations
         if violations:
             lines += [f"### Violations ({len(violations)})", ""]
@@ -175,7 +176,7 @@ class MarkdownReporter:
         return f"- {where}step `{code(step.name)}`{call}{error}"
 
 
-def _totals(run: RunReport) -> list[str]:
+def _totals(run: RunReport, redactor: Redactor) -> list[str]:
     exploration = run.exploration
     header, values = ["Violations"], [str(len(run.violations))]
     if exploration is not None:
@@ -196,7 +197,7 @@ def _totals(run: RunReport) -> list[str]:
         "",
     ]
     if exploration is not None:
-        target = f" `{code(run.target)}`" if run.target else ""
+        target = f" `{code(redactor.url(run.target))}`" if run.target else ""
         restarted = restarts_text(exploration)
         lines += [
             f"Explored{target} with {text(exploration.strategy)}; stopped: "
@@ -251,7 +252,7 @@ def _learned(result: ExplorationResult, redactor: Redactor) -> list[str]:
         return []
     lines = [f"### Learned volatile values ({len(learned)})", ""]
     lines += [
-        f"- `{code(info.spec)}` (`{code(info.where)}`): {text(redactor.text(info.reason))}"
+        f"- `{code(info.spec)}` (`{code(info.where)}`): {text(redactor.reason(info))}"
         for info in learned
     ]
     pin = result.learned_pin_lines()

@@ -8,7 +8,13 @@ It redacts
   ``refreshToken``, ``credit_card``, ...), case-insensitively, at any depth of dicts and lists;
 * query-string parameters with such names and the password of ``user:password@`` in URLs;
 * every literal secret value its :class:`~venomqa.client.secrets.SecretsManager` knows, wherever
-  it appears (header values, URL paths, body text).
+  it appears (header values, URL paths, body text);
+* in free text (:meth:`SensitiveDataFilter.redact_text`), JWTs, and the values the explorer quotes
+  as ``NAME is A in one run and B in the other`` when NAME looks like a credential.
+
+Each value it redacts because of its name is also handed to the SecretsManager to *learn*
+(:meth:`~venomqa.client.secrets.SecretsManager.learn`), so reports mask it wherever else it shows
+up: an API echoing a password under another name, an error message quoting a session token.
 
 A name "looks like a credential" when, lowercased and stripped of ``-``, ``_`` and other
 punctuation, it contains one of :data:`SENSITIVE_NAME_PARTS` or equals one of
@@ -17,9 +23,12 @@ punctuation, it contains one of :data:`SENSITIVE_NAME_PARTS` or equals one of
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from collections.abc import Iterable, Mapping
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from venomqa.client.secrets import REDACTED, SecretsManager
 from venomqa.json_types import Json
@@ -59,6 +68,10 @@ _KEY_VALUE = re.compile(r"(?<![\w.-])([A-Za-z][\w.-]{0,63})=([^&\s;,\"']*)")
 _JSON_PAIR = re.compile(
     r'"((?:[^"\\]|\\.){1,128})"(\s*:\s*)("(?:[^"\\]|\\.)*"?|-?[\d.eE+-]+|true|false|null)'
 )
+#: A JWT: a base64url JSON header (``{"`` encodes as ``eyJ``), a payload and a signature.
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
+#: How the explorer tells two runs apart: ``posts.token is A in one run and B in the other``.
+_DIFFERENCE = re.compile(r"([\w.*-]+) is (.+?) in one run and (.+?) in the other")
 
 
 class SensitiveDataFilter:
@@ -122,6 +135,7 @@ class SensitiveDataFilter:
         redacted: dict[str, str] = {}
         for name, value in items:
             if self.is_sensitive_header(name):
+                self._learn_credential(name, value)
                 redacted[name] = self._redact_credential(value)
             else:
                 redacted[name] = mask(value, self.replacement)
@@ -141,7 +155,7 @@ class SensitiveDataFilter:
 
     def _walk(self, value: Json, copy: bool, mask: bool) -> Json:
         if type(value) is str:
-            if '"' in value or "=" in value:  # may embed JSON or a query/form string
+            if '"' in value or "=" in value or "eyJ" in value:  # JSON, name=value, a JWT
                 return self.redact_text(value)
             return self.secrets.mask(value, self.replacement) if mask else value
         if type(value) is dict:
@@ -152,6 +166,7 @@ class SensitiveDataFilter:
                 if verdict is None:
                     verdict = isinstance(key, str) and self.is_sensitive_field(key)
                 if verdict and item is not None:
+                    self._learn(item)
                     target[key] = self.replacement
                 elif type(item) in _LEAVES or (_plain(item) and not mask):
                     if copy:
@@ -182,7 +197,21 @@ class SensitiveDataFilter:
             text = _JSON_PAIR.sub(self._redact_json_pair, text)
         if "=" in text:
             text = _KEY_VALUE.sub(self._redact_key_value, text)
+        if "eyJ" in text:
+            text = _JWT.sub(self._redact_jwt, text)
+        if " in one run and " in text:
+            text = _DIFFERENCE.sub(self._redact_difference, text)
         return text
+
+    def redact_learned(self, spec: str, reason: str) -> str:
+        """Why the volatile value ``spec`` (``TABLE.FIELD`` or a context key) was learned, as
+        :meth:`redact_text` leaves it, and without the value the reason quotes (``a token ...:
+        'eyJ...'``) when the field or key looks like a credential."""
+        if self.is_sensitive_field(spec.rpartition(".")[2]):
+            head, colon, _ = reason.partition(": ")
+            if colon:
+                reason = f"{head}: {self.replacement}"
+        return self.redact_text(reason)
 
     def redact_form(self, text: str) -> str:
         """An ``application/x-www-form-urlencoded`` string with sensitive fields redacted."""
@@ -199,7 +228,9 @@ class SensitiveDataFilter:
             if "@" in netloc:
                 userinfo, _, host = netloc.rpartition("@")
                 if ":" in userinfo:
-                    user = userinfo.split(":", 1)[0]
+                    user, _, password = userinfo.partition(":")
+                    if password != self.replacement:
+                        self._learn(unquote(password))
                     netloc = f"{user}:{self.replacement}@{host}"
             if query:
                 pairs = parse_qsl(query, keep_blank_values=True)
@@ -218,26 +249,86 @@ class SensitiveDataFilter:
         return self.replacement
 
     def _redact_pairs(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        return [
-            (name, self.replacement if self.is_sensitive_field(name) else value)
-            for name, value in pairs
-        ]
+        redacted = []
+        for name, value in pairs:
+            if self.is_sensitive_field(name):
+                self._learn(value)
+                value = self.replacement
+            redacted.append((name, value))
+        return redacted
 
     def _redact_key_value(self, match: re.Match[str]) -> str:
         if not self.is_sensitive_field(match.group(1)) or match.group(2) == self.replacement:
             return match.group(0)
+        value = match.group(2)
+        self._learn(value)
+        self._learn(unquote_plus(value))  # a URL's parameter, say, quoted in a message
         return f"{match.group(1)}={self.replacement}"
 
     def _redact_json_pair(self, match: re.Match[str]) -> str:
         name = match.group(1)
         if not self.is_sensitive_field(name):
             return match.group(0)
+        value = match.group(3)
+        if value.startswith('"'):
+            try:
+                self._learn(json.loads(value if value.endswith('"') else value + '"'))
+            except ValueError:
+                self._learn(value.strip('"'))
         return f'"{name}"{match.group(2)}"{self.replacement}"'
+
+    def _redact_jwt(self, match: re.Match[str]) -> str:
+        self._learn(match.group(0))
+        return self.replacement
+
+    def _redact_difference(self, match: re.Match[str]) -> str:
+        name = match.group(1)
+        if not self.is_sensitive_field(name.rpartition(".")[2]):
+            return match.group(0)
+        self._learn(match.group(2))
+        self._learn(match.group(3))
+        return f"{name} is {self.replacement} in one run and {self.replacement} in the other"
+
+    # -- learning ----------------------------------------------------------------------------
+
+    def _learn(self, value: Json) -> None:
+        """Have the SecretsManager learn ``value`` (the strings in it), redacted by its name."""
+        if type(value) is str:
+            if value and self.replacement not in value:
+                self.secrets.learn(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                self._learn(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                self._learn(item)
+
+    def _learn_credential(self, name: str, value: str) -> None:
+        """Learn what a credential header carries: the token after its scheme, Basic's
+        ``user:password`` and password, each cookie's value."""
+        lowered = name.lower()
+        if lowered in ("cookie", "set-cookie"):
+            pairs = value.split(";") if lowered == "cookie" else value.split(";")[:1]
+            for pair in pairs:
+                self._learn(pair.partition("=")[2].strip())
+            return
+        scheme, space, rest = value.partition(" ")
+        if not space or f"{scheme.lower()} " not in _AUTH_SCHEMES:
+            self._learn(value)
+            return
+        self._learn(rest)
+        if scheme.lower() == "basic":
+            try:
+                decoded = base64.b64decode(rest, validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                return
+            self._learn(decoded)
+            self._learn(decoded.partition(":")[2])
 
 
 def _plain(value: Json) -> bool:
-    """A string that cannot embed JSON or ``name=value`` pairs."""
-    return type(value) is str and '"' not in value and "=" not in value
+    """A string that cannot embed JSON, ``name=value`` pairs or a JWT."""
+    return type(value) is str and '"' not in value and "=" not in value and "eyJ" not in value
 
 
 def _normalise(name: str) -> str:

@@ -123,7 +123,7 @@ class ConsoleReporter:
                     lines += self._violation(number, violation)
         lines.append(self._verdict(run))
         redact = self._filter.redact_text  # line by line: a cut body's open quote ends there
-        return "\n".join(line for line in "\n".join(lines).split("\n")) + "\n"
+        return "\n".join(redact(line) for line in "\n".join(lines).split("\n")) + "\n"
 
     def _exploration(self, result: ExplorationResult) -> list[str]:
         calls = f"{result.calls} calls, " if result.calls else ""

@@ -1,4 +1,4 @@
-"""JsonReporter: writes the RunReport as pretty JSON (the schema of DESIGN §9)."""
+"""JsonReporter: writes the RunReport as pretty JSON (the schema of DESIGN §9), redacted."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from venomqa.json_types import Json
 from venomqa.models import RunReport
+from venomqa.reporters.redaction import redact_report, report_filter
 
 
 class JsonReporter:
@@ -20,8 +21,10 @@ class JsonReporter:
         self.indent = indent
 
     def render(self, run: RunReport) -> str:
-        """The report as a JSON document."""
-        return json.dumps(run.to_dict(), indent=self.indent, default=_fallback) + "\n"
+        """The report as a JSON document, redacted (``venomqa.reporters.redaction``)."""
+        plain = json.loads(json.dumps(run.to_dict(), default=_fallback))  # JSON types only
+        data = redact_report(plain, report_filter(run))
+        return json.dumps(data, indent=self.indent, default=_fallback) + "\n"
 
     def report(self, run: RunReport) -> None:
         text = self.render(run)
