@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from _support_sqlite import create_db, logical_content, write_from_other_process
-from venomqa.errors import StoreError
+from venomqa.errors import LeftoversRepaired, StoreError
 from venomqa.stores import SQLiteStore
 
 SHOP = """
@@ -373,7 +373,7 @@ def test_setup_recovers_from_a_crashed_run(shop: Path) -> None:
     assert done.returncode == 1, done.stderr
     assert rows(shop, "SELECT count(*) FROM notes") == [(0,)]
     store = SQLiteStore(str(shop))
-    with pytest.warns(RuntimeWarning, match="did not tear down"):
+    with pytest.warns(LeftoversRepaired, match="stopped before its clean-up"):
         store.setup()
     try:
         assert logical_content(shop)["tables"]["notes"] == before["tables"]["notes"]

@@ -15,6 +15,10 @@
     RunInterrupted (a KeyboardInterrupt; exit 128 + signal: 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP)
                                             the run was stopped; it carries what was found so far
 
+Warnings: ``VenomQAWarning`` (a UserWarning) and its ``LeftoversRepaired``, which a store issues
+when ``setup()`` found and repaired what an earlier run that never tore down left behind. The CLI
+prints them as one plain line each.
+
 Exit code 0 means a clean run and 1 means violations were found; those are not errors.
 Calls that reach different states on two runs are not an error either: the explorer reports
 them as ``nondeterminism`` findings and goes on.
@@ -131,6 +135,15 @@ class RunInterrupted(KeyboardInterrupt):
         return cls(getattr(interrupt, "signum", 2), partial)
 
 
+class VenomQAWarning(UserWarning):
+    """Something the user should know that does not stop the run (the CLI prints one line)."""
+
+
+class LeftoversRepaired(VenomQAWarning):
+    """A store found what an earlier run left behind (it was killed before its clean-up) and
+    repaired it: the message names the store and what was undone."""
+
+
 __all__ = [
     "EXIT_INFRASTRUCTURE",
     "EXIT_OK",
@@ -141,6 +154,7 @@ __all__ = [
     "ConfigError",
     "DuplicateNameError",
     "InfrastructureError",
+    "LeftoversRepaired",
     "PluginError",
     "RollbackDriftError",
     "RunInterrupted",
@@ -149,4 +163,5 @@ __all__ = [
     "TargetUnreachableError",
     "UsageError",
     "VenomQAError",
+    "VenomQAWarning",
 ]

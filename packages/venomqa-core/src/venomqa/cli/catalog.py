@@ -18,6 +18,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "venomqa.cli.replay:replay",
         "Re-send a reported violation's calls to the live API.",
     ),
+    "recover": (
+        "venomqa.cli.recover:recover",
+        "Repair what a killed run left in the stores of venomqa.yaml.",
+    ),
     "plugins": ("venomqa.cli.plugins_cmd:plugins", "Show installed plugins."),
 }
 

@@ -4,7 +4,8 @@ This is the one place errors become messages: a VenomQAError prints ``Error: ...
 exits with its code (2 usage/config, 3 infrastructure). Ctrl-C, SIGTERM (a cancelled CI job,
 ``timeout``) and SIGHUP (a closed terminal) all take the same path: the run stops, the stores are
 rolled back, the reports are written with what was found, and the process exits 128 + the signal
-(130, 143, 129). Subcommands are imported only when they run, so ``--help`` stays fast.
+(130, 143, 129). VenomQA's own warnings (a store that repaired an earlier run's leftovers) print
+as one plain line. Subcommands are imported only when they run, so ``--help`` stays fast.
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ import importlib
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import TextIO
 
 import click
 
 from venomqa.cli.catalog import COMMANDS, short_help
-from venomqa.errors import RunInterrupted, VenomQAError
+from venomqa.errors import LeftoversRepaired, RunInterrupted, VenomQAError, VenomQAWarning
 from venomqa.interrupts import signal_name
 
 EXIT_INTERRUPTED = 130
@@ -73,7 +76,7 @@ class LazyGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> object:
         try:
-            with signals_interrupt():
+            with signals_interrupt(), plain_warnings():
                 return super().invoke(ctx)
         except VenomQAError as exc:
             click.echo(f"Error: {exc}", err=True)
@@ -95,6 +98,33 @@ class LazyGroup(click.Group):
             register_commands(self)
         except VenomQAError as exc:
             click.echo(f"Warning: plugin commands unavailable: {exc}", err=True)
+
+
+@contextmanager
+def plain_warnings() -> Iterator[None]:
+    """While inside, VenomQA's own warnings print as one plain line on stderr (``note:`` for
+    repaired leftovers, ``warning:`` otherwise) instead of Python's file:line format."""
+    original = warnings.showwarning
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if not issubclass(category, VenomQAWarning):
+            original(message, category, filename, lineno, file, line)
+            return
+        label = "note" if issubclass(category, LeftoversRepaired) else "warning"
+        click.echo(f"{label}: {message}", err=True)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = original
 
 
 @contextmanager

@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
-from venomqa.errors import StoreError
+from venomqa.errors import LeftoversRepaired, StoreError
 from venomqa.json_types import Json
 from venomqa.ports.database import QueryParams
 from venomqa.ports.store import RecordChange
@@ -271,25 +271,25 @@ class SQLiteStore:
             raise StoreError(f"{operation} on {self.path} failed: {exc}", store=self.name) from exc
 
     def _recover(self, conn: sqlite3.Connection) -> None:
-        warnings.warn(
-            f"{self.path}: found the undo log of an earlier VenomQA run that did not tear down; "
-            "rolling its changes back and removing it",
-            RuntimeWarning,
-            stacklevel=3,
-        )
         try:
             tables = {t.name: t for t in user_tables(conn)}
         except UnsupportedTableError as exc:
             raise StoreError(f"{self.path}: {exc}", store=self.name) from exc
+        changes = (
+            conn.execute(f"SELECT count(*) FROM {LOG_TABLE}").fetchone()[0] if _has_log(conn) else 0
+        )
         self._restore_original(conn, tables)
+        warnings.warn(
+            f"{self.path}: an earlier VenomQA run was stopped before its clean-up; undid its "
+            f"{changes} logged change(s) and removed its undo log and triggers",
+            LeftoversRepaired,
+            stacklevel=3,
+        )
 
     @staticmethod
     def _restore_original(conn: sqlite3.Connection, tables: dict[str, TableInfo]) -> None:
         """Replay the whole log, restore the original counters and drop the machinery."""
-        has_log = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (LOG_TABLE,)
-        ).fetchone()
-        if has_log:
+        if _has_log(conn):
             undo.replay_down_to(conn, tables, 0, undo.log_width(conn))
         has_meta = conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (META_TABLE,)
@@ -322,3 +322,11 @@ def _transaction(conn: sqlite3.Connection, begin: str = "BEGIN IMMEDIATE") -> It
             conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def _has_log(conn: sqlite3.Connection) -> bool:
+    """Whether the file holds an undo log (of this run, or of one that never tore down)."""
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (LOG_TABLE,)
+    ).fetchone()
+    return found is not None
