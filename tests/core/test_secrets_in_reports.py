@@ -59,6 +59,8 @@ BASIC_CREDENTIALS = f"{BASIC_USER}:{BASIC_PASSWORD}"
 BASIC_ENCODED = base64.b64encode(BASIC_CREDENTIALS.encode()).decode()
 #: Configured as ``X-Tenant-Secret: ${VQA_TENANT_SECRET}`` in ``headers:``.
 HEADER_SECRET = "hdr_V4r\\S3cr3t+/=abc"
+#: Configured as ``X-Tenant: ${VQA_TENANT}``: a header whose name gives nothing away.
+NEUTRAL_HEADER_SECRET = "tnt_9Qz+Vw3/Lk7"
 #: Sent as ``{"password": ...}`` in request bodies.
 BODY_PASSWORD = "b0dy_Pa55'w0rd\"+/=<q>\\é"
 #: Sent as ``?access_token=...`` and ``?api_key=...``.
@@ -82,6 +84,7 @@ AUTH_SECRETS = {
 }
 ALWAYS = {
     "${VAR} header value": HEADER_SECRET,
+    "${VAR} in a neutrally named header": NEUTRAL_HEADER_SECRET,
     "password in a JSON body": BODY_PASSWORD,
     "query-string secret": QUERY_SECRET,
 }
@@ -115,7 +118,9 @@ api = JsonApi("vault")
 api.argument("--db", required=True)
 api.argument("--received", required=True)
 api.argument("--issued", required=True)
-CREDENTIAL_HEADERS = ("authorization", "x-api-key", "x-tenant-secret", "x-session-token")
+CREDENTIAL_HEADERS = (
+    "authorization", "x-api-key", "x-tenant-secret", "x-tenant", "x-session-token"
+)
 
 
 @api.setup
@@ -318,6 +323,7 @@ def _env() -> dict[str, str]:
     return {
         **os.environ,
         "VQA_TENANT_SECRET": HEADER_SECRET,
+        "VQA_TENANT": NEUTRAL_HEADER_SECRET,
         "VQA_BODY_PASSWORD": BODY_PASSWORD,
         "VQA_QUERY_SECRET": QUERY_SECRET,
         "PYTHONIOENCODING": "utf-8",
@@ -348,6 +354,7 @@ def venomqa_run(
             f"auth: {_yaml(AUTH[auth])}\n"
             "headers:\n"
             "  X-Tenant-Secret: ${VQA_TENANT_SECRET}\n"
+            "  X-Tenant: ${VQA_TENANT}\n"
             f"explore: {explore}\n",
             encoding="utf-8",
         )
@@ -533,6 +540,7 @@ def _assert_the_api_got_every_secret(run: Run, auth: str) -> None:
     }[auth]
     assert expected in sent
     assert HEADER_SECRET in sent
+    assert NEUTRAL_HEADER_SECRET in sent
     assert any(token in sent for token in run.tokens)  # a token handed out came back
     assert any(
         isinstance(e["body"], dict) and e["body"].get("password") == BODY_PASSWORD

@@ -9,7 +9,7 @@ every report, with what it found until then, before the error goes on up.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from venomqa.errors import InfrastructureError, RunInterrupted
@@ -45,11 +45,14 @@ def run_session(
     headers: Mapping[str, str] | None = None,
     auth: httpx.Auth | None = None,
     timeout: float | None = None,
+    secrets: Iterable[str] = (),
 ) -> RunReport:
     """Explore ``actions`` (and each graph), run ``journeys``, report; returns the RunReport.
 
     Raises TargetUnreachableError (exit 3) before touching any store if ``target`` does not
     answer. ``explore_options`` are ``explore()`` keyword arguments (strategy, max_depth, ...).
+    ``secrets`` are values to mask in every record and report (beyond those of ``auth`` and
+    credential-named ``headers``, which are masked anyway).
     """
     from venomqa.client import Client
     from venomqa.world import World
@@ -58,6 +61,8 @@ def run_session(
         client = Client(target, headers=dict(headers or {}), auth=auth)
     else:
         client = Client(target, headers=dict(headers or {}), auth=auth, timeout=timeout)
+    for secret in secrets:
+        client.secrets.register(secret)
     stopped: RunInterrupted | InfrastructureError | None = None
     journey_results: list[JourneyResult] = []
     try:

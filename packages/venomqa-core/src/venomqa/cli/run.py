@@ -143,6 +143,7 @@ def run(
             headers=config.headers,
             auth=config.client_auth(),
             timeout=config.timeout,
+            secrets=config.secrets,
         )
     except StoreError as exc:
         located = _with_store_location(exc, config)

@@ -6,6 +6,7 @@ was expected, and is raised as :class:`venomqa.errors.ConfigError` (exit code 2)
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import re
@@ -39,6 +40,8 @@ _TOP_LEVEL = (
 )
 #: ``ignore`` lives with each store (``stores.NAME.ignore``) and in ``context.ignore``.
 _EXPLORE = tuple(n for n in ExploreOptions.names() if n not in ("ignore", "ignore_context"))
+#: Sections whose values taken from the environment are secrets (masked in every record and report).
+_SECRET_SECTIONS = ("headers", "auth")
 _BOOLEANS = ("stop_on_first", "check_server_errors", "shrink", "learn", "verify_rollback")
 _AUTH_KEYS = {
     "bearer": ("type", "token"),
@@ -83,8 +86,15 @@ def load_config(
         else:
             raw[key] = dict(value) if isinstance(value, Mapping) else value
     variables = os.environ if env is None else env
-    raw = {key: interpolate(value, variables, file=file, key=key) for key, value in raw.items()}
-    return _Validator(file_path, adapters, reporters).config(raw)
+    secrets: set[str] = set()  # what the environment puts into headers and auth: credentials
+    raw = {
+        key: interpolate(
+            value, variables, file=file, key=key, used=secrets if key in _SECRET_SECTIONS else None
+        )
+        for key, value in raw.items()
+    }
+    config = _Validator(file_path, adapters, reporters).config(raw)
+    return dataclasses.replace(config, secrets=frozenset(secrets))
 
 
 def _parse_yaml(text: str, file: str) -> dict[str, object]:

@@ -70,6 +70,8 @@ class Config:
     auth: AuthConfig | None = None
     headers: dict[str, str] = field(default_factory=dict)
     timeout: float = 10.0
+    #: Values ``${VAR}`` put into ``headers`` and ``auth``: masked wherever they appear.
+    secrets: frozenset[str] = frozenset()
 
     @property
     def folder(self) -> Path:
