@@ -80,6 +80,7 @@ def test_the_api_dying_mid_run_aborts_with_the_findings_and_the_stores_back(
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["exploration"]["stop_reason"] == "aborted"
     assert report["exploration"]["complete"] is False
+    assert report["complete"] is False and report["stopped"].startswith("aborted: ")
     assert server.url in report["exploration"]["stop_detail"]
     assert [v["invariant"] for v in report["violations"]] == ["no_order_yet"]
     after = sqlite_dump(db)

@@ -128,9 +128,12 @@ def test_a_stopped_run_writes_every_report_with_what_it_found(
     assert process.returncode == code, stderr
     assert "; stores rolled back." in stderr and "Interrupted by SIG" in stderr
     assert f"(stopped: interrupted ({signal.Signals(signum).name}" in out
+    assert "INCOMPLETE (interrupted by SIG" in out and "1 violation found so far." in out
     for name in ("first.json", "second.json"):
         report = json.loads((tmp_path / name).read_text())
         assert report["exploration"]["stop_reason"] == "interrupted"
+        assert report["complete"] is False
+        assert report["stopped"].startswith(f"interrupted by {signal.Signals(signum).name}")
         assert [v["invariant"] for v in report["violations"]] == ["no_order_yet"]
         assert report["violations"][0]["path"] == ["create_order"]
     assert sqlite_dump(db) == before

@@ -242,3 +242,61 @@ def test_venomqa_run_reports_grouped_findings_nondeterminism_and_learned_values(
     assert props["calls"] == str(exploration["calls"])
     assert props["learned.ticket"] == f"context.ignore: {learned[0]['reason']}"
     assert "  context.ignore: [ticket]" in (junit.findtext("testsuite/system-out") or "")
+
+
+DYING_MODULE = """
+from venomqa import action, invariant
+
+
+@action
+def create_order(api, ctx):
+    return api.post("/orders", json={"amount": 100})
+
+
+@invariant
+def no_order_yet(world):
+    return not world.stores["db"].query("SELECT id FROM orders")
+"""
+
+
+def test_a_run_whose_api_dies_writes_every_report_marked_incomplete(tmp_path: Path) -> None:
+    """The API process is killed after the first violation: the run aborts (exit 3), and every
+    format says the run is incomplete, why, and keeps the violation found."""
+    db = tmp_path / "shop.db"
+    init_schema(str(db))
+    (tmp_path / "dying_checks.py").write_text(DYING_MODULE)
+    server = start_demo_server(db)
+    try:
+        (tmp_path / "venomqa.yaml").write_text(
+            f"target: {server.url}\nactions: [dying_checks]\n"
+            "stores:\n  db: {adapter: sqlite, path: shop.db}\n"
+            "explore: {max_depth: 5000, max_states: 100000}\n"
+        )
+        args = ["run", "--report", "html:r.html", "--report", "junit:j.xml"]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "venomqa", *args, "--report", "markdown:r.md"],
+            cwd=tmp_path,
+            env={**os.environ, "VENOMQA_LOAD_PLUGINS": "reporters"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("violation: no_order_yet"):
+                break
+        server.process.kill()
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        server.stop()
+
+    assert process.returncode == 3, stderr
+    page = unescape((tmp_path / "r.html").read_text())
+    assert "INCOMPLETE (aborted: " in page and "no_order_yet" in page
+    markdown = (tmp_path / "r.md").read_text()
+    assert markdown.startswith("## ❌ ") and "INCOMPLETE (aborted: " in markdown
+    xml = JUnitXml.fromfile(str(tmp_path / "j.xml"))
+    cases = {case.name: case for suite in xml for case in suite}
+    [error] = [r for r in cases["complete"].result if r._tag == "error"]
+    assert error.type == "incomplete" and "the run stopped early: aborted: " in error.message
+    assert any(isinstance(r, Failure) for r in cases["no_order_yet"].result)

@@ -61,8 +61,10 @@ class Outcome:
 
     @property
     def interrupted(self) -> bool:
-        """Whether the signal stopped the run (rather than arriving after it ended)."""
-        return self.exit_code == 128 + self.signum
+        """Whether the signal stopped the process (rather than arriving after it ended): exit
+        code 128 + the signal, or killed by it (a signal landing after VenomQA's handlers are
+        gone, as the interpreter exits; a shell shows both as 128 + the signal)."""
+        return self.exit_code in (128 + self.signum, -self.signum)
 
 
 def run_env(target: Target) -> dict[str, str]:

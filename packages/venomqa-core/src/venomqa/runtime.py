@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from venomqa.errors import InfrastructureError, RunInterrupted
+from venomqa.interrupts import signal_name
 from venomqa.models import (
     Action,
     ExplorationResult,
@@ -64,23 +65,25 @@ def run_session(
     for secret in secrets:
         client.secrets.register(secret)
     stopped: RunInterrupted | InfrastructureError | None = None
+    exploration: ExplorationResult | None = None
     journey_results: list[JourneyResult] = []
     try:
         client.check_reachable()
         world = World(client, stores)
         try:
             exploration = _explore(world, actions, invariants, graphs, explore_options, reporters)
-        except (RunInterrupted, InfrastructureError) as stop:
-            if not isinstance(stop.partial, ExplorationResult):
-                raise
-            stopped, exploration = stop, stop.partial  # the stores are rolled back: report it
-        if stopped is None:
-            journey_results = _run_journeys(world, journeys, invariants, reporters)
+            _run_journeys(world, journeys, invariants, reporters, journey_results)
+        except (RunInterrupted, InfrastructureError) as stop:  # the stores are rolled back
+            stopped = stop
+            if isinstance(stop.partial, ExplorationResult):
+                exploration = stop.partial
     finally:
         client.close()
     run = RunReport(exploration=exploration, journeys=journey_results, target=target)
-    if run.exploration is not None and run.exploration.target is None:
+    if run.exploration is not None:
         run.exploration.target = target
+    if stopped is not None:  # report what was found until then, then let the error go on up
+        run.stopped = _why_stopped(stopped)
     for reporter in reporters:
         reporter.report(run)
     if stopped is not None:
@@ -119,13 +122,24 @@ def _run_journeys(
     journeys: list[Journey],
     invariants: list[Invariant],
     observers: list[ReporterPort],
-) -> list[JourneyResult]:
+    done: list[JourneyResult],
+) -> None:
+    """Run each journey, appending its result to ``done`` (so a stopped run keeps the ones
+    already run)."""
     if not journeys:
-        return []
+        return
     from venomqa.runner import run_journey
 
     # run_journey sets the stores up, and rolls them back and tears them down, per journey.
-    return [run_journey(world, journey, invariants, observers=observers) for journey in journeys]
+    for journey in journeys:
+        done.append(run_journey(world, journey, invariants, observers=observers))
+
+
+def _why_stopped(stop: RunInterrupted | InfrastructureError) -> str:
+    """``interrupted by SIGTERM`` or ``aborted: <what failed>``."""
+    if isinstance(stop, RunInterrupted):
+        return f"interrupted by {signal_name(stop.signum)}"
+    return f"aborted: {stop}"
 
 
 def merge_explorations(results: list[ExplorationResult]) -> ExplorationResult:

@@ -6,6 +6,7 @@ the JUnit file and the Markdown summary can never disagree about what a run foun
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from venomqa.models import (
@@ -157,10 +158,10 @@ def status_class(status: int | None) -> str:
     return "ok"
 
 
-def verdict(run: RunReport) -> str:
-    """``OK: no violations found.`` or ``FAILED: N violations found, M journeys failed.``"""
-    if run.ok:
-        return "OK: no violations found."
+def verdict(run: RunReport, redact: Callable[[str], str] = str) -> str:
+    """``OK: no violations found.``, ``FAILED: N violations found, M journeys failed.``, or for
+    a run that stopped early ``INCOMPLETE (interrupted by SIGTERM): N violations found so far.``
+    (the reason passed through ``redact``)."""
     parts = []
     count = len(run.violations)
     if count:
@@ -168,6 +169,11 @@ def verdict(run: RunReport) -> str:
     failed = sum(1 for journey in run.journeys if not journey.passed)
     if failed:
         parts.append(f"{failed} journey{'s' if failed != 1 else ''} failed")
+    if run.stopped is not None:
+        found = ", ".join(parts) + " so far" if parts else "no violations found so far"
+        return f"INCOMPLETE ({redact(run.stopped)}): {found}."
+    if run.ok:
+        return "OK: no violations found."
     return "FAILED: " + ", ".join(parts) + "."
 
 

@@ -83,7 +83,14 @@ class JunitReporter:
             root.append(self._exploration(run.exploration, run.target, stamp))
         for journey in run.journeys:
             root.append(self._journey(journey, stamp))
-        if run.exploration is None and not run.journeys:
+        if run.stopped is not None:  # an error CI shows: the findings are only those so far
+            case = _case("venomqa.run", "complete", 0.0)
+            error = ET.SubElement(case, "error", type="incomplete")
+            error.set(
+                "message", _clean(f"the run stopped early: {self.redactor.text(run.stopped)}")
+            )
+            root.append(_suite("venomqa.run", [case], 0.0, stamp))
+        elif run.exploration is None and not run.journeys:
             root.append(_suite("venomqa", [], 0.0, stamp))
         _total(root)
         ET.indent(root)

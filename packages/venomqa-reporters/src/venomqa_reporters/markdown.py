@@ -67,8 +67,8 @@ class MarkdownReporter:
     def render(self, run: RunReport) -> str:
         """The Markdown text."""
         self.redactor = Redactor.for_run(run)
-        icon = "✅" if run.ok else "❌"
-        lines = [f"## {icon} {text(self.title)}: {text(verdict(run))}", ""]
+        icon = "✅" if run.ok and run.complete else "❌"
+        lines = [f"## {icon} {text(self.title)}: {text(verdict(run, self.redactor.text))}", ""]
         lines += _totals(run, self.redactor)
         violations = run.violations
         if violations:

@@ -411,6 +411,14 @@ class RunReport:
     exploration: ExplorationResult | None = None
     journeys: list[JourneyResult] = field(default_factory=list)
     target: str | None = None
+    #: Why the run ended early (``interrupted by SIGTERM``, ``aborted: ...``); None when it ran
+    #: to its end. The findings are then those found until it stopped.
+    stopped: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """False when the run was interrupted or aborted before its end."""
+        return self.stopped is None
 
     @property
     def violations(self) -> list[Violation]:
@@ -432,6 +440,8 @@ class RunReport:
             "venomqa_report": 1,
             "target": self.target,
             "ok": self.ok,
+            "complete": self.complete,
+            "stopped": self.stopped,
             "violations": [v.to_dict() for v in self.violations],
             "states": exploration.get("states", 0),
             "transitions": exploration.get("transitions", 0),

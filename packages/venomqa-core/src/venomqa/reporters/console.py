@@ -208,13 +208,18 @@ class ConsoleReporter:
     def _verdict(self, run: RunReport) -> str:
         count = len(run.violations)
         failed = [j.name for j in run.journeys if not j.passed]
-        if run.ok:
-            return self._style("OK: no violations found.", "green")
         parts = []
         if count:
             parts.append(f"{count} violation{'s' if count != 1 else ''} found")
         if failed:
             parts.append(f"{len(failed)} journey{'s' if len(failed) != 1 else ''} failed")
+        if run.stopped is not None:
+            found = ", ".join(parts) + " so far" if parts else "no violations found so far"
+            return self._style(
+                f"INCOMPLETE ({run.stopped}): {found}.", "red" if parts else "yellow"
+            )
+        if run.ok:
+            return self._style("OK: no violations found.", "green")
         return self._style("FAILED: " + ", ".join(parts) + ".", "red")
 
     # -- helpers --------------------------------------------------------------------------------

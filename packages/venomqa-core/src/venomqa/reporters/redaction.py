@@ -55,6 +55,8 @@ def run_texts(run: RunReport) -> Iterator[str]:
     for journey in run.journeys:
         steps = [*journey.steps, *(step for path in journey.paths for step in path.steps)]
         yield from (step.error for step in steps if step.error)
+    if run.stopped is not None:
+        yield run.stopped
     if run.exploration is not None:
         yield from (info.reason for info in run.exploration.volatile)
         detail = getattr(run.exploration, "stop_detail", None)  # why an aborted run stopped
