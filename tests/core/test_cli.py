@@ -174,7 +174,7 @@ def test_ctrl_c_rolls_back_and_exits_130(tmp_path: Path, shop: ShopServer) -> No
     config = write_project(tmp_path, shop.url, module="interrupt_checks", source=source)
     result = venomqa("run", "-c", str(config))
     assert result.exit_code == 130
-    assert "Interrupted by SIGINT (Ctrl-C); stores rolled back." in result.stderr
+    assert "Interrupted by SIGINT (Ctrl-C); stores rolled back and checked: db." in result.stderr
     assert shop.rows() == []
 
 

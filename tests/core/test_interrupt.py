@@ -65,7 +65,7 @@ def test_sigint_mid_run_restores_the_file_and_exits_130(tmp_path: Path) -> None:
         _, stderr = process.communicate(timeout=30)
 
     assert process.returncode == 130, stderr
-    assert "; stores rolled back." in stderr and "Interrupted by SIG" in stderr
+    assert "; stores rolled back and checked: db." in stderr and "Interrupted by SIG" in stderr
     after = sqlite_dump(db)
     assert after == before
     assert not [line for line in after if "_venomqa" in line]
@@ -126,7 +126,7 @@ def test_a_stopped_run_writes_every_report_with_what_it_found(
         out, stderr = process.communicate(timeout=30)
 
     assert process.returncode == code, stderr
-    assert "; stores rolled back." in stderr and "Interrupted by SIG" in stderr
+    assert "; stores rolled back and checked: db." in stderr and "Interrupted by SIG" in stderr
     assert f"(stopped: interrupted ({signal.Signals(signum).name}" in out
     assert "INCOMPLETE (interrupted by SIG" in out and "1 violation found so far." in out
     for name in ("first.json", "second.json"):

@@ -119,10 +119,14 @@ class RunInterrupted(KeyboardInterrupt):
     """Ctrl-C, SIGTERM or SIGHUP stopped a run. Raised once the stores are rolled back;
     ``partial`` holds what the exploration found until then (None if it had not started)."""
 
-    def __init__(self, signum: int = 2, partial: object = None) -> None:
+    def __init__(
+        self, signum: int = 2, partial: object = None, restored: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(f"interrupted by signal {signum}")
         self.signum = signum
         self.partial = partial
+        #: The stores rolled back to the start of the run and checked to be there.
+        self.restored = restored
 
     @property
     def exit_code(self) -> int:
@@ -130,9 +134,12 @@ class RunInterrupted(KeyboardInterrupt):
         return 128 + self.signum
 
     @classmethod
-    def of(cls, interrupt: KeyboardInterrupt, partial: object) -> RunInterrupted:
-        """``interrupt`` (a RunInterrupted with its signal, or a plain Ctrl-C) with ``partial``."""
-        return cls(getattr(interrupt, "signum", 2), partial)
+    def of(
+        cls, interrupt: KeyboardInterrupt, partial: object, restored: tuple[str, ...] = ()
+    ) -> RunInterrupted:
+        """``interrupt`` (a RunInterrupted with its signal, or a plain Ctrl-C) with ``partial``
+        and the names of the stores ``restored``."""
+        return cls(getattr(interrupt, "signum", 2), partial, restored)
 
 
 class VenomQAWarning(UserWarning):

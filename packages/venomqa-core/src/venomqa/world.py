@@ -11,7 +11,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
 from venomqa.context import ContextSnapshot, ExecutionContext
-from venomqa.errors import RollbackDriftError, StoreError, UsageError, VenomQAError
+from venomqa.errors import (
+    RollbackDriftError,
+    RunInterrupted,
+    StoreError,
+    UsageError,
+    VenomQAError,
+)
 from venomqa.interrupts import INTERRUPTS
 from venomqa.json_types import Json
 from venomqa.ports.cache import CachePort
@@ -133,6 +139,8 @@ class World:
                 errors = self._end_session(start, manage)
                 if errors:  # what is left matters more than why the run ended
                     raise _left_over(errors) from exc
+                if isinstance(exc, RunInterrupted):
+                    exc.restored = tuple(self.stores)
                 raise
             errors = self._end_session(start, manage)
             if errors:

@@ -82,8 +82,7 @@ class LazyGroup(click.Group):
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt as interrupt:
-            signum = getattr(interrupt, "signum", signal.SIGINT)
-            click.echo(f"\nInterrupted by {signal_name(signum)}; stores rolled back.", err=True)
+            click.echo(f"\n{interrupted_message(interrupt)}", err=True)
             ctx.exit(getattr(interrupt, "exit_code", EXIT_INTERRUPTED))
 
     def _register_plugin_commands(self) -> None:
@@ -98,6 +97,15 @@ class LazyGroup(click.Group):
             register_commands(self)
         except VenomQAError as exc:
             click.echo(f"Warning: plugin commands unavailable: {exc}", err=True)
+
+
+def interrupted_message(interrupt: KeyboardInterrupt) -> str:
+    """``Interrupted by SIGTERM; stores rolled back and checked: db, cache.`` (naming only
+    stores the run really rolled back and checked)."""
+    signum = getattr(interrupt, "signum", signal.SIGINT)
+    restored = getattr(interrupt, "restored", ())
+    checked = f"; stores rolled back and checked: {', '.join(restored)}" if restored else ""
+    return f"Interrupted by {signal_name(signum)}{checked}."
 
 
 @contextmanager

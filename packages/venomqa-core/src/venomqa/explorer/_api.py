@@ -160,7 +160,8 @@ def _run(
     assert engine is not None and result is not None
     # The stores are rolled back (and checked) now: say why the run stopped, with its results.
     if engine.interruption is not None:
-        raise RunInterrupted.of(engine.interruption, result) from engine.interruption
+        restored = tuple(world.stores)  # the session rolled them back and checked them
+        raise RunInterrupted.of(engine.interruption, result, restored) from engine.interruption
     if engine.failure is not None:
         engine.failure.partial = result
         raise engine.failure
