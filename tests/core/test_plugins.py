@@ -164,6 +164,41 @@ def venomqa_register_strategies():
 
 BAD_STRATEGY = STRATEGY.replace("return [LastMoveFirst]", "return [NoSearch]")
 
+CRASH_AT_IMPORT = """
+raise RuntimeError("crashplug cannot read its settings")
+"""
+
+EXIT_AT_IMPORT = """
+import sys
+
+sys.exit("exitplug refuses to load")
+"""
+
+SYNTAX_ERROR = """
+def broken(:
+    pass
+"""
+
+HOOK_RAISES = """
+from venomqa import hookimpl
+
+@hookimpl
+def venomqa_register_adapters():
+    raise ValueError("adapters exploded")
+"""
+
+WRONG_TYPES = """
+from venomqa import hookimpl
+
+@hookimpl
+def venomqa_register_adapters():
+    return "folder"
+
+@hookimpl
+def venomqa_register_reporters():
+    return [42]
+"""
+
 PLUGINS = {
     # entry point name: (distribution, module name, source)
     "goodplug": ("venomqa-goodplug", "venomqa_goodplug", GOOD),
@@ -175,6 +210,11 @@ PLUGINS = {
     "sigplug": ("venomqa-sigplug", "venomqa_sigplug", BAD_SIGNATURE),
     "stratplug": ("venomqa-stratplug", "venomqa_stratplug", STRATEGY),
     "badstrat": ("venomqa-badstrat", "venomqa_badstrat", BAD_STRATEGY),
+    "crashplug": ("venomqa-crashplug", "venomqa_crashplug", CRASH_AT_IMPORT),
+    "exitplug": ("venomqa-exitplug", "venomqa_exitplug", EXIT_AT_IMPORT),
+    "syntaxplug": ("venomqa-syntaxplug", "venomqa_syntaxplug", SYNTAX_ERROR),
+    "raiseplug": ("venomqa-raiseplug", "venomqa_raiseplug", HOOK_RAISES),
+    "typeplug": ("venomqa-typeplug", "venomqa_typeplug", WRONG_TYPES),
 }
 
 
@@ -273,6 +313,49 @@ def test_broken_plugin_is_recorded_with_its_error_and_others_still_load(
     assert broken.distribution == "venomqa-brokenplug"
     assert infos["goodplug"].error is None
     assert plugins.get_plugin_manager().get_plugin("brokenplug") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("crashplug", "RuntimeError: crashplug cannot read its settings"),
+        ("exitplug", "SystemExit: exitplug refuses to load"),
+        ("syntaxplug", "SyntaxError"),
+    ],
+)
+def test_any_failure_at_import_is_recorded_and_the_rest_works(
+    site: Path, monkeypatch: pytest.MonkeyPatch, name: str, shown: str
+) -> None:
+    infos = _load(monkeypatch, f"{name},goodplug")
+    error = infos[name].error
+    assert error is not None and shown in error and f"venomqa_{name}" in error
+    assert infos["goodplug"].error is None
+    assert "folder" in plugins.adapters()  # the good plugin still registers its adapter
+    listed = CliRunner().invoke(plugins_group, ["list"])
+    assert listed.exit_code == 0, listed.output
+    assert name in listed.output and "goodplug" in listed.output
+
+
+def test_a_hook_that_raises_or_returns_the_wrong_type_is_that_plugins_error(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(plugins.LOAD_PLUGINS_ENV, "raiseplug,typeplug,goodplug")
+    plugins.reset_plugins()
+    with pytest.raises(PluginError) as adapters_error:
+        plugins.adapters()
+    message = str(adapters_error.value)
+    assert "raiseplug" in message and "adapters exploded" in message
+    with pytest.raises(PluginError) as reporters_error:
+        plugins.reporters()
+    assert "typeplug" in str(reporters_error.value) and "42" in str(reporters_error.value)
+    infos = {info.name: info for info in plugins.plugin_infos()}
+    assert infos["raiseplug"].error is not None and "ValueError" in infos["raiseplug"].error
+    typed = infos["typeplug"].error
+    assert typed is not None and "must return a list of classes, got str" in typed
+    assert "42, which is not a class" in typed
+    assert infos["goodplug"].error is None
+    listed = CliRunner().invoke(plugins_group, ["list", "--json"])
+    assert listed.exit_code == 0, listed.output
 
 
 def test_duplicate_adapter_name_names_both_plugins(

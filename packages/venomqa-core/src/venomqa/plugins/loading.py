@@ -103,7 +103,7 @@ def load_entry_points() -> list[LoadedEntryPoint]:
         entry = _describe(entry_point)
         try:
             entry.plugin = entry_point.load()
-        except Exception as exc:  # a plugin's import error must not crash VenomQA
+        except (Exception, SystemExit) as exc:  # whatever a plugin's import does, not a crash
             entry.error = f"failed to import {entry.value!r}: {describe_exception(exc)}"
         loaded.append(entry)
     known = {entry_point.name for entry_point in available}
