@@ -5,6 +5,9 @@
 - Plugins are isolated: each test starts with freshly loaded plugins, and only this
   repository's own distributions load (not whatever else is installed on the machine), unless
   the test chooses with ``VENOMQA_LOAD_PLUGINS`` itself.
+- Under ``CI=true`` a skipped test is a failed test (a missing service or package must not pass
+  silently), unless it is marked ``@pytest.mark.platform_specific("why")``: something this
+  platform's build lacks (an SQLite without FTS5), not something CI should have installed.
 """
 
 from __future__ import annotations
@@ -44,3 +47,16 @@ def isolated_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     reset_plugins()
     yield
     reset_plugins()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Under CI, turn a skip into a failure unless the test is marked platform-specific."""
+    from services import on_ci  # tests/shared is on sys.path by now
+
+    report = yield
+    if report.skipped and on_ci() and item.get_closest_marker("platform_specific") is None:
+        reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, where every service must be there: {reason}"
+    return report

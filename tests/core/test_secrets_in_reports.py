@@ -43,6 +43,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 import pytest
+from services import require_module
 from venomqa.client.redaction import SensitiveDataFilter
 from venomqa.client.secrets import SecretsManager, secrets_in_use
 from venomqa.testing.server import start_api_process
@@ -607,10 +608,11 @@ def _closed_port() -> int:
     ],
     ids=["url", "key-value"],
 )
+@pytest.mark.other_distributions
 def test_a_store_dsn_password_stays_out_of_the_error(tmp_path: Path, dsn: str) -> None:
     """A PostgreSQL store on a closed port fails the run; the error names the store and its
     DSN, without the password."""
-    pytest.importorskip("venomqa_postgres")
+    require_module("venomqa_postgres")  # the core-only environment deselects this test
     password = quote(DSN_PASSWORD, safe="") if dsn.startswith("postgresql:") else DSN_PASSWORD
     store = {
         "db": {"adapter": "postgres", "dsn": dsn.format(password=password, port=_closed_port())}

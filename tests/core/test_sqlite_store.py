@@ -404,6 +404,7 @@ def test_use_before_setup_and_double_setup_are_errors(shop: Path) -> None:
         store.teardown()
 
 
+@pytest.mark.platform_specific("SQLite builds without FTS5 cannot create the virtual table")
 def test_virtual_table_is_refused_by_name(tmp_path: Path) -> None:
     db = tmp_path / "vt.db"
     conn = sqlite3.connect(db)
