@@ -1,4 +1,4 @@
-"""The user-facing decorators and models of DESIGN §9 behave as documented."""
+"""The user-facing decorators and models of the README and docs/ behave as documented."""
 
 from __future__ import annotations
 

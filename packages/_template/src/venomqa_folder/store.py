@@ -28,7 +28,7 @@ class FolderToken:
 
 
 class FolderStore:
-    """Checkpoint/rollback of one folder's files (DESIGN §4)."""
+    """Checkpoint/rollback of one folder's files (the store contract, ``venomqa.ports.store``)."""
 
     name = "folder"
 

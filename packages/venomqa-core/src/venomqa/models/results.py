@@ -1,6 +1,6 @@
 """Result types: what a request, an exploration and a journey produced. Plain data, no I/O.
 
-Every type has ``to_dict()`` giving the JSON-ready form the json reporter writes (DESIGN §9).
+Every type has ``to_dict()`` giving the JSON-ready form the json reporter writes (docs/reports.md).
 """
 
 from __future__ import annotations
@@ -434,7 +434,7 @@ class RunReport:
         return not self.violations and all(j.passed for j in self.journeys)
 
     def to_dict(self) -> JsonObject:
-        """The JSON report: exploration fields at the top level (DESIGN §9), journeys beside."""
+        """The JSON report: exploration fields at the top level (docs/reports.md), journeys beside."""
         exploration = self.exploration.to_dict() if self.exploration else {}
         data: JsonObject = {
             "venomqa_report": 1,

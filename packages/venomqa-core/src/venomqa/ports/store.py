@@ -1,4 +1,4 @@
-"""The store contract every stateful adapter implements (DESIGN §4).
+"""The store contract every stateful adapter implements (docs/plugins.md shows one).
 
 A store is something the API under test keeps state in. Only the six methods of ``StorePort`` plus
 a ``name`` class attribute are required; everything else core may use is optional and looked up

@@ -1,4 +1,4 @@
-"""Built-in reporters: ``console`` (live progress and a summary) and ``json`` (DESIGN §9).
+"""Built-in reporters: ``console`` (live progress and a summary) and ``json`` (docs/reports.md).
 
 Both register through the built-in plugin like any third-party reporter; import them from their
 modules (``venomqa.reporters.console``, ``venomqa.reporters.json_report``).

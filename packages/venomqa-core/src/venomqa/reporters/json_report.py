@@ -1,4 +1,4 @@
-"""JsonReporter: writes the RunReport as pretty JSON (the schema of DESIGN §9), redacted."""
+"""JsonReporter: writes the RunReport as pretty JSON (the schema in docs/reports.md), redacted."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The journey runner: runs a Journey's steps, checkpoints and branches against a World.
 
-How a journey runs (DESIGN §6):
+How a journey runs (docs/journeys.md shows it from the user's side):
 
 - Steps run in order (see ``venomqa.runner.steps`` for timeout, retries, ``expect_failure``); what
   a step returns is kept with ``ctx.set_step_result(step.name, value)``.

@@ -1,4 +1,5 @@
-"""The store contract test suite: prove that a store adapter honours DESIGN §4.
+"""The store contract test suite: prove that a store adapter honours the store contract
+(``venomqa.ports.store``).
 
 Any adapter, ours or a third party's, runs the same checks against its own store: rollback undoes
 inserts, updates and deletes made by *another process*; checkpoints nest; a token stays valid after
@@ -16,7 +17,7 @@ You provide two pytest fixtures:
   installs), used to check that teardown leaves no trace. :class:`SubprocessWriter` runs each
   operation as a Python snippet in a fresh interpreter; subclass it.
 
-Complete example for the ``FolderStore`` of DESIGN §9 (one file per key in a folder)::
+Complete example for the ``FolderStore`` of docs/plugins.md (one file per key in a folder)::
 
     # tests/test_folder_contract.py
     import pytest
