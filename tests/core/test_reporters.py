@@ -1,4 +1,4 @@
-"""Console and JSON reporters: the summary text, live progress, and the JSON schema of docs/reports.md;
+"""Console and JSON reporters: the summary text, live progress, the JSON schema (docs/reports.md);
 grouped findings (states seen, example paths), nondeterminism, calls and learned volatile values."""
 
 from __future__ import annotations

@@ -434,7 +434,8 @@ class RunReport:
         return not self.violations and all(j.passed for j in self.journeys)
 
     def to_dict(self) -> JsonObject:
-        """The JSON report: exploration fields at the top level (docs/reports.md), journeys beside."""
+        """The JSON report (docs/reports.md): exploration fields at the top level, journeys
+        beside."""
         exploration = self.exploration.to_dict() if self.exploration else {}
         data: JsonObject = {
             "venomqa_report": 1,

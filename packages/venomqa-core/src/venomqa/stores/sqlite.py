@@ -73,7 +73,8 @@ class SQLiteToken:
 
 
 class SQLiteStore:
-    """Checkpoint/rollback of one SQLite database file (the store contract, ``venomqa.ports.store``), also across processes."""
+    """Checkpoint/rollback of one SQLite database file (the store contract,
+    ``venomqa.ports.store``), also across processes."""
 
     name = "sqlite"
 

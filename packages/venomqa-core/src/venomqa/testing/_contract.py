@@ -1,4 +1,4 @@
-"""The store contract checks (``venomqa.ports.store``), as plain functions and as a pytest base class.
+"""The store contract checks (``venomqa.ports.store``), as functions and as a pytest base class.
 
 Every check takes a fresh, not yet set-up store and a ContractWriter bound to the same backing
 system. It sets the store up itself and always tears it down. The checks only use the six
