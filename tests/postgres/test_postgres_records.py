@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 from _support_postgres import database_content, execute, write_from_other_process
+from venomqa.errors import LeftoversRepaired
 from venomqa.ports.store import RecordChange, SupportsRecords
 from venomqa_postgres import PostgresStore
 
@@ -340,7 +341,7 @@ def test_teardown_setup_and_crash_recovery_start_from_an_empty_list(db: str) -> 
 
     again = PostgresStore(dsn=db)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", LeftoversRepaired)
         again.setup()
     try:
         assert changes(again) == {}

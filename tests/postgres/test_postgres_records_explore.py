@@ -5,20 +5,17 @@ records (or told it), reports no nondeterminism, and leaves the database as it w
 
 from __future__ import annotations
 
-import sys
-from collections import deque
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from _support_postgres import database_content
-from venomqa import World, action, explore
+from _support_postgres_notes import ACTIONS, model_states, notes_api
+from venomqa import World, explore
 from venomqa.models import ExplorationResult
-from venomqa.testing.server import ApiProcess, start_api_process
+from venomqa.testing.server import ApiProcess
 from venomqa_postgres import PostgresStore
 
-SERVER = Path(__file__).with_name("_support_postgres_notes_api.py")
 MAX_DEPTH = 4
 #: Everything the API makes up, as ``ignore:`` would declare it for the store ``db``.
 IGNORE = [
@@ -30,70 +27,6 @@ IGNORE = [
 ]
 
 
-@action(requires=lambda ctx: len(ctx.get("notes", [])) < 2)
-def create_note(api: Any, ctx: Any) -> Any:
-    notes = ctx.get("notes", [])
-    response = api.post("/notes", json={"title": f"note {len(notes) + 1}"})
-    ctx["notes"] = [*notes, response.json()["id"]]
-    return response
-
-
-@action(requires=lambda ctx: bool(ctx.get("notes")))
-def finish_note(api: Any, ctx: Any) -> Any:
-    return api.post(f"/notes/{ctx['notes'][-1]}/done")
-
-
-@action(requires=lambda ctx: bool(ctx.get("notes")))
-def comment_note(api: Any, ctx: Any) -> Any:
-    return api.post(f"/notes/{ctx['notes'][-1]}/comments", json={"body": "hi"})
-
-
-@action(requires=lambda ctx: bool(ctx.get("notes")))
-def delete_note(api: Any, ctx: Any) -> Any:
-    *rest, latest = ctx["notes"]
-    response = api.delete(f"/notes/{latest}")
-    if rest:
-        ctx["notes"] = rest
-    else:
-        del ctx["notes"]  # the context as it was before the first note
-    return response
-
-
-ACTIONS = [create_note, finish_note, comment_note, delete_note]
-
-# -- the independent model: each note (in creation order) as (done, comments) ------------------
-
-Notes = tuple[tuple[bool, int], ...]
-
-
-def _step(state: Notes, name: str) -> Notes | None:
-    if name == "create_note":
-        return (*state, (False, 0)) if len(state) < 2 else None
-    if not state:
-        return None
-    *rest, (done, comments) = state
-    if name == "finish_note":
-        return (*rest, (True, comments))
-    if name == "comment_note":
-        return (*rest, (done, comments + 1))
-    return tuple(rest)
-
-
-def model_states(max_depth: int) -> int:
-    depth: dict[Notes, int] = {(): 0}
-    frontier = deque([()])
-    while frontier:
-        state: Notes = frontier.popleft()
-        if depth[state] == max_depth:
-            continue
-        for fn in ACTIONS:
-            target = _step(state, fn.name)
-            if target is not None and target not in depth:
-                depth[target] = depth[state] + 1
-                frontier.append(target)
-    return len(depth)
-
-
 def test_model_is_sane() -> None:
     assert model_states(1) == 2
     assert model_states(2) == 5  # (), (p0), (d0), (p1), (p0, p0)
@@ -101,9 +34,7 @@ def test_model_is_sane() -> None:
 
 @pytest.fixture
 def api(pg_dsn: str) -> Iterator[tuple[ApiProcess, str]]:
-    with start_api_process(
-        [sys.executable, str(SERVER), "--dsn", pg_dsn], what="postgres notes API"
-    ) as server:
+    with notes_api(pg_dsn) as server:
         yield server, pg_dsn
 
 

@@ -11,11 +11,12 @@
   the table as deleted. They write in the writer's own transaction, so the changes of any
   connection of any process are recorded, and only once they commit.
 - ``_venomqa.rollback_to(token, values, called, replica)``: generated per run with static SQL
-  for every tracked table (so PL/pgSQL caches its plans). It replays the log backwards down to
-  ``token`` with triggers and foreign-key checks off (``session_replication_role = replica``;
-  without that privilege, a GUC the trigger functions check and deferred constraints), deletes
-  those entries and restores the sequences.
-- ``_venomqa.meta``: the sequence values at setup, for teardown and crash recovery.
+  for every tracked table (so PL/pgSQL caches its plans). It first locks every tracked table
+  against writers (``_locks``: a write in flight finishes first and is undone too), then
+  replays the log backwards down to ``token`` with triggers and foreign-key checks off
+  (``session_replication_role = replica``; without that privilege, a GUC the trigger functions
+  check and deferred constraints), deletes those entries and restores the sequences.
+- ``_venomqa.meta``: the sequence values (and oids) at setup, for teardown and crash recovery.
 - ``_venomqa.read_above(seen)``: generated per run; what VenomQA reads after every action
   (see below).
 - ``_venomqa.image_<n>``: for a table with numeric columns, a composite type like its row type
@@ -36,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from venomqa_postgres._catalog import SCHEMA, SequenceInfo, TableInfo, quote_ident
+from venomqa_postgres._locks import lock_sql
 
 S = quote_ident(SCHEMA)
 LOG = f"{S}.log"
@@ -141,7 +143,9 @@ def _undo_branch(table: TableInfo, index: int) -> str:
 
 
 def rollback_function_ddl(tables: Sequence[TableInfo], sequences: Sequence[SequenceInfo]) -> str:
-    """``_venomqa.rollback_to(token, vals, called, replica)`` for these tables."""
+    """``_venomqa.rollback_to(token, vals, called, replica)`` for these tables: lock them all
+    (one statement each, so an error's context names the table), then replay."""
+    locks = "".join(f"  {lock_sql(t.q)};\n" for t in tables)
     declare = "".join(f"  r{i} {t.q};\n" for i, t in enumerate(tables))
     branches = "".join(
         f"  {'IF' if i == 0 else 'ELSIF'} e.tbl = {i} THEN\n{_undo_branch(t, i)}"
@@ -164,7 +168,7 @@ DECLARE
   lv bigint;
   ic boolean;
 {declare}BEGIN
-  IF replica THEN
+{locks}  IF replica THEN
     PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
   ELSE
     PERFORM pg_catalog.set_config('{REPLAY_GUC}', 'on', true);
@@ -238,6 +242,9 @@ BEGIN
 END
 $f$"""
 
+
+#: Taking ``(token, values, called, replica)``: undo every log entry above ``token``.
+ROLLBACK_SQL = f"SELECT {S}.rollback_to(%s, %s::bigint[], %s::boolean[], %s)"
 
 #: Taking ``(seen,)``: ``top, delta, entries`` (see ``read_function_ddl``).
 READ_SQL = f"SELECT f.top, f.delta, f.entries FROM {S}.read_above(%s) f"

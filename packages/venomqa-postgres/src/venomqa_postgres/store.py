@@ -9,8 +9,10 @@ triggers inside its own transactions. Then:
   ``last_value``/``is_called`` (SERIAL and IDENTITY), and the log entries not read yet:
   O(number of sequences + rows changed since the previous read).
 - ``rollback(token)``: one call of ``_venomqa.rollback_to`` in one transaction on VenomQA's own
-  connection: replays the log backwards to the token with triggers and foreign-key checks off,
-  deletes those entries and ``setval``s the sequences, so ids repeat: O(rows changed).
+  connection: locks the tracked tables against writers first, so an API request still in flight
+  (the client gave up waiting) finishes and is undone too and no new write starts meanwhile
+  (``_locks``), then replays the log backwards to the token with triggers and foreign-key checks
+  off, deletes those entries and ``setval``s the sequences, so ids repeat: O(rows changed).
 - ``fingerprint()``: a content hash relative to the content at setup, kept up to date from the
   log entries above the last one read (hashing their row images server-side): O(rows changed
   since the previous read), never a scan. Sequence values are not part of it (insert-then-delete
@@ -27,7 +29,13 @@ triggers inside its own transactions. Then:
   since setup and not rolled back (like the log itself).
 - ``teardown()``: rolls back to the setup point and drops the schema (and with it the
   triggers), leaving schema, data and sequences as the user had them. A run killed before
-  teardown is recovered by the next ``setup()``, with a warning.
+  teardown is recovered by the next ``setup()`` (or ``venomqa recover``), which says what it
+  undid with a ``LeftoversRepaired`` warning (``_recovery``).
+
+VenomQA's connection is named ``application_name = 'venomqa'`` (unless the dsn names it). When
+it is lost (the backend terminated, the server restarted, a proxy dropped it), every operation
+reconnects once, with the same session settings, and runs again: each is a read or a rollback
+in one transaction that the server aborted (or committed: redoing it changes nothing).
 
 Mode ``savepoint`` is for an app running in VenomQA's process: it runs its SQL on
 ``store.connection``, and the whole run is one transaction on it. ``setup()`` opens it and installs
@@ -35,7 +43,9 @@ the same log and triggers inside it; ``checkpoint()`` is a ``SAVEPOINT``, ``roll
 ``ROLLBACK TO SAVEPOINT`` plus ``setval`` of the sequences (not transactional); the fingerprint
 and the changed records are read from the log as above; ``teardown()`` rolls the transaction
 back, so nothing installed or written survives. The app must not commit; its own
-``with conn.transaction():`` blocks nest as savepoints.
+``with conn.transaction():`` blocks nest as savepoints. A lost connection takes the run's
+transaction with it: the operation that finds it raises a StoreError saying so, and teardown
+puts the sequences back through a new connection.
 
 Limits: the tracked tables' definitions must not change during a run; rows of a table without a
 primary key are found by a scan of that table when undone; in the fallback used when the role may
@@ -46,26 +56,29 @@ own triggers fire during a rollback and only DEFERRABLE foreign keys are deferre
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from venomqa.errors import StoreError, StorePermissionError
+from venomqa.errors import LeftoversRepaired, StoreError, StorePermissionError, VenomQAWarning
 from venomqa.ports.store import RecordChange
 from venomqa.stores.kit import TokenStack, already_set_up, hide_password, new_serial, not_set_up
 
 from venomqa_postgres import _sql
 from venomqa_postgres._catalog import (
-    SCHEMA,
     SequenceInfo,
     TableInfo,
     UnknownTableError,
     tracked_sequences,
     user_tables,
 )
+from venomqa_postgres._locks import TableLocked, table_in_context
 from venomqa_postgres._privileges import can_use_replica_role, check_privileges
 from venomqa_postgres._records import ChangedRows
+from venomqa_postgres._recovery import Repaired, leftovers_exist, repair
 
 if TYPE_CHECKING:
     import psycopg
@@ -75,6 +88,11 @@ T = TypeVar("T")
 _MASK = (1 << 64) - 1
 _MODES = ("triggers", "savepoint")
 _LOCK_TIMEOUT = "10s"
+#: How VenomQA's connection shows in ``pg_stat_activity`` (unless the dsn or PGAPPNAME names it).
+APPLICATION_NAME = "venomqa"
+_CONNECT_TIMEOUT = 10
+#: Attempts of a rollback the server aborted to break a deadlock with a writer in flight.
+_DEADLOCK_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -161,34 +179,37 @@ class PostgresStore:
         return self._require()
 
     def teardown(self) -> None:
-        """Roll back to the state at setup and remove everything setup installed. Idempotent."""
-        conn, self._conn = self._conn, None
-        root, self._root = self._root, None
-        self._tokens.reset()
-        self._seen, self._hash = 0, 0
-        self._rows = ChangedRows([])
-        if conn is None:
-            return
-        if self.mode == "savepoint":
-            self._teardown_run_transaction(conn, root)
-            return
+        """Roll back to the state at setup and remove everything setup installed. Idempotent.
+        A lost connection is re-opened once (mode ``savepoint``: the server rolled the run
+        back; the sequences are put back through a new connection)."""
+        root = self._root
         try:
-            with conn.transaction(), conn.cursor() as cur:
-                if root is not None:
-                    self._call_rollback(cur, 0, root.values, root.called)
-                cur.execute(f"DROP SCHEMA IF EXISTS {_sql.S} CASCADE")
-        except Exception as exc:
-            raise self._wrap("teardown", exc, hint="; the next setup() will finish it") from exc
+            if self._conn is None:
+                return
+            if self.mode == "savepoint":
+                self._teardown_run_transaction(root)
+            else:
+                self._guard(
+                    "teardown",
+                    partial(self._uninstall, root),
+                    hint="; the next setup() (or `venomqa recover`) will finish it",
+                )
         finally:
-            conn.close()
+            conn, self._conn = self._conn, None
+            self._root = None
+            self._tokens.reset()
+            self._seen, self._hash = 0, 0
+            self._rows = ChangedRows([])
+            if conn is not None:
+                conn.close()
 
     # -- contract --------------------------------------------------------------------------
 
     def checkpoint(self) -> PostgresToken:
         """Remember the current state: log position, content hash and sequence values."""
-        conn = self._require()
+        self._require()
 
-        def take() -> PostgresToken:
+        def take(conn: psycopg.Connection[Any]) -> PostgresToken:
             serial = new_serial()
             if self.mode == "savepoint":
                 self._savepoint(conn, serial)
@@ -209,34 +230,36 @@ class PostgresStore:
 
     def rollback(self, token: Any) -> None:
         """Undo every change made after ``token``; tokens taken after it become invalid."""
-        conn = self._require()
+        self._require()
         token = self._tokens.require(token)
-
-        def run() -> None:
-            if self.mode == "savepoint":
-                conn.execute(f"ROLLBACK TO SAVEPOINT {_savepoint_name(token.serial)}")
-                del self._savepoints[self._savepoints.index(token.serial) + 1 :]
-                self._restore_sequences(conn, token.values, token.called)
-                return
-            with conn.cursor() as cur:
-                self._call_rollback(cur, token.log_id, token.values, token.called)
-
-        self._guard("rollback", run)
+        self._guard("rollback", partial(self._rollback_on, token))
         self._seen, self._hash = token.log_id, token.content_hash
         self._rows.undo_above(token.log_id)  # the entries above the token are gone
         self._tokens.rolled_back_to(token)
+
+    def _rollback_on(self, token: PostgresToken, conn: psycopg.Connection[Any]) -> None:
+        if self.mode == "savepoint":
+            conn.execute(f"ROLLBACK TO SAVEPOINT {_savepoint_name(token.serial)}")
+            del self._savepoints[self._savepoints.index(token.serial) + 1 :]
+            self._restore_sequences(conn, token.values, token.called)
+            return
+
+        def undo() -> None:
+            with conn.cursor() as cur:
+                self._call_rollback(cur, token.log_id, token.values, token.called)
+
+        self._quiesced("rollback", undo)
 
     def release(self, token: Any) -> None:
         """Forget ``token``; it can no longer be rolled back to."""
         if self._tokens.release(token) and self._conn is not None:
             self._guard("release", self._release_unused_savepoints)
 
-    def _release_unused_savepoints(self) -> None:
+    def _release_unused_savepoints(self, conn: psycopg.Connection[Any]) -> None:
         """Savepoint mode: release the newest savepoints no live token needs. (Releasing an
         older one would also destroy the newer ones, which live tokens may still need.)"""
         import psycopg.pq
 
-        conn = self._require()
         live = {token.serial for token in self._tokens}
         while self._savepoints and self._savepoints[-1] not in live:
             if conn.info.transaction_status != psycopg.pq.TransactionStatus.INTRANS:
@@ -245,9 +268,9 @@ class PostgresStore:
 
     def fingerprint(self) -> str:
         """16 hex digits, equal for equal contents of the tracked tables (not sequences)."""
-        conn = self._require()
+        self._require()
 
-        def compute() -> str:
+        def compute(conn: psycopg.Connection[Any]) -> str:
             self._read_new_entries(conn)
             return f"{self._hash:016x}"
 
@@ -262,9 +285,9 @@ class PostgresStore:
         One query, O(rows changed since the previous read) to bring up to date and O(rows
         that differ from setup) to list; the returned tuple is the same object until a change
         is seen (do not modify it)."""
-        conn = self._require()
+        self._require()
 
-        def read() -> Sequence[RecordChange]:
+        def read(conn: psycopg.Connection[Any]) -> Sequence[RecordChange]:
             self._read_new_entries(conn)
             return self._rows.records()
 
@@ -272,9 +295,9 @@ class PostgresStore:
 
     def observe(self) -> dict[str, Any]:
         """Row counts per tracked table (one count per table: meant for reports, not loops)."""
-        conn = self._require()
+        self._require()
 
-        def count() -> dict[str, Any]:
+        def count(conn: psycopg.Connection[Any]) -> dict[str, Any]:
             if not self._tracked:
                 return {}
             sql = " UNION ALL ".join(
@@ -286,10 +309,11 @@ class PostgresStore:
         return self._guard("observe", count)
 
     def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
-        """Run a query (for invariants); each row as a dict of column -> value."""
-        conn = self._require()
+        """Run a query (for invariants); each row as a dict of column -> value. Run again on a
+        new connection when the connection was lost: meant for reads."""
+        self._require()
 
-        def run() -> list[dict[str, Any]]:
+        def run(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
             from psycopg.rows import dict_row
 
             with conn.cursor(row_factory=dict_row) as cur:
@@ -298,36 +322,101 @@ class PostgresStore:
 
         return self._guard(f"query {sql!r}", run)
 
-    # -- internals -------------------------------------------------------------------------
+    # -- internals: connecting -------------------------------------------------------------
 
     @property
     def _where(self) -> str:
         return f"database {hide_password(self.dsn)} (schema {self.schema})"
 
     def _connect(self) -> psycopg.Connection[Any]:
+        """A new connection for setup; a StoreError when there is none to be had."""
         import psycopg
 
         try:
-            conn = psycopg.connect(self.dsn, autocommit=True)
-            conn.execute(f"SET lock_timeout = '{_LOCK_TIMEOUT}'")
-            # Our commits (rollbacks) need atomicity, not waiting for the WAL flush; the API's
-            # own sessions keep their settings.
-            conn.execute("SET synchronous_commit = off")
+            return self._open()
         except psycopg.Error as exc:
             raise self._wrap(
                 "connecting", exc, hint="; is the server running and the dsn right?"
             ) from exc
+
+    def _open(self) -> psycopg.Connection[Any]:
+        """Connect (autocommit, named ``APPLICATION_NAME``) and apply the session settings."""
+        import psycopg
+        from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+        given = conninfo_to_dict(self.dsn)
+        extra: dict[str, str | int] = {}
+        if "application_name" not in given and "PGAPPNAME" not in os.environ:
+            extra["application_name"] = APPLICATION_NAME
+        if "connect_timeout" not in given and "PGCONNECT_TIMEOUT" not in os.environ:
+            extra["connect_timeout"] = _CONNECT_TIMEOUT
+        conn = psycopg.connect(make_conninfo(self.dsn, **extra), autocommit=True)
+        try:
+            conn.execute(f"SET lock_timeout = '{_LOCK_TIMEOUT}'")
+            # Our commits (rollbacks) need atomicity, not waiting for the WAL flush; the API's
+            # own sessions keep their settings.
+            conn.execute("SET synchronous_commit = off")
+        except BaseException:
+            conn.close()
+            raise
         return conn
+
+    def _guard(
+        self, operation: str, fn: Callable[[psycopg.Connection[Any]], T], hint: str = ""
+    ) -> T:
+        """``fn(connection)``, a driver error becoming a StoreError. When the connection turns
+        out lost, reconnect once and run ``fn`` again (see ``_reopen``)."""
+        import psycopg
+
+        conn = self._require()
+        try:
+            return fn(conn)
+        except psycopg.Error as exc:
+            if not _is_lost(conn):
+                raise self._wrap(operation, exc, hint) from exc
+            lost = exc
+        conn = self._reopen(operation, lost, hint)
+        try:
+            return fn(conn)
+        except psycopg.Error as exc:
+            raise self._wrap(operation, exc, hint) from exc
+
+    def _reopen(self, operation: str, lost: Exception, hint: str = "") -> psycopg.Connection[Any]:
+        """Replace the lost connection with a new one (triggers mode). A StoreError when that
+        fails, and always in savepoint mode, whose run lived in the lost transaction."""
+        import psycopg
+
+        self._require().close()
+        why = _one_line(lost)
+        if self.mode == "savepoint":
+            raise StoreError(
+                f"{operation} on {self._where} failed: the connection was lost ({why}), and "
+                "with it the run's transaction: in mode savepoint everything the app wrote and "
+                "every checkpoint lived in that one transaction, which the server rolled back, "
+                "so the run cannot go on (teardown() puts the sequences back)",
+                store=self.name,
+            ) from lost
+        try:
+            self._conn = self._open()
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"{operation} on {self._where} failed: the connection to the database was "
+                f"lost ({why}) and reconnecting failed: {hide_password(_one_line(exc))}{hint}",
+                store=self.name,
+            ) from exc
+        return self._conn
+
+    # -- internals: installing and removing ------------------------------------------------
 
     def _install(self, conn: psycopg.Connection[Any]) -> None:
         import psycopg
 
+        repaired = None
         try:
             with conn.transaction(), conn.cursor() as cur:
                 self._replica = can_use_replica_role(cur)
-                cur.execute("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s", (SCHEMA,))
-                if cur.fetchone() is not None:
-                    self._recover(cur)
+                if leftovers_exist(cur):
+                    repaired = self._repair(cur)
                 tables = user_tables(cur, self.schema, self.tables, self.exclude)
                 sequences = tracked_sequences(cur, self.schema, tables)
                 check_privileges(cur, self.name, self.schema, tables, sequences)
@@ -347,14 +436,16 @@ class PostgresStore:
                 rest = first[3:]
                 values = [int(v) for v in rest[0::2]]
                 called = [bool(c) for c in rest[1::2]]
+                saved = {"values": values, "called": called, "oids": [s.oid for s in sequences]}
                 cur.execute(
                     f"INSERT INTO {_sql.META}(key, value) VALUES ('sequences', %s)",
-                    (json.dumps({"values": values, "called": called}),),
+                    (json.dumps(saved),),
                 )
         except UnknownTableError as exc:
             raise StoreError(f"{self._where}: {exc}", store=self.name) from exc
         except psycopg.Error as exc:
             raise self._wrap("setup", exc) from exc
+        self._report_repaired(repaired)
         self._tracked, self._sequences = tables, sequences
         self._root = PostgresToken(new_serial(), 0, 0, tuple(values), tuple(called))
         self._checkpoint_sql = checkpoint_sql
@@ -364,42 +455,89 @@ class PostgresStore:
                 "rollback the tables' own triggers fire and only DEFERRABLE foreign keys are "
                 "deferred; run as a superuser or GRANT SET ON PARAMETER "
                 "session_replication_role to the role",
-                RuntimeWarning,
+                VenomQAWarning,
                 stacklevel=3,
             )
+
+    def _uninstall(self, root: PostgresToken | None, conn: psycopg.Connection[Any]) -> None:
+        """Triggers mode: roll back to setup and drop the schema, in one transaction."""
+
+        def run() -> None:
+            with conn.transaction(), conn.cursor() as cur:
+                if root is not None:
+                    self._call_rollback(cur, 0, root.values, root.called)
+                cur.execute(f"DROP SCHEMA IF EXISTS {_sql.S} CASCADE")
+
+        self._quiesced("teardown", run)
+
+    def _repair(self, cur: Any) -> Repaired:
+        """Undo and remove what a run that never tore down left behind (``_recovery``)."""
+        try:
+            return repair(cur, self._replica)
+        except TableLocked as exc:
+            raise self._locked_out("setup (undoing an earlier run's leftovers)", exc.table) from exc
+
+    def _report_repaired(self, repaired: Repaired | None) -> None:
+        """Once the repair has committed: say what it undid (for ``setup()``'s caller)."""
+        if repaired is not None:
+            warnings.warn(f"{self._where}: {repaired.describe()}", LeftoversRepaired, stacklevel=4)
 
     def _begin_run_transaction(self, conn: psycopg.Connection[Any]) -> None:
         """Savepoint mode: recover a crashed triggers-mode run (committed, so the final
         rollback does not bring its leftovers back), then open the run's transaction."""
         import psycopg
 
+        repaired = None
         try:
             with conn.transaction(), conn.cursor() as cur:
-                cur.execute("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s", (SCHEMA,))
-                if cur.fetchone() is not None:
+                if leftovers_exist(cur):
                     self._replica = can_use_replica_role(cur)
-                    self._recover(cur)
+                    repaired = self._repair(cur)
             conn.execute("BEGIN")
         except psycopg.Error as exc:
             raise self._wrap("setup", exc) from exc
+        finally:
+            self._report_repaired(repaired)
 
-    def _teardown_run_transaction(
-        self, conn: psycopg.Connection[Any], root: PostgresToken | None
-    ) -> None:
-        """Savepoint mode: put the sequences back, roll the whole run back, close."""
+    def _teardown_run_transaction(self, root: PostgresToken | None) -> None:
+        """Savepoint mode: put the sequences back and roll the whole run back. After a lost
+        connection the server has rolled it back already: put the sequences back anew."""
         import psycopg
 
+        conn = self._require()
         try:
             if root is not None:
                 conn.execute(f"ROLLBACK TO SAVEPOINT {_savepoint_name(root.serial)}")
                 self._restore_sequences(conn, root.values, root.called)
+            conn.rollback()
         except psycopg.Error as exc:
-            raise self._wrap("teardown", exc, hint="; the sequences may have moved") from exc
+            if not _is_lost(conn):
+                raise self._wrap("teardown", exc, hint="; the sequences may have moved") from exc
+            if root is not None:
+                self._restore_sequences_anew(root, exc)
+
+    def _restore_sequences_anew(self, root: PostgresToken, lost: Exception) -> None:
+        """Savepoint mode, connection lost: ``setval`` the sequences through a new one."""
+        import psycopg
+
+        hint = "; the rows are back (the server rolled the run back), the sequences may not be"
+        try:
+            conn = self._open()
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"teardown on {self._where} failed: the connection was lost "
+                f"({_one_line(lost)}) and reconnecting failed: {hide_password(_one_line(exc))}"
+                f"{hint}",
+                store=self.name,
+            ) from exc
+        try:
+            self._restore_sequences(conn, root.values, root.called)
+        except psycopg.Error as exc:
+            raise self._wrap("teardown", exc, hint) from exc
         finally:
-            try:
-                conn.rollback()
-            finally:
-                conn.close()
+            conn.close()
+
+    # -- internals: operations -------------------------------------------------------------
 
     def _savepoint(self, conn: psycopg.Connection[Any], serial: int) -> None:
         import psycopg.pq
@@ -425,27 +563,35 @@ class PostgresStore:
             params += [value, is_called]
         conn.execute(f"SELECT {calls}", params)
 
-    def _recover(self, cur: Any) -> None:
-        """Undo and remove what a run that never tore down left behind."""
-        warnings.warn(
-            f"{self._where}: found the {SCHEMA} schema of an earlier VenomQA run that did not "
-            "tear down; rolling its changes back and removing it",
-            RuntimeWarning,
-            stacklevel=4,
+    def _quiesced(self, operation: str, fn: Callable[[], None]) -> None:
+        """Run ``fn``, a rollback (which locks the tracked tables against writers first): again
+        when the server aborted it to break a deadlock with a writer in flight; a StoreError
+        naming the table when a lock was not granted within ``lock_timeout``."""
+        import psycopg.errors
+
+        for attempt in range(1, _DEADLOCK_ATTEMPTS + 1):
+            try:
+                fn()
+                return
+            except psycopg.errors.DeadlockDetected:
+                if attempt == _DEADLOCK_ATTEMPTS:
+                    raise
+            except psycopg.errors.LockNotAvailable as exc:
+                tables = ((t.q, t.label) for t in self._tracked)
+                raise self._locked_out(
+                    operation, table_in_context(exc.diag.context, tables)
+                ) from exc
+
+    def _locked_out(self, operation: str, table: str) -> StoreError:
+        """The error for a lock on ``table`` not granted within ``lock_timeout``."""
+        return StoreError(
+            f"{operation} on {self._where} failed: could not lock table {table} within "
+            f"lock_timeout ({_LOCK_TIMEOUT}): another transaction holds a lock on it that "
+            "conflicts with writing (a rollback first waits for the writes in flight to "
+            "finish); is a request of the API stuck, or a session idle in a transaction? "
+            "(see pg_stat_activity and pg_locks)",
+            store=self.name,
         )
-        cur.execute(f"SELECT value FROM {_sql.META} WHERE key = 'sequences'")
-        row = cur.fetchone()
-        seqs = json.loads(row[0]) if row else None
-        cur.execute(
-            "SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n "
-            "ON n.oid = p.pronamespace WHERE n.nspname = %s AND p.proname = 'rollback_to'",
-            (SCHEMA,),
-        )
-        if cur.fetchone() is not None:
-            self._call_rollback(
-                cur, 0, seqs["values"] if seqs else None, seqs["called"] if seqs else None
-            )
-        cur.execute(f"DROP SCHEMA {_sql.S} CASCADE")
 
     def _call_rollback(
         self,
@@ -455,7 +601,7 @@ class PostgresStore:
         called: Sequence[bool] | None,
     ) -> None:
         cur.execute(
-            f"SELECT {_sql.S}.rollback_to(%s, %s::bigint[], %s::boolean[], %s)",
+            _sql.ROLLBACK_SQL,
             (
                 log_id,
                 None if values is None else list(values),
@@ -483,14 +629,6 @@ class PostgresStore:
             raise not_set_up(self._where, self.name)
         return self._conn
 
-    def _guard(self, operation: str, fn: Callable[[], T]) -> T:
-        import psycopg
-
-        try:
-            return fn()
-        except psycopg.Error as exc:
-            raise self._wrap(operation, exc) from exc
-
     def _wrap(self, operation: str, exc: Exception, hint: str = "") -> StoreError:
         import psycopg.errors
 
@@ -498,6 +636,16 @@ class PostgresStore:
         if isinstance(exc, psycopg.errors.InsufficientPrivilege):
             return StorePermissionError(message, store=self.name)
         return StoreError(message, store=self.name)
+
+
+def _is_lost(conn: psycopg.Connection[Any]) -> bool:
+    """Whether ``conn`` is gone (killed backend, restarted server, dropped proxy, closed)."""
+    return bool(conn.closed or conn.broken)
+
+
+def _one_line(exc: BaseException) -> str:
+    """An error's message on one line."""
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _savepoint_name(serial: int) -> str:
