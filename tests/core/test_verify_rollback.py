@@ -23,6 +23,7 @@ from venomqa.demo.blog import start_blog_server
 from venomqa.demo.blog.checks import ACTIONS, INVARIANTS
 from venomqa.demo.checks import ACTIONS as SHOP_ACTIONS
 from venomqa.errors import RollbackDriftError
+from venomqa.ports.store import RecordChange
 from venomqa.stores import SQLiteStore
 from venomqa.testing import soak_rollbacks
 from venomqa.testing.server import ApiProcess
@@ -149,3 +150,62 @@ def test_verify_rollback_from_the_command_line_and_the_file(tmp_path: Path) -> N
     assert json.loads((tmp_path / "a.json").read_text())["exploration"]["states"] == 4
     assert malformed.exit_code == 2
     assert "explore.verify_rollback" in malformed.stderr
+
+
+class BlindSQLiteStore(SQLiteStore):
+    """The real store whose own bookkeeping sees no change at all (a fingerprint and records
+    that never move): only reading the data afresh can tell a rollback went wrong."""
+
+    def fingerprint(self) -> str:
+        return "0" * 16
+
+    def changed_records(self) -> list[RecordChange]:
+        return []
+
+
+def test_a_wrong_undo_the_bookkeeping_does_not_see_is_caught_reading_the_data_afresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken undo of updates leaves the data wrong while the store's bookkeeping says it is
+    restored; the audit (the tables read afresh) catches it and names the table."""
+    from venomqa.stores import _sqlite_undo
+
+    undo_one = _sqlite_undo._undo_one
+
+    def skip_updates(conn: object, table: object, entry: tuple[object, ...]) -> None:
+        if entry[2] != "U":
+            undo_one(conn, table, entry)  # type: ignore[arg-type]
+
+    db = tmp_path / "shop.db"
+    init_schema(db)
+    monkeypatch.setattr(_sqlite_undo, "_undo_one", skip_updates)
+    with start_demo_server(db) as server:
+        world = World(server.url, stores={"db": BlindSQLiteStore(str(db))})
+        with pytest.raises(RollbackDriftError) as raised:
+            explore(world, SHOP_ACTIONS, max_depth=3, verify_rollback=True)
+        world.api.close()
+
+    message = str(raised.value)
+    assert "read afresh, table orders differ(s) from the checkpoint" in message
+    assert "bookkeeping is wrong" in message
+
+
+def test_the_audit_reads_rows_and_id_counters(tmp_path: Path) -> None:
+    db = tmp_path / "shop.db"
+    init_schema(db)
+    store = SQLiteStore(str(db))
+    store.setup()
+    try:
+        before = store.audit()
+        with closing(sqlite3.connect(db)) as conn, conn:
+            conn.execute("INSERT INTO orders (amount) VALUES (5)")
+        inserted = store.audit()
+        with closing(sqlite3.connect(db)) as conn, conn:
+            conn.execute("DELETE FROM orders")
+        deleted = store.audit()
+    finally:
+        store.teardown()
+
+    assert inserted["table orders"] != before["table orders"]
+    assert deleted["table orders"] == before["table orders"]
+    assert deleted["id counters (sqlite_sequence)"] != before["id counters (sqlite_sequence)"]

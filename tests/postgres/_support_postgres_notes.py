@@ -8,7 +8,6 @@ The actions are also the action module of `venomqa run` configurations in the te
 
 from __future__ import annotations
 
-import hashlib
 import sys
 import threading
 import time
@@ -194,50 +193,3 @@ def wait_for(predicate: Any, timeout: float = 10.0, what: str = "condition") -> 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.01)
-
-
-class ContentWitness:
-    """A read-only companion of the real store, for verified rollbacks: its fingerprint hashes
-    what the database really holds (every row of ``tables`` and every sequence's state, read
-    through its own connection); its checkpoint and rollback do nothing. The store's own
-    fingerprint and changed records come from its undo log, so a rollback that left the tables
-    wrong while the log looks right would pass ``verify_rollback`` unseen; next to the store in
-    the same World, this checks every rollback against the tables themselves."""
-
-    name = "witness"
-
-    def __init__(self, dsn: str, tables: tuple[str, ...]) -> None:
-        self.dsn = dsn
-        self.tables = tables
-        self._conn: psycopg.Connection[Any] | None = None
-        self._sql = ""
-
-    def setup(self) -> None:
-        self._conn = psycopg.connect(self.dsn, autocommit=True)
-        sequences = self._conn.execute(
-            "SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n "
-            "ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND n.nspname = 'public' ORDER BY 1"
-        ).fetchall()
-        parts = [f"(SELECT array_agg(t::text ORDER BY t::text) FROM {t} t)" for t in self.tables]
-        parts += [f"(SELECT ROW(last_value, is_called)::text FROM {s})" for (s,) in sequences]
-        self._sql = f"SELECT {', '.join(parts)}"
-
-    def teardown(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    def checkpoint(self) -> object:
-        return object()
-
-    def rollback(self, token: object) -> None:
-        """Nothing to do: the real store rolls back, this one only looks."""
-
-    def fingerprint(self) -> str:
-        """A hash of every row of the tables and every sequence's state (one query)."""
-        assert self._conn is not None
-        row = self._conn.execute(self._sql).fetchone()
-        return hashlib.blake2b(repr(row).encode(), digest_size=16).hexdigest()
-
-    def observe(self) -> dict[str, Any]:
-        return {}

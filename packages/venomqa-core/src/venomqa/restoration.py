@@ -5,7 +5,9 @@ A ``Snapshot`` is each store's ``fingerprint()`` plus, for stores that list thei
 now)`` says, store by store, what is not as it was: the records added, removed or changed, or
 (for a store that cannot list records) that its fingerprint moved. The world takes one at the
 start of every session and compares after the final rollback; with ``verify_rollback`` it takes
-one at every checkpoint and compares after every rollback to it.
+one at every checkpoint and compares after every rollback to it, including what stores that
+can read their data afresh (``SupportsAudit``) find there: a rollback whose bookkeeping and data
+disagree is caught too.
 
 Cost: one ``fingerprint()`` and one ``changed_records()`` per store, O(records changed since
 setup) each.
@@ -14,10 +16,10 @@ setup) each.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
-from venomqa.ports.store import RecordChange, StorePort, SupportsRecords
+from venomqa.ports.store import RecordChange, StorePort, SupportsAudit, SupportsRecords
 
 _T = TypeVar("_T")
 
@@ -42,17 +44,23 @@ class Snapshot:
 
     fingerprints: Mapping[str, str]
     records: Mapping[str, frozenset[_Record]]
+    #: Each auditing store's content read afresh, by part (only when asked for: O(data)).
+    audits: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
-def take(stores: Mapping[str, StorePort], call: StoreCall) -> Snapshot:
-    """What every store holds now."""
+def take(stores: Mapping[str, StorePort], call: StoreCall, *, audit: bool = False) -> Snapshot:
+    """What every store holds now; with ``audit``, also what the stores that can read their
+    data afresh (``SupportsAudit``) find there."""
     fingerprints: dict[str, str] = {}
     records: dict[str, frozenset[_Record]] = {}
+    audits: dict[str, Mapping[str, str]] = {}
     for name, store in stores.items():
         fingerprints[name] = call(name, "fingerprint", store.fingerprint)
         if isinstance(store, SupportsRecords):
             records[name] = _comparable(call(name, "changed_records", store.changed_records))
-    return Snapshot(fingerprints, records)
+        if audit and isinstance(store, SupportsAudit):
+            audits[name] = dict(call(name, "audit", store.audit))
+    return Snapshot(fingerprints, records, audits)
 
 
 def drift(expected: Snapshot, now: Snapshot) -> list[str]:
@@ -67,7 +75,21 @@ def drift(expected: Snapshot, now: Snapshot) -> list[str]:
                 f"store {name!r}: its fingerprint is {now.fingerprints.get(name)}, "
                 f"not {fingerprint}"
             )
+        elif name in expected.audits and name in now.audits:
+            parts = _parts_differ(expected.audits[name], now.audits[name])
+            if parts:
+                problems.append(
+                    f"store {name!r}: read afresh, {parts} differ(s) from the checkpoint, "
+                    "although the store's own records say it is restored (the adapter's "
+                    "bookkeeping is wrong)"
+                )
     return problems
+
+
+def _parts_differ(expected: Mapping[str, str], now: Mapping[str, str]) -> str:
+    differ = sorted(p for p in expected.keys() | now.keys() if expected.get(p) != now.get(p))
+    more = f" and {len(differ) - _SHOWN} more" if len(differ) > _SHOWN else ""
+    return ", ".join(differ[:_SHOWN]) + more
 
 
 def _comparable(changes: Sequence[RecordChange]) -> frozenset[_Record]:

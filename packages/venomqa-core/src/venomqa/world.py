@@ -133,7 +133,7 @@ class World:
                 if manage:
                     self.setup()
                 start = self.checkpoint()
-                self._start = take(self.stores, self._call)
+                self._start = take(self.stores, self._call, audit=self.verify_rollback)
                 yield start
             except BaseException as exc:
                 errors = self._end_session(start, manage)
@@ -169,7 +169,9 @@ class World:
             return []
         return [
             f"{problem} (after the final rollback)"
-            for problem in drift(self._start, take(self.stores, self._call))
+            for problem in drift(
+                self._start, take(self.stores, self._call, audit=bool(self._start.audits))
+            )
         ]
 
     def checkpoint(self) -> WorldCheckpoint:
@@ -178,7 +180,8 @@ class World:
             name: self._call(name, "checkpoint", store.checkpoint)
             for name, store in self.stores.items()
         }
-        expected = take(self.stores, self._call) if self.verify_rollback else None
+        verify = self.verify_rollback
+        expected = take(self.stores, self._call, audit=True) if verify else None
         return WorldCheckpoint(tokens=tokens, context=self.ctx.snapshot(), expected=expected)
 
     def rollback(self, checkpoint: WorldCheckpoint) -> None:
@@ -188,7 +191,7 @@ class World:
             self._call(name, "rollback", partial(store.rollback, checkpoint.tokens[name]))
         self.ctx.restore(checkpoint.context)
         if checkpoint.expected is not None:
-            problems = drift(checkpoint.expected, take(self.stores, self._call))
+            problems = drift(checkpoint.expected, take(self.stores, self._call, audit=True))
             if problems:
                 raise RollbackDriftError(
                     "a rollback did not restore the checkpoint: " + "; ".join(problems)

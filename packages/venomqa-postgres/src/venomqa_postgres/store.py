@@ -293,6 +293,30 @@ class PostgresStore:
 
         return self._guard("changed_records", read)
 
+    def audit(self) -> dict[str, str]:
+        """Each tracked table's rows and each tracked sequence's value, read afresh from the
+        database and hashed server-side (a scan of every tracked table: for
+        ``verify_rollback``, see ``venomqa.ports.store.SupportsAudit``)."""
+        self._require()
+
+        def read(conn: psycopg.Connection[Any]) -> dict[str, str]:
+            parts = [
+                f"SELECT %s::text, md5(coalesce(string_agg(r::text, chr(10) ORDER BY r::text), "
+                f"'')) FROM {t.q} r"
+                for t in self._tracked
+            ] + [
+                f"SELECT %s::text, last_value::text || '/' || is_called::text FROM {s.q}"
+                for s in self._sequences
+            ]
+            names = [f"table {t.label}" for t in self._tracked]
+            names += [f"sequence {s.label}" for s in self._sequences]
+            if not parts:
+                return {}
+            rows = conn.execute(" UNION ALL ".join(parts), names).fetchall()  # one snapshot
+            return {str(name): str(digest) for name, digest in rows}
+
+        return self._guard("audit", read)
+
     def observe(self) -> dict[str, Any]:
         """Row counts per tracked table (one count per table: meant for reports, not loops)."""
         self._require()

@@ -2,7 +2,7 @@
 
 A store is something the API under test keeps state in. Only the six methods of ``StorePort`` plus
 a ``name`` class attribute are required; everything else core may use is optional and looked up
-with ``getattr`` (see ``optional_release``, ``SupportsRecords``, and the ``DatabasePort``,
+with ``getattr`` (see ``optional_release``, ``SupportsRecords``, ``SupportsAudit``, and the ``DatabasePort``,
 ``CachePort``, ``StoragePort`` and ``QueuePort`` a store may also be, for invariants).
 
 Token semantics: ``checkpoint()`` returns a token for the current state. ``rollback(token)`` puts
@@ -89,6 +89,22 @@ class SupportsRecords(Protocol):
     """
 
     def changed_records(self) -> Sequence[RecordChange]: ...
+
+
+@runtime_checkable
+class SupportsAudit(Protocol):
+    """Optional: the store's content read afresh from the backing system, by part.
+
+    A store's ``fingerprint()`` and ``changed_records()`` come from what it keeps track of (an
+    undo log, a shadow copy, a running hash), so a rollback that is wrong in the same way as that
+    bookkeeping would look right to them. ``audit()`` reads the data itself instead and returns
+    a digest per part (``"table orders"``, ``"sequence orders_id_seq"``, ``"key session:1"``...):
+    equal digests for equal content, id counters included. ``verify_rollback`` compares it too,
+    and a difference names the parts that differ. Cost: may read everything tracked (O(data));
+    it is only called by that self-check.
+    """
+
+    def audit(self) -> Mapping[str, str]: ...
 
 
 REQUIRED_STORE_METHODS = ("setup", "teardown", "checkpoint", "rollback", "fingerprint", "observe")

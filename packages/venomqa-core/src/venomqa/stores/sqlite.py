@@ -206,6 +206,24 @@ class SQLiteStore:
         self._hashes = hashes
         return values
 
+    def audit(self) -> dict[str, str]:
+        """Each user table's rows and the file's id counters, read afresh and hashed (a scan of
+        every table: for ``verify_rollback``, see ``venomqa.ports.store.SupportsAudit``)."""
+        conn = self._require()
+
+        def read() -> dict[str, str]:
+            with _transaction(conn, "BEGIN"):
+                parts = {
+                    f"table {name}": _digest(conn.execute(f"SELECT * FROM {t.q}").fetchall())
+                    for name, t in self._tables.items()
+                }
+                if _has_table(conn, "sqlite_sequence"):
+                    counters = conn.execute("SELECT name, seq FROM sqlite_sequence").fetchall()
+                    parts["id counters (sqlite_sequence)"] = _digest(counters)
+                return parts
+
+        return self._guard("audit", read)
+
     def observe(self) -> dict[str, Json]:
         """Row counts per user table."""
         conn = self._require()
@@ -327,7 +345,20 @@ def _transaction(conn: sqlite3.Connection, begin: str = "BEGIN IMMEDIATE") -> It
 
 def _has_log(conn: sqlite3.Connection) -> bool:
     """Whether the file holds an undo log (of this run, or of one that never tore down)."""
+    return _has_table(conn, LOG_TABLE)
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
     found = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (LOG_TABLE,)
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
     ).fetchone()
     return found is not None
+
+
+def _digest(rows: list[tuple[object, ...]]) -> str:
+    """An order-independent digest of ``rows`` (their repr, sorted)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for text in sorted(repr(row) for row in rows):
+        digest.update(text.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
