@@ -2,8 +2,9 @@
 
 A store is something the API under test keeps state in. Only the six methods of ``StorePort`` plus
 a ``name`` class attribute are required; everything else core may use is optional and looked up
-with ``getattr`` (see ``optional_release``, ``SupportsRecords``, ``SupportsAudit``, and the ``DatabasePort``,
-``CachePort``, ``StoragePort`` and ``QueuePort`` a store may also be, for invariants).
+with ``getattr`` (see ``optional_release``, ``SupportsRecords``, ``SupportsAudit``, and the
+``DatabasePort``, ``CachePort``, ``StoragePort`` and ``QueuePort`` a store may also be, for
+invariants).
 
 Token semantics: ``checkpoint()`` returns a token for the current state. ``rollback(token)`` puts
 the state back exactly as it was at ``token``; the token stays valid (it can be rolled back to
