@@ -116,3 +116,28 @@ def test_a_table_locked_beyond_lock_timeout_fails_the_rollback_naming_it(
     finally:
         store.teardown()
     assert database_content(dsn) == before
+
+
+def test_a_write_committed_after_a_later_one_is_still_read(notes: tuple[ApiProcess, str]) -> None:
+    """Log ids are handed out as rows are written, not as transactions commit: a slow write
+    (id n, in flight) can commit after a fast one (id n+1). Reading the log waits for the slow
+    one, so neither the fingerprint nor the changed records ever miss it."""
+    server, dsn = notes
+    store = PostgresStore(dsn=dsn)
+    store.setup()
+    try:
+        ours = store.connection.info.backend_pid
+        outcome = give_up_on(server.url, {"sleep": 1.0}, timeout=5.0)
+        wait_for(lambda: writers_on(dsn, "notes", ours) > 0, what="the write in flight")
+        with Client(base_url=server.url) as client:
+            client.post("/notes", json={"title": "fast"})  # commits first, with a higher id
+        store.fingerprint()  # reads the log while the slow write is still open
+        wait_for(lambda: outcome == ["answered"], what="the slow write to commit")
+        titles = sorted(
+            str((change.after or {}).get("title"))
+            for change in store.changed_records()
+            if change.collection == "notes"
+        )
+        assert titles == ["fast", "slow"]
+    finally:
+        store.teardown()

@@ -18,7 +18,7 @@
   check and deferred constraints), deletes those entries and restores the sequences.
 - ``_venomqa.meta``: the sequence values (and oids) at setup, for teardown and crash recovery.
 - ``_venomqa.read_above(seen)``: generated per run; what VenomQA reads after every action
-  (see below).
+  (see below), after locking the tracked tables against writers like ``rollback_to``.
 - ``_venomqa.image_<n>``: for a table with numeric columns, a composite type like its row type
   but with those columns as text, so a row image read as it keeps their exact decimal text.
 
@@ -226,14 +226,21 @@ def read_function_ddl(tables: Sequence[TableInfo]) -> str:
     """``_venomqa.read_above(seen)``: the newest log id (``seen`` when there is none above it),
     the hash delta of the entries above ``seen``, and those entries as the text of a JSON array
     of ``[id, tbl, old, new]`` (in id order; ``old``/``new`` are the row images as JSON objects
-    or null), or NULL. PL/pgSQL, so its plan is cached; generated per run for these tables."""
+    or null), or NULL. PL/pgSQL, so its plan is cached; generated per run for these tables.
+
+    It first locks the tracked tables against writers, as a rollback does (``_locks``), and only
+    then reads the log (a VOLATILE function: each statement sees what committed before it). Log
+    ids are taken when a row is written, not when its transaction commits: without the locks, a
+    write still in flight (id 5) could commit after a later one (id 6) was read, and ``seen``
+    would already be past it for good."""
     entry = f"e.id, e.tbl, {_as_json(tables, 'old_row')}, {_as_json(tables, 'new_row')}"
     settings = " ".join(f"SET {name} TO '{value}'" for name, value in READ_SETTINGS.items())
+    locks = "".join(f"  {lock_sql(t.q)};\n" for t in tables)
     return f"""CREATE FUNCTION {S}.read_above(
   seen bigint, OUT top bigint, OUT delta numeric, OUT entries text)
-LANGUAGE plpgsql STABLE {settings} AS $f$
+LANGUAGE plpgsql VOLATILE {settings} AS $f$
 BEGIN
-  SELECT coalesce(max(e.id), seen),
+{locks}  SELECT coalesce(max(e.id), seen),
          coalesce(sum(pg_catalog.hashtextextended(e.new_row, e.tbl)), 0)
          - coalesce(sum(pg_catalog.hashtextextended(e.old_row, e.tbl)), 0),
          pg_catalog.json_agg(pg_catalog.json_build_array({entry}) ORDER BY e.id)::text

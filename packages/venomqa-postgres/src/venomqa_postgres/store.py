@@ -14,7 +14,8 @@ triggers inside its own transactions. Then:
   (``_locks``), then replays the log backwards to the token with triggers and foreign-key checks
   off, deletes those entries and ``setval``s the sequences, so ids repeat: O(rows changed).
 - ``fingerprint()``: a content hash relative to the content at setup, kept up to date from the
-  log entries above the last one read (hashing their row images server-side): O(rows changed
+  log entries above the last one read (read after locking the tracked tables against writers,
+  so a write in flight is read once it commits, never skipped) (hashing their row images server-side): O(rows changed
   since the previous read), never a scan. Sequence values are not part of it (insert-then-delete
   gives the original value back).
 - ``changed_records()`` (``SupportsRecords``): the rows that differ from setup, as they were then
@@ -214,7 +215,9 @@ class PostgresStore:
             if self.mode == "savepoint":
                 self._savepoint(conn, serial)
                 self._savepoints.append(serial)
-            row = conn.execute(self._checkpoint_sql, (self._seen,)).fetchone()
+            row = self._quiesced(
+                "checkpoint", lambda: conn.execute(self._checkpoint_sql, (self._seen,)).fetchone()
+            )
             assert row is not None
             self._advance(int(row[0]), row[1], row[2])
             rest = row[3:]
@@ -587,16 +590,16 @@ class PostgresStore:
             params += [value, is_called]
         conn.execute(f"SELECT {calls}", params)
 
-    def _quiesced(self, operation: str, fn: Callable[[], None]) -> None:
-        """Run ``fn``, a rollback (which locks the tracked tables against writers first): again
-        when the server aborted it to break a deadlock with a writer in flight; a StoreError
-        naming the table when a lock was not granted within ``lock_timeout``."""
+    def _quiesced(self, operation: str, fn: Callable[[], T]) -> T:
+        """Run ``fn``, a rollback or a read of the log (which lock the tracked tables against
+        writers first): again when the server aborted it to break a deadlock with a writer in
+        flight; a StoreError naming the table when a lock was not granted within
+        ``lock_timeout``."""
         import psycopg.errors
 
         for attempt in range(1, _DEADLOCK_ATTEMPTS + 1):
             try:
-                fn()
-                return
+                return fn()
             except psycopg.errors.DeadlockDetected:
                 if attempt == _DEADLOCK_ATTEMPTS:
                     raise
@@ -605,6 +608,7 @@ class PostgresStore:
                 raise self._locked_out(
                     operation, table_in_context(exc.diag.context, tables)
                 ) from exc
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _locked_out(self, operation: str, table: str) -> StoreError:
         """The error for a lock on ``table`` not granted within ``lock_timeout``."""
@@ -636,7 +640,9 @@ class PostgresStore:
 
     def _read_new_entries(self, conn: psycopg.Connection[Any]) -> None:
         """Bring the content hash and the changed rows up to date with the log (one query)."""
-        row = conn.execute(_sql.READ_SQL, (self._seen,)).fetchone()
+        row = self._quiesced(
+            "reading the undo log", lambda: conn.execute(_sql.READ_SQL, (self._seen,)).fetchone()
+        )
         assert row is not None
         self._advance(int(row[0]), row[1], row[2])
 
