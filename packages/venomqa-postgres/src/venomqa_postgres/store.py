@@ -16,8 +16,8 @@ triggers inside its own transactions. Then:
 - ``fingerprint()``: a content hash relative to the content at setup, kept up to date from the
   log entries above the last one read, hashing their row images server-side (read after locking
   the tracked tables against writers, so a write in flight is read once it commits, never
-  skipped): O(rows changed since the previous read), never a scan. Sequence values are not part of it (insert-then-delete
-  gives the original value back).
+  skipped): O(rows changed since the previous read), never a scan. Sequence values are not part
+  of it (insert-then-delete gives the original value back).
 - ``changed_records()`` (``SupportsRecords``): the rows that differ from setup, as they were then
   and are now (see ``_records``), kept up to date by the same read as the fingerprint, which also
   returns the new entries' row images as JSON: one query, O(rows changed since the previous
