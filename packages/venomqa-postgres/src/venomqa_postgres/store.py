@@ -662,7 +662,7 @@ class PostgresStore:
     def _wrap(self, operation: str, exc: Exception, hint: str = "") -> StoreError:
         import psycopg.errors
 
-        message = f"{operation} on {self._where} failed: {str(exc).strip()}{hint}"
+        message = f"{operation} on {self._where} failed: {hide_password(str(exc).strip())}{hint}"
         if isinstance(exc, psycopg.errors.InsufficientPrivilege):
             return StorePermissionError(message, store=self.name)
         return StoreError(message, store=self.name)
