@@ -7,17 +7,27 @@ then the store rolls it back. Per round, as the explorer does: checkpoint, branc
 setup. Baseline, measured in the same run: the full SCAN+DUMP checkpoint and the SCAN + DEL extras
 + RESTORE-everything rollback a snapshot design would pay per branch. No asserts.
 
-Run: hatch run python bench/redis_rollback.py   (flushes Redis database 10 only)
+Then the crash-recovery journal's cost, for 1e4 and 1e5 keys: setup (which writes it), the
+journal write alone and the file's size; and a run SIGKILLed after a 10-key branch: the next
+setup, which repairs first, and the repair alone (that setup minus a plain one).
+
+Run: hatch run python bench/redis_rollback.py [journal]   (flushes Redis database 10 only;
+``journal``: only the second part)
 """
 
 from __future__ import annotations
 
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import redis
+from venomqa.errors import LeftoversRepaired
 from venomqa_redis import RedisStore
 
 DB = 10
@@ -122,13 +132,67 @@ def measure(r: Any, size: int) -> dict[str, float]:
     return figures
 
 
-def main() -> None:
-    r = redis.Redis.from_url(URL)
-    try:
-        results = {size: measure(r, size) for size in (1_000, 100_000)}
-    finally:
-        r.flushdb()
-        r.close()
+#: A run that sets up, lets a 10-key branch happen, syncs, and dies by SIGKILL (no teardown).
+KILLED_RUN = """
+import os, signal, sys
+import redis
+from venomqa_redis import RedisStore
+url, state_dir = sys.argv[1:3]
+store = RedisStore(url=url, state_dir=state_dir)
+store.setup()
+r = redis.Redis.from_url(url)
+pipe = r.pipeline(transaction=False)
+for j in range(7):
+    pipe.set(f"key:{j * 10 + 1}", "changed")
+pipe.hset("cart:9", "apple", 99)
+pipe.set("new:1", "created")
+pipe.delete("key:2")
+pipe.execute()
+store.fingerprint()
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def journal_cost(r: Any, size: int) -> dict[str, float]:
+    """Setup with its journal, the journal write alone, its size; repair after a SIGKILL."""
+    populate(r, size)
+    with tempfile.TemporaryDirectory() as state_dir:
+        store = RedisStore(url=URL, state_dir=state_dir)
+        figures = {"setup": ms(store.setup)}
+        try:
+            figures["journal_mb"] = store.journal_file.stat().st_size / 1e6
+            writes = [ms(lambda: store._write_journal(with_baseline=True)) for _ in range(5)]
+            figures["journal_write"] = statistics.median(writes)
+        finally:
+            store.teardown()
+        subprocess.run([sys.executable, "-c", KILLED_RUN, URL, state_dir], check=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", LeftoversRepaired)
+            figures["setup_repairing"] = ms(store.setup)
+        store.teardown()
+    figures["repair"] = figures["setup_repairing"] - figures["setup"]
+    return figures
+
+
+def print_journal_costs(r: Any) -> None:
+    results = {size: journal_cost(r, size) for size in (10_000, 100_000)}
+    rows = [
+        ("setup, journal included", "setup", "ms"),
+        ("  of which the journal write (median of 5)", "journal_write", "ms"),
+        ("journal file size", "journal_mb", "MB"),
+        ("setup after a SIGKILLed run (repairs first)", "setup_repairing", "ms"),
+        ("  of which the repair (10 keys changed)", "repair", "ms"),
+    ]
+    print(f"\n{'crash-recovery journal':52s} {'1e4 keys':>10s} {'1e5 keys':>10s}")
+    for label, key, unit in rows:
+        a, b = results[10_000][key], results[100_000][key]
+        print(f"{label:52s} {a:8.2f}{unit} {b:8.2f}{unit}")
+    for size, f in results.items():
+        share = 100 * f["journal_write"] / f["setup"]
+        print(f"{size:>7,d} keys: the journal adds {share:.1f} % to setup")
+
+
+def print_rollback_costs(results: dict[int, dict[str, float]]) -> None:
     small, large = results[1_000], results[100_000]
     rows = [
         ("setup (one-off: SCAN + read every key)", "setup"),
@@ -155,6 +219,20 @@ def main() -> None:
         f"target rollback <= 1 ms at both sizes: {'met' if ok else 'MISSED'}; "
         f"within 1.5x of each other ({ratio:.2f}x): {'met' if ratio <= 1.5 else 'MISSED'}"
     )
+
+
+def main() -> None:
+    r = redis.Redis.from_url(URL)
+    try:
+        if sys.argv[1:] == ["journal"]:
+            print_journal_costs(r)
+            return
+        results = {size: measure(r, size) for size in (1_000, 100_000)}
+        print_rollback_costs(results)
+        print_journal_costs(r)
+    finally:
+        r.flushdb()
+        r.close()
 
 
 if __name__ == "__main__":

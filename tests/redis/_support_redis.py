@@ -56,3 +56,11 @@ def picture(client: Any) -> dict[bytes, tuple[Any, ...]]:
             value = [(i, sorted(f.items())) for i, f in client.xrange(key)]
         result[key] = (kind, value, client.pttl(key) > 0)
     return result
+
+
+def full_dump(client: Any) -> dict[str, Any]:
+    """``picture`` of every key plus the server's notify-keyspace-events setting."""
+    return {
+        "keys": picture(client),
+        "config": client.config_get("notify-keyspace-events")["notify-keyspace-events"],
+    }

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from _support_redis import picture
 from conftest import STORE_DB, redis_url
-from venomqa.errors import StoreError, StorePermissionError
+from venomqa.errors import StoreError, StorePermissionError, VenomQAWarning
 from venomqa_redis import RedisStore
 
 URL = redis_url(STORE_DB)
@@ -183,7 +183,7 @@ def test_forbidden_config_falls_back_to_scan_diffs(store_db: Any) -> None:
         with pytest.raises(StorePermissionError, match="CONFIG"):
             RedisStore(url=url, mode="notify").setup()
         s = RedisStore(url=url)
-        with pytest.warns(RuntimeWarning, match="SCAN diff"):
+        with pytest.warns(VenomQAWarning, match="SCAN diff"):
             s.setup()
         try:
             assert s.observe()["tracking"] == "scan"

@@ -1,10 +1,10 @@
 """Which keys changed: keyspace notifications, read up to a marker so nothing in flight is missed.
 
 The API under test writes through its own connections, so the store learns what it touched from
-Redis's keyspace notifications (``notify-keyspace-events``). ``KeyspaceEvents.enable()`` saves the
-server's setting and adds the event classes needed (``E`` channels plus every write class:
-generic, string, list, set, hash, sorted set, stream, module, expired, evicted); ``restore()``
-puts the saved string back exactly.
+Redis's keyspace notifications (``notify-keyspace-events``). The store saves the server's
+setting and adds the event classes needed (``merged_flags``: ``E`` channels plus every write
+class: generic, string, list, set, hash, sorted set, stream, module, expired, evicted), and puts
+the saved string back exactly at teardown.
 
 Notifications are asynchronous, so before each read of the changes the store publishes a unique
 *marker* on a private channel the same subscriber listens to. Redis runs commands one at a time
@@ -12,9 +12,16 @@ and appends each notification to the subscriber's output as the command runs, so
 arrives, the events of every command executed before it have arrived too. The marker is a PUBLISH:
 it creates no key.
 
-If the subscriber connection drops (for instance when a burst of writes overflows its output
-buffer), events may be lost: ``collect`` then returns None and the store falls back to a full
-diff of the keyspace.
+The subscriber has its own client (named ``venomqa-events``, see ``_connection``); markers go
+out through the store's command connection, so a marker only proves something once the server
+has *confirmed* the subscriptions (a SUBSCRIBE still in flight, behind a proxy say, would miss a
+marker published meanwhile): ``start()`` waits for both confirmations.
+
+If the subscriber connection drops (a burst of writes overflowed its output buffer, ``CLIENT
+KILL``, a proxy restarting), redis-py reconnects and subscribes again the next time it is read,
+and whatever happened meanwhile is unknown: the reconnect is noticed (a connect callback),
+``collect`` waits for the new confirmations and returns None, and the store falls back to a full
+diff of the keyspace, so no change is missed.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ from venomqa.errors import StoreError
 
 from venomqa_redis._errors import STORE_NAME
 
+#: The server setting that turns keyspace notifications on.
+CONFIG_KEY = "notify-keyspace-events"
 #: Event classes the store needs: keyevent channels (E) and every class of write, plus expired
 #: (x) and evicted (e). ``A`` in a server setting is an alias of ``g$lshzxetd``.
 NEEDED_FLAGS = "Eg$lshzxetd"
@@ -48,10 +57,14 @@ def covers(current: str) -> bool:
 
 
 class KeyspaceEvents:
-    """A subscriber to one database's keyevent notifications, drained up to a marker."""
+    """A subscriber to one database's keyevent notifications, drained up to a marker.
 
-    def __init__(self, client: Any, db: int, *, timeout_s: float = 10.0) -> None:
-        self._client = client
+    ``subscriber`` is the client whose connection subscribes (the store publishes the markers
+    through its own command connection).
+    """
+
+    def __init__(self, subscriber: Any, db: int, *, timeout_s: float = 10.0) -> None:
+        self._subscriber = subscriber
         self._db = db
         self._timeout_s = timeout_s
         self.channel = f"__venomqa_redis_marker__:{uuid.uuid4().hex}".encode()
@@ -60,30 +73,36 @@ class KeyspaceEvents:
         self._pubsub: Any = None
         self._lost = False
         self._connects = 0
+        self._unconfirmed = 0
 
     def start(self) -> None:
-        """Subscribe and wait until the subscription is live (a marker made the round trip)."""
-        pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+        """Subscribe and wait until the server has confirmed both subscriptions (from then on
+        every event and marker reaches the subscriber, whichever connection caused it)."""
+        pubsub = self._subscriber.pubsub()  # confirmations are read: they say it is live
         self._pubsub = pubsub
+        self._unconfirmed = 2
         pubsub.psubscribe(self._pattern)
         pubsub.subscribe(self.channel)
         pubsub.connection.register_connect_callback(self._on_connect)
         self._connects = 1
-        marker = self.next_marker()
-        self._client.publish(self.channel, marker)
-        self.collect(marker)
+        deadline = time.monotonic() + self._timeout_s
+        while self._unconfirmed:
+            self._next(pubsub, deadline)
         self._lost = False
 
-    def stop(self) -> None:
-        """Unsubscribe and close the subscriber connection. Idempotent; never raises."""
+    def stop(self, *, unsubscribe: bool = True) -> None:
+        """Unsubscribe (unless the connection is known to be broken: closing it is enough, and
+        does not wait for reconnect attempts) and close the subscriber connection. Idempotent;
+        never raises."""
         pubsub, self._pubsub = self._pubsub, None
         if pubsub is None:
             return
         try:
             if pubsub.connection is not None:
                 pubsub.connection.deregister_connect_callback(self._on_connect)
-            pubsub.punsubscribe()
-            pubsub.unsubscribe()
+            if unsubscribe:
+                pubsub.punsubscribe()
+                pubsub.unsubscribe()
         except Exception:
             pass
         finally:
@@ -109,31 +128,42 @@ class KeyspaceEvents:
             raise StoreError("the keyspace subscriber is not running", store=STORE_NAME)
         deadline = time.monotonic() + self._timeout_s
         index = 0
-        while index < len(markers):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise StoreError(
-                    f"keyspace notifications of db {self._db} stopped arriving (no marker within "
-                    f"{self._timeout_s:g}s); is something changing notify-keyspace-events or "
-                    "killing pubsub clients?",
-                    store=STORE_NAME,
-                )
-            message = pubsub.get_message(timeout=remaining)
-            if self._lost:  # reconnected meanwhile: the marker may have been published before
-                break
-            if message is None:
+        while index < len(markers) and not self._lost:
+            message = self._next(pubsub, deadline)
+            if message is None or self._lost:  # reconnected: the marker may have been missed
                 continue
             if message["type"] == "pmessage":
                 groups[index].add(message["data"])
             elif message["type"] == "message" and message["data"] == markers[index]:
                 index += 1
-        if self._lost:
-            self._lost = False
+        if not self._lost:
+            return groups
+        # Events were lost while disconnected. Before the store falls back to a full diff, wait
+        # until the subscriptions are live again, so that the next marker cannot be missed.
+        while self._unconfirmed:
+            self._next(pubsub, deadline)
+        self._lost = False
+        return None
+
+    def _next(self, pubsub: Any, deadline: float) -> dict[str, Any] | None:
+        """The next message before ``deadline``; None for none yet or a confirmation (counted)."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise StoreError(
+                f"keyspace notifications of db {self._db} stopped arriving (nothing within "
+                f"{self._timeout_s:g}s); is something changing notify-keyspace-events or "
+                "killing pubsub clients?",
+                store=STORE_NAME,
+            )
+        message: dict[str, Any] | None = pubsub.get_message(timeout=remaining)
+        if message is not None and message["type"] in ("subscribe", "psubscribe"):
+            self._unconfirmed = max(0, self._unconfirmed - 1)
             return None
-        return groups
+        return message
 
     def _on_connect(self, connection: Any) -> None:
         # redis-py reconnects and resubscribes by itself; whatever happened meanwhile is unknown.
         self._connects += 1
         if self._connects > 1:
             self._lost = True
+            self._unconfirmed = 2  # the two subscriptions it has just sent again

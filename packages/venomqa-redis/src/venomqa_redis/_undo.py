@@ -1,10 +1,12 @@
 """The undo log: for each key changed since a checkpoint, the entry it had at that checkpoint.
 
 Positions are absolute (they survive trimming). ``record`` keeps at most one entry per key between
-two marks, the first, which is the key's value at the latest checkpoint; ``undo_to(position)``
+two marks, the first, which is the key's value at the latest checkpoint; ``since(position)``
 returns, for every key recorded at or after ``position``, its earliest recorded entry (its value
-at that checkpoint) and truncates the log there. ``original`` keeps the first entry of every key
-ever changed, so teardown can put the database back as it was at setup.
+at that checkpoint), and ``undo_to(position)`` truncates the log there once a rollback has
+succeeded (so a rollback cut short by a dropped connection can simply run again). ``original``
+keeps the first entry of every key ever changed, so teardown can put the database back as it was
+at setup.
 """
 
 from __future__ import annotations
@@ -41,15 +43,17 @@ class UndoLog:
         self._since_mark.clear()
         return self.top
 
-    def undo_to(self, position: int) -> dict[bytes, Entry | None]:
-        """Each key changed since ``position`` with its entry there; drops those records."""
-        start = max(position - self._base, 0)
+    def since(self, position: int) -> dict[bytes, Entry | None]:
+        """Each key changed since ``position`` with its entry there (the log is unchanged)."""
         restore: dict[bytes, Entry | None] = {}
-        for key, previous in reversed(self._records[start:]):
+        for key, previous in reversed(self._records[max(position - self._base, 0) :]):
             restore[key] = previous  # walking backwards: the earliest record wins
-        del self._records[start:]
-        self._since_mark.clear()
         return restore
+
+    def undo_to(self, position: int) -> None:
+        """Drop the records from ``position`` on: the state is back to what it was there."""
+        del self._records[max(position - self._base, 0) :]
+        self._since_mark.clear()
 
     def trim(self, position: int) -> None:
         """Forget records below ``position`` (no live checkpoint needs them)."""

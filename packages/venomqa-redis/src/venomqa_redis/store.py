@@ -27,10 +27,18 @@ How it works (DESIGN §4):
   ``notify-keyspace-events`` back exactly as it was, also after an error or Ctrl-C. The store
   creates no key and uses no other database.
 
-If the server forbids CONFIG (managed Redis, ACLs), the store warns and falls back to a SCAN-based
-diff of the tracked keys at each sync: correct, but O(keys in the database) per sync. The same
-happens after events may have been lost (the subscriber was disconnected) or when the key count
-disagrees with the shadow (FLUSHDB and SWAPDB send no key events). ``mode="scan"`` forces it.
+A run killed before its teardown (SIGKILL, a power cut) leaves a journal on disk (``_journal``:
+the original ``notify-keyspace-events`` and the keys' setup content, written at setup); the next
+``setup()`` on the same server, database and prefix (or ``venomqa recover``) first puts the keys
+and the configuration back from it and says so with a ``LeftoversRepaired`` warning
+(``_repair``). The store's connections are named ``venomqa`` and ``venomqa-events`` and reconnect
+by themselves when dropped (``_connection``); events lost meanwhile trigger the full diff below.
+
+If the server forbids CONFIG (managed Redis, ACLs), the store warns (``VenomQAWarning``) and falls
+back to a SCAN-based diff of the tracked keys at each sync: correct, but O(keys in the database)
+per sync. The same happens after events may have been lost (the subscriber was disconnected) or
+when the key count disagrees with the shadow (FLUSHDB and SWAPDB send no key events).
+``mode="scan"`` forces it.
 
 Limits: Redis 7.0 or newer (PEXPIRETIME). The API must be idle while the store checkpoints or
 rolls back (the explorer only does so between calls). The shadow holds a copy of the tracked
@@ -40,17 +48,34 @@ part of a large database. Nothing else may change ``notify-keyspace-events`` dur
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
-from venomqa.errors import StoreError, StorePermissionError
+from venomqa.errors import StoreError, StorePermissionError, VenomQAWarning
 from venomqa.ports.store import RecordChange
 from venomqa.stores.kit import TokenStack, already_set_up, new_serial, not_set_up
 
 from venomqa_redis import _access
+from venomqa_redis._connection import (
+    COMMAND_CLIENT,
+    EVENTS_CLIENT,
+    Server,
+    dropped_quickly,
+    open_client,
+    server_of,
+)
 from venomqa_redis._errors import STORE_NAME, driver_errors, is_forbidden
+from venomqa_redis._journal import (
+    Journal,
+    default_state_dir,
+    journal_path,
+    remove_journal,
+    write_journal,
+)
 from venomqa_redis._keyspace import (
     Entry,
     Image,
@@ -59,15 +84,15 @@ from venomqa_redis._keyspace import (
     read_images,
     scan_keys,
 )
-from venomqa_redis._notify import KeyspaceEvents, covers, merged_flags
+from venomqa_redis._notify import CONFIG_KEY, KeyspaceEvents, covers, merged_flags
 from venomqa_redis._records import ChangedRecords
+from venomqa_redis._repair import repair_leftovers
 from venomqa_redis._shadow import Shadow
 from venomqa_redis._undo import UndoLog
 
 T = TypeVar("T")
 
 MODES = ("auto", "notify", "scan")
-_CONFIG_KEY = "notify-keyspace-events"
 
 
 @dataclass(frozen=True)
@@ -86,8 +111,9 @@ class RedisStore:
     ``prefix`` (track only keys starting with it; default every key), ``mode`` (``auto``:
     keyspace notifications, or a SCAN diff if CONFIG is forbidden; ``notify``: notifications or
     fail; ``scan``: always the SCAN diff), ``queues`` (list keys whose lengths ``observe()``
-    reports). Also a CachePort (``get``/``set``/``delete``/``keys``) and a QueuePort
-    (``length``/``peek``) for invariants.
+    reports), ``state_dir`` (where the crash-recovery journal is kept while a run is set up;
+    default ``~/.cache/venomqa/redis``). Also a CachePort (``get``/``set``/``delete``/``keys``)
+    and a QueuePort (``length``/``peek``) for invariants.
     """
 
     name = STORE_NAME
@@ -99,6 +125,7 @@ class RedisStore:
         mode: str = "auto",
         queues: Iterable[str] = (),
         timeout_s: float = 10.0,
+        state_dir: str | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
@@ -109,9 +136,15 @@ class RedisStore:
         self.mode = mode
         self.queues = list(queues)
         self.timeout_s = timeout_s
+        self.state_dir = Path(state_dir) if state_dir else default_state_dir()
         self._prefix = _access.to_key(prefix)
         self._client: Any = None
+        self._events_client: Any = None
         self._where = "redis"
+        self._db = 0
+        self._journal_path = Path()
+        self._journal_owned = False
+        self._started = 0.0
         self._events: KeyspaceEvents | None = None
         self._saved_config: str | None = None
         self._shadow = Shadow()
@@ -126,21 +159,33 @@ class RedisStore:
 
     # -- lifecycle -------------------------------------------------------------------------
 
+    @property
+    def journal_file(self) -> Path:
+        """Where this store's crash-recovery journal lives while a run is set up."""
+        return journal_path(self.state_dir, self._server().where, self._prefix)
+
     def setup(self) -> None:
-        """Enable key events (or fall back to SCAN diffs) and read the tracked keys once."""
+        """Repair what a killed run left (see ``_repair``), enable key events (or fall back to
+        SCAN diffs), read the tracked keys once and journal them. A connection dropped in one of
+        redis-py's gaps (see ``_connection``) makes it start over once."""
         if self._client is not None:
             raise already_set_up(self._where, STORE_NAME)
-        import redis
-
+        started = time.monotonic()
         try:
-            client = redis.Redis.from_url(
-                self.url, socket_timeout=self.timeout_s, socket_connect_timeout=self.timeout_s
-            )
-        except ValueError as exc:
-            raise StoreError(f"invalid url {self.url!r}: {exc}", store=STORE_NAME) from exc
-        kwargs = client.connection_pool.connection_kwargs
-        self._db = int(kwargs.get("db", 0))
-        self._where = f"redis://{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{self._db}"
+            self._set_up()
+        except BaseException as exc:
+            if not dropped_quickly(exc, started):
+                raise
+            self._set_up()
+
+    def _set_up(self) -> None:
+        """One attempt at ``setup()``; everything it did is undone if it fails."""
+        server = self._server()
+        self._db, self._where = server.db, server.where
+        self._journal_path = journal_path(self.state_dir, server.where, self._prefix)
+        self._journal_owned = False
+        self._started = time.time()
+        client = open_client(self.url, name=COMMAND_CLIENT, timeout_s=self.timeout_s)
         self._client = client
         self._shadow, self._undo, self._pending = Shadow(), UndoLog(), set()
         self._tokens.reset()
@@ -150,37 +195,39 @@ class RedisStore:
             with driver_errors("setup", self._where):
                 client.ping()
                 self._check_version()
+                repair_leftovers(self._client, self._journal_path, self._prefix, self._scope)
                 self._start_tracking()
                 entries = read_entries(client, scan_keys(client, self._prefix))
                 for key, entry in entries.items():
                     self._shadow.put(key, entry)
                 self._shadow.baseline()
                 self._setup_ms = self._server_ms()
+            self._write_journal(with_baseline=True)
         except BaseException:
-            self._shutdown()
+            self._shutdown(forget_journal=True)
             raise
 
     def teardown(self) -> None:
-        """Put the database back as it was at setup and restore the server's configuration."""
+        """Put the database back as it was at setup, restore the server's configuration and
+        remove the journal. If it fails, the journal stays and the next ``setup()`` finishes."""
         if self._client is None:
             return
+        owned, path = self._journal_owned, self._journal_path
         try:
-            with driver_errors("teardown", self._where):
-                if self._suspect:  # interrupted mid-command: start from clean connections
-                    self._client.connection_pool.disconnect()
-                    self._full_diff_needed = True
-                    if self._events is not None:
-                        self._events.stop()
-                        self._events.start()
-                self._sync()
-                plan = {
-                    key: entry
-                    for key, entry in self._undo.original.items()
-                    if not _same(self._shadow.get(key), entry)
-                }
-                self._write_back(plan, self._setup_ms)
-        finally:
-            self._shutdown()
+            try:
+                self._guard("teardown", self._restore_setup_state)
+            except BaseException:
+                self._shutdown(forget_journal=False)  # _guard marked the connections suspect
+                raise
+            self._shutdown(forget_journal=True)
+        except StoreError as exc:
+            if not owned:
+                raise
+            raise StoreError(
+                f"{exc.detail}; the next setup() of this store (or `venomqa recover`) finishes "
+                f"the clean-up from its journal {path}",
+                store=STORE_NAME,
+            ) from exc
 
     # -- contract --------------------------------------------------------------------------
 
@@ -201,6 +248,7 @@ class RedisStore:
                 self._write_back(self._plan(token), token.server_ms)
             else:
                 self._rollback_in_one_trip(token)
+            self._undo.undo_to(token.position)  # only now: a run cut short can run again
 
         self._guard("rollback", run)
         self._tokens.rolled_back_to(token)
@@ -289,20 +337,77 @@ class RedisStore:
 
     # -- internals -------------------------------------------------------------------------
 
+    def _server(self) -> Server:
+        try:
+            return server_of(self.url)
+        except ValueError as exc:
+            raise StoreError(f"invalid url {self.url!r}: {exc}", store=STORE_NAME) from exc
+
+    def _restore_setup_state(self) -> None:
+        """Teardown's work: every key the run changed back to its setup entry."""
+        if self._suspect:  # interrupted mid-command: start from clean connections
+            self._client.connection_pool.disconnect()
+            self._full_diff_needed = True
+            if self._events is not None:
+                self._events.stop(unsubscribe=False)
+                self._events.start()
+            self._suspect = False
+        self._sync()
+        plan = {
+            key: entry
+            for key, entry in self._undo.original.items()
+            if not _same(self._shadow.get(key), entry)
+        }
+        self._write_back(plan, self._setup_ms)
+
+    def _write_journal(self, *, with_baseline: bool) -> None:
+        """Journal the configuration to restore and (``with_baseline``) the keys' setup entries."""
+        baseline = None
+        if with_baseline:
+            entries = self._shadow.entries
+            baseline = {key: (e.image.dump, e.image.expire_at) for key, e in entries.items()}
+        journal = Journal(self._saved_config, baseline, started=self._started)
+        describe = {"where": self._where, "prefix": self._prefix.decode(errors="backslashreplace")}
+        try:
+            write_journal(self._journal_path, journal, describe=describe)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot write the crash-recovery journal {self._journal_path}: {exc}; give the "
+                "store a writable state_dir",
+                store=STORE_NAME,
+            ) from exc
+        self._journal_owned = True
+
+    def _forget(self, path: Path) -> None:
+        try:
+            remove_journal(path)
+        except OSError as exc:
+            raise StoreError(f"cannot remove the journal {path}: {exc}", store=STORE_NAME) from exc
+
+    @property
+    def _scope(self) -> str:
+        return f"{self._where} (prefix {self.prefix!r})" if self.prefix else self._where
+
     def _require(self) -> Any:
         if self._client is None:
             raise not_set_up(self._where, STORE_NAME)
         return self._client
 
     def _guard(self, operation: str, fn: Callable[[], T]) -> T:
-        self._require()
-        try:
-            with driver_errors(operation, self._where):
-                return fn()
-        except BaseException:
-            self._suspect = True  # the connection or the shadow may be half-updated
-            self._full_diff_needed = True
-            raise
+        """Run ``fn`` translating driver errors; run it once more after a quick drop."""
+        client = self._require()
+        started = time.monotonic()
+        for attempt in (1, 2):
+            try:
+                with driver_errors(operation, self._where):
+                    return fn()
+            except BaseException as exc:
+                self._suspect = True  # the connection or the shadow may be half-updated
+                self._full_diff_needed = True
+                if attempt == 2 or not dropped_quickly(exc, started):
+                    raise
+                client.connection_pool.disconnect()
+        raise AssertionError("unreachable")
 
     def _check_version(self) -> None:
         version = str(self._client.info("server").get("redis_version", "0"))
@@ -321,20 +426,25 @@ class RedisStore:
         import redis.exceptions as rex
 
         try:
-            current = _config_value(self._client.config_get(_CONFIG_KEY))
+            current = _config_value(self._client.config_get(CONFIG_KEY))
             if not covers(current):
-                self._client.config_set(_CONFIG_KEY, merged_flags(current))
                 self._saved_config = current
+                self._write_journal(with_baseline=False)  # a crash from here on is repairable
+                self._client.config_set(CONFIG_KEY, merged_flags(current))
         except rex.ResponseError as exc:
             if not is_forbidden(exc):
                 raise
+            if self._saved_config is not None:  # GET allowed, SET refused: nothing changed
+                self._saved_config = None
+                self._forget(self._journal_path)
+                self._journal_owned = False
             problem = (
-                f"{self._where} refuses CONFIG GET/SET {_CONFIG_KEY} ({exc}), which the redis "
+                f"{self._where} refuses CONFIG GET/SET {CONFIG_KEY} ({exc}), which the redis "
                 "store needs to learn which keys another process changed"
             )
             if self.mode == "notify":
                 raise StorePermissionError(
-                    f"{problem}; allow CONFIG for this user, set {_CONFIG_KEY} to at least "
+                    f"{problem}; allow CONFIG for this user, set {CONFIG_KEY} to at least "
                     "'Eg$lshzxetd' yourself and keep mode 'notify', or use mode 'scan'",
                     store=STORE_NAME,
                 ) from exc
@@ -342,35 +452,38 @@ class RedisStore:
                 f"{problem}; falling back to a SCAN diff of the tracked keys at every "
                 "checkpoint, rollback and fingerprint: correct, but slow on large databases "
                 "(narrow it with the 'prefix' option)",
-                RuntimeWarning,
+                VenomQAWarning,
                 stacklevel=4,
             )
             self.tracking = "scan"
             return
-        self._events = KeyspaceEvents(self._client, self._db, timeout_s=self.timeout_s)
+        self._events_client = open_client(self.url, name=EVENTS_CLIENT, timeout_s=self.timeout_s)
+        self._events = KeyspaceEvents(self._events_client, self._db, timeout_s=self.timeout_s)
         self._events.start()
         self.tracking = "notify"
 
-    def _shutdown(self) -> None:
-        """Stop listening, restore the configuration, close connections. Raises only at the end."""
+    def _shutdown(self, *, forget_journal: bool) -> None:
+        """Stop listening, restore the configuration, remove the journal (``forget_journal``,
+        once the configuration is back), close connections. Raises only at the end."""
         client, self._client = self._client, None
+        events_client, self._events_client = self._events_client, None
         events, self._events = self._events, None
         saved, self._saved_config = self._saved_config, None
+        owned, self._journal_owned = self._journal_owned, False
         self._pending = set()
         self._tokens.reset()
         if events is not None:
-            events.stop()
+            events.stop(unsubscribe=not self._suspect)
         try:
             if saved is not None and client is not None:
-                with driver_errors(f"restoring {_CONFIG_KEY}", self._where):
-                    try:
-                        client.config_set(_CONFIG_KEY, saved)
-                    except Exception:
-                        client.connection_pool.disconnect()  # a fresh connection, then retry
-                        client.config_set(_CONFIG_KEY, saved)
+                with driver_errors(f"restoring {CONFIG_KEY}", self._where):
+                    _config_set_again_if_stale(client, saved)
+            if forget_journal and owned:
+                self._forget(self._journal_path)
         finally:
-            if client is not None:
-                client.close()
+            for each in (client, events_client):
+                if each is not None:
+                    each.close()
 
     def _server_ms(self) -> int:
         seconds, micros = self._client.time()
@@ -430,8 +543,8 @@ class RedisStore:
             self._shadow.put(key, entry)
 
     def _plan(self, token: RedisToken) -> dict[bytes, Entry | None]:
-        """The entry each key changed since ``token`` had there (the log is truncated to it)."""
-        restore = self._undo.undo_to(token.position)
+        """The entry each key changed since ``token`` had there, where it differs now."""
+        restore = self._undo.since(token.position)
         return {k: e for k, e in restore.items() if not _same(self._shadow.get(k), e)}
 
     def _rollback_in_one_trip(self, token: RedisToken) -> None:
@@ -532,9 +645,25 @@ def _image_matches(entry: Entry | None, image: Image | None) -> bool:
     return entry.same_as(image)
 
 
+def _config_set_again_if_stale(client: Any, value: str) -> None:
+    """CONFIG SET notify-keyspace-events; once more on fresh connections if the first attempt
+    failed otherwise than by a server that stays away (an interrupted command can leave a stale
+    reply on a pooled connection; a drop can hit one of redis-py's gaps)."""
+    import redis.exceptions as rex
+
+    started = time.monotonic()
+    try:
+        client.config_set(CONFIG_KEY, value)
+    except Exception as exc:
+        if isinstance(exc, rex.ConnectionError) and not dropped_quickly(exc, started):
+            raise
+        client.connection_pool.disconnect()
+        client.config_set(CONFIG_KEY, value)
+
+
 def _config_value(reply: Any) -> str:
     for key, value in dict(reply).items():
         name = key.decode() if isinstance(key, bytes) else str(key)
-        if name == _CONFIG_KEY:
+        if name == CONFIG_KEY:
             return value.decode() if isinstance(value, bytes) else str(value)
     return ""

@@ -1,0 +1,154 @@
+"""A small local file that lets a later run undo a run that was killed before its teardown.
+
+The store's shadow (what each tracked key held at setup) and the server's original
+``notify-keyspace-events`` live in the VenomQA process; if it is SIGKILLed or the machine loses
+power, they are gone with it. So ``setup()`` also writes them here: first, before it changes the
+server's configuration, the original ``notify-keyspace-events`` alone; then, once it has read the
+tracked keys, their *baseline* too (each key's DUMP and absolute expiry, what setup reads anyway).
+``teardown()`` removes the file once the database and the configuration are back. If a run dies in
+between, the next ``setup()`` on the same server, database and prefix finds the file and finishes
+the teardown (see ``_repair``).
+
+One file per server, database and prefix, in ``state_dir`` (default
+``$XDG_CACHE_HOME/venomqa/redis`` or ``~/.cache/venomqa/redis``). It holds no credentials, but it
+does hold a copy of the tracked keys' values, so only its owner may read it. It is written to a
+temporary file, flushed to disk and renamed into place, so it is either the old or the new file,
+whole, even after a power cut.
+
+Format (binary, since DUMP payloads are): the line ``VENOMQA-REDIS-JOURNAL 1``, one line of JSON
+(where, prefix, config, when and by which process, the number of keys or null before the
+baseline), then per key ``>IIq`` (key length, DUMP length, expiry in unix ms or -1), the key and
+the DUMP, then ``END``. Writing and reading cost O(size of the tracked keys).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_MAGIC = b"VENOMQA-REDIS-JOURNAL 1\n"
+_TRAILER = b"END"
+_RECORD = struct.Struct(">IIq")
+
+
+class DamagedJournal(ValueError):
+    """The journal file exists but cannot be read back (truncated, or not a journal)."""
+
+
+@dataclass(frozen=True)
+class Journal:
+    """What teardown needs: the configuration to set back and the keys' setup content.
+
+    ``config`` is the ``notify-keyspace-events`` value to restore (None when the run did not
+    change it). ``baseline`` maps each tracked key to its DUMP and absolute expiry (unix ms, -1
+    for none), or is None when the run was killed before it had read the keys.
+    """
+
+    config: str | None
+    baseline: Mapping[bytes, tuple[bytes, int]] | None
+    #: When the run that wrote the journal started (unix seconds), and its process id.
+    started: float = field(default_factory=time.time)
+    pid: int = field(default_factory=os.getpid)
+
+
+def default_state_dir() -> Path:
+    """``$XDG_CACHE_HOME/venomqa/redis``, or ``~/.cache/venomqa/redis``."""
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "venomqa" / "redis"
+
+
+def journal_path(state_dir: Path, where: str, prefix: bytes) -> Path:
+    """The journal file of one server and database (``where``) and one key prefix."""
+    name = hashlib.blake2b(where.encode() + b"\0" + prefix, digest_size=10).hexdigest()
+    readable = "".join(c if c.isalnum() else "-" for c in where.removeprefix("redis://"))
+    return state_dir / f"{readable[:60]}-{name}.journal"
+
+
+def write_journal(path: Path, journal: Journal, *, describe: Mapping[str, str]) -> None:
+    """Write ``journal`` atomically and durably (a temporary file, fsynced, renamed into place)."""
+    baseline = journal.baseline
+    header = {
+        **describe,
+        "config": journal.config,
+        "started": journal.started,
+        "pid": journal.pid,
+        "keys": None if baseline is None else len(baseline),
+    }
+    parts = [_MAGIC, json.dumps(header).encode(), b"\n"]
+    for key, (dump, expire_at) in (baseline or {}).items():
+        parts += (_RECORD.pack(len(key), len(dump), expire_at), key, dump)
+    parts.append(_TRAILER)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds values
+    with os.fdopen(fd, "wb") as out:
+        out.write(b"".join(parts))
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temporary, path)
+    _sync_directory(path.parent)
+
+
+def read_journal(path: Path) -> Journal | None:
+    """The journal in ``path``, or None when there is none; DamagedJournal if unreadable."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    if not data.startswith(_MAGIC) or not data.endswith(_TRAILER):
+        raise DamagedJournal(f"{path} is not a complete VenomQA Redis journal")
+    try:
+        end = data.index(b"\n", len(_MAGIC))
+        header = json.loads(data[len(_MAGIC) : end])
+        count = header["keys"]
+        baseline = None if count is None else _records(memoryview(data), end + 1, int(count))
+        config = header["config"]
+        return Journal(
+            None if config is None else str(config),
+            baseline,
+            started=float(header.get("started", 0.0)),
+            pid=int(header.get("pid", 0)),
+        )
+    except (ValueError, KeyError, TypeError, struct.error) as exc:
+        raise DamagedJournal(f"{path} is damaged: {exc}") from exc
+
+
+def remove_journal(path: Path) -> None:
+    """Delete the journal file, durably (nothing happens when it is already gone)."""
+    if path.exists():
+        path.unlink(missing_ok=True)
+        _sync_directory(path.parent)
+
+
+def _records(data: memoryview, offset: int, count: int) -> dict[bytes, tuple[bytes, int]]:
+    baseline: dict[bytes, tuple[bytes, int]] = {}
+    for _ in range(count):
+        key_len, dump_len, expire_at = _RECORD.unpack_from(data, offset)
+        offset += _RECORD.size
+        key = bytes(data[offset : offset + key_len])
+        offset += key_len
+        baseline[key] = (bytes(data[offset : offset + dump_len]), expire_at)
+        offset += dump_len
+    if offset != len(data) - len(_TRAILER):
+        raise ValueError(f"expected {count} keys, the records end at byte {offset}")
+    return baseline
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make a rename or unlink in ``directory`` durable (where the platform allows it)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
