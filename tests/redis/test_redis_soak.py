@@ -138,3 +138,37 @@ def test_the_explorer_verifies_every_rollback_when_asked(
     assert (verified.states, len(verified.violations)) == (plain.states, len(plain.violations))
     assert not [v for v in verified.violations if v.kind == "rollback_drift"]
     assert full_dump(e2e_db) == before
+
+
+class BlindRedisStore(RedisStore):
+    """The real store whose own bookkeeping sees no change (a fingerprint and records that never
+    move) and whose rollbacks do nothing: only reading the keys afresh can tell."""
+
+    def fingerprint(self) -> str:
+        return "0" * 16
+
+    def changed_records(self) -> list[Any]:
+        return []
+
+    def rollback(self, token: Any) -> None:
+        """Forget to undo anything."""
+
+
+def test_verify_rollback_reads_the_keys_afresh_not_only_the_shadow(
+    e2e_db: Any, tmp_path: Path
+) -> None:
+    from venomqa.errors import RollbackDriftError
+
+    e2e_db.set("counter", "1")
+    store = BlindRedisStore(url=URL, state_dir=str(tmp_path / "state"))
+    with World("http://127.0.0.1:9", stores={"cache": store}) as world:
+        world.verify_rollback = True
+        checkpoint = world.checkpoint()
+        e2e_db.set("counter", "2")
+        e2e_db.set("stray", "x")
+        with pytest.raises(RollbackDriftError) as raised:
+            world.rollback(checkpoint)
+        e2e_db.set("counter", "1")
+        e2e_db.delete("stray")
+    message = str(raised.value)
+    assert "read afresh, key counter, key stray differ(s) from the checkpoint" in message

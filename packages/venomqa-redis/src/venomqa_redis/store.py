@@ -274,6 +274,22 @@ class RedisStore:
 
         return self._guard("changed_records", current)
 
+    def audit(self) -> dict[str, str]:
+        """Every tracked key read afresh from the server (SCAN, then DUMP or a canonical read
+        per key) and digested, by key: independent of the shadow (for ``verify_rollback``, see
+        ``venomqa.ports.store.SupportsAudit``). O(keys tracked)."""
+        client = self._require()
+
+        def read() -> dict[str, str]:
+            entries = read_entries(client, scan_keys(client, self._prefix))
+            return {
+                f"key {key.decode('utf-8', 'backslashreplace')}": f"{entry.digest:016x}"
+                for key, entry in entries.items()
+                if entry is not None
+            }
+
+        return self._guard("audit", read)
+
     def observe(self) -> dict[str, Any]:
         """Key count, keys per type, how changes are tracked, and the configured queues' lengths."""
         client = self._require()
