@@ -1,6 +1,6 @@
 """Benchmark the Redis store: rollback cost must follow the keys a branch changed, not db size.
 
-For databases of 1e3 and 1e5 keys (90 % strings, 10 % hashes) in Redis database 10, a branch
+For databases of 1e3 and 1e5 keys (90 % strings, 10 % hashes) in one Redis database, a branch
 changes 10 keys through a second connection (7 overwrites, 1 hash field, 1 new key, 1 delete),
 then the store rolls it back. Per round, as the explorer does: checkpoint, branch, fingerprint
 (which reads the changed keys), rollback. Prints medians (and p95 for rollback) and the one-off
@@ -11,8 +11,9 @@ Then the crash-recovery journal's cost, for 1e4 and 1e5 keys: setup (which write
 journal write alone and the file's size; and a run SIGKILLed after a 10-key branch: the next
 setup, which repairs first, and the repair alone (that setup minus a plain one).
 
-Run: hatch run python bench/redis_rollback.py [journal]   (flushes Redis database 10 only;
-``journal``: only the second part)
+Run: hatch run python bench/redis_rollback.py [journal]   (flushes only Redis database
+``$VENOMQA_BENCH_REDIS_DB``, 9 by default: the test suite owns 10-15; ``journal``: only the
+second part)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import os
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -30,7 +32,8 @@ import redis
 from venomqa.errors import LeftoversRepaired
 from venomqa_redis import RedisStore
 
-DB = 10
+#: The database the bench flushes: VENOMQA_BENCH_REDIS_DB, else 9 (the test suite owns 10-15).
+DB = int(os.environ.get("VENOMQA_BENCH_REDIS_DB", "9"))
 URL = f"redis://127.0.0.1:6379/{DB}"
 ROUNDS = 200
 BASELINE_ROUNDS = {1_000: 20, 100_000: 3}
