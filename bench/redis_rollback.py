@@ -18,12 +18,12 @@ second part)
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import os
 import warnings
 from collections.abc import Callable
 from typing import Any
