@@ -85,7 +85,9 @@ def no_order_yet(world):
 )
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(
+    ("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)]
+)
 def test_a_stopped_run_writes_every_report_with_what_it_found(
     tmp_path: Path, signum: int, code: int
 ) -> None:
