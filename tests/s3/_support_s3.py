@@ -1,13 +1,15 @@
-"""Helpers for the S3 tests and benchmark: a real SeaweedFS server on free loopback ports,
-a boto3 client for it, and a bucket's complete content (every version, every byte).
+"""Helpers for the S3 tests and benchmark: a real SeaweedFS server on free loopback ports
+(which can be halted and resumed on the same data and ports), a boto3 client for it, and a
+bucket's complete content (every version, every byte; ``version_listing`` with hashes).
 
-    with start_seaweedfs(tmp_dir) as server:
+    with seaweedfs() as server:
         client = server.client()
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import signal
@@ -18,8 +20,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,12 +75,17 @@ def free_ports(count: int, low: int = 20000, high: int = 40000) -> list[int]:
 
 @dataclass
 class SeaweedFS:
-    """A running ``weed server`` with its S3 gateway at ``endpoint_url``."""
+    """A ``weed server`` with its S3 gateway at ``endpoint_url``.
+
+    ``halt()`` stops the process and keeps its data; ``resume()`` starts it again on the same
+    directory and ports (what a restarted S3 server looks like to its clients).
+    """
 
     process: subprocess.Popen[bytes]
     endpoint_url: str
     data_dir: Path
     log_path: Path
+    command: list[str] = field(default_factory=list)
 
     def client(self) -> Any:
         """A fresh boto3 S3 client for this server (dummy keys, path-style addressing)."""
@@ -101,8 +108,8 @@ class SeaweedFS:
         except OSError:
             return ""
 
-    def stop(self) -> None:
-        """Stop the server and everything it started (its process group), then the data dir."""
+    def halt(self) -> None:
+        """Stop the server and everything it started (its process group); keep its data."""
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGTERM)
@@ -112,14 +119,26 @@ class SeaweedFS:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+
+    def resume(self, *, startup_timeout: float = 60.0) -> None:
+        """Start the halted server again on the same directory and ports; wait until ready."""
+        if self.process.poll() is None:
+            raise RuntimeError("the server is still running: halt() it first")
+        self.process = _spawn(self.command, self.data_dir, self.log_path)
+        _wait_until_ready(self, startup_timeout)
+
+    def stop(self) -> None:
+        """Stop the server for good and remove its data directory."""
+        self.halt()
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
-def start_seaweedfs(*, startup_timeout: float = 60.0) -> SeaweedFS:
+def start_seaweedfs(*, startup_timeout: float = 60.0, extra_args: Sequence[str] = ()) -> SeaweedFS:
     """Start ``weed server -filer -s3`` on free loopback ports; wait until S3 answers.
 
     Every port is set explicitly (the default gRPC port is port + 10000, which overflows for
-    high ports). Raises RuntimeError with the server's output when it does not come up.
+    high ports). ``extra_args`` are more ``weed server`` options. Raises RuntimeError with the
+    server's output when it does not come up.
     """
     weed = weed_binary()
     if weed is None:
@@ -140,27 +159,33 @@ def start_seaweedfs(*, startup_timeout: float = 60.0) -> SeaweedFS:
         "-master.volumeSizeLimitMB=64",
         "-volume.max=200",
         "-master.telemetry=false",
+        *extra_args,
     ]
     log_path = data_dir / "weed.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=data_dir,
-            start_new_session=True,  # its own process group: stop() ends it and its children
-            # weed turns auth on for AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in its environment;
-            # without them it accepts any keys, which is what the tests rely on.
-            env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-        )
-    server = SeaweedFS(process, f"http://127.0.0.1:{ports['s3.port']}", data_dir, log_path)
+    process = _spawn(command, data_dir, log_path)
+    server = SeaweedFS(process, f"http://127.0.0.1:{ports['s3.port']}", data_dir, log_path, command)
     try:
         _wait_until_ready(server, startup_timeout)
     except BaseException:
         server.stop()
         raise
     return server
+
+
+def _spawn(command: list[str], data_dir: Path, log_path: Path) -> subprocess.Popen[bytes]:
+    """Run ``command`` in its own process group, appending its output to ``log_path``."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=data_dir,
+            start_new_session=True,  # its own process group: halt() ends it and its children
+            # weed turns auth on for AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in its environment;
+            # without them it accepts any keys, which is what the tests rely on.
+            env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        )
 
 
 def _wait_until_ready(server: SeaweedFS, timeout: float) -> None:
@@ -236,3 +261,56 @@ def bucket_content(client: Any, bucket: str) -> dict[str, Any]:
                 (marker["VersionId"], marker["IsLatest"], "<delete marker>")
             )
     return {"versioning": state, "keys": keys}
+
+
+def version_listing(client: Any, bucket: str) -> dict[str, Any]:
+    """The bucket exactly: its versioning status, every object version (key, version id,
+    latest or not, LastModified, ETag, size, SHA-256 of the bytes, content type, user metadata)
+    and every delete marker (key, version id, latest or not, LastModified), sorted."""
+    versions: list[tuple[Any, ...]] = []
+    markers: list[tuple[Any, ...]] = []
+    for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        for entry in page.get("Versions", []):
+            answer = client.get_object(
+                Bucket=bucket, Key=entry["Key"], VersionId=entry["VersionId"]
+            )
+            versions.append(
+                (
+                    entry["Key"],
+                    entry["VersionId"],
+                    entry["IsLatest"],
+                    entry["LastModified"].isoformat(),
+                    entry["ETag"],
+                    entry["Size"],
+                    hashlib.sha256(answer["Body"].read()).hexdigest(),
+                    answer.get("ContentType"),
+                    sorted(answer.get("Metadata", {}).items()),
+                )
+            )
+        for marker in page.get("DeleteMarkers", []):
+            markers.append(
+                (
+                    marker["Key"],
+                    marker["VersionId"],
+                    marker["IsLatest"],
+                    marker["LastModified"].isoformat(),
+                )
+            )
+    status = client.get_bucket_versioning(Bucket=bucket).get("Status", "never enabled")
+    return {"versioning": status, "versions": sorted(versions), "delete_markers": sorted(markers)}
+
+
+def seed_history(client: Any, bucket: str, versioning: str) -> None:
+    """Give ``bucket`` a past: objects with several versions, content types and metadata, a
+    deleted object, something in the documents' folders; then set ``versioning``."""
+    client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    client.put_object(Bucket=bucket, Key="other/readme", Body=b"v1", ContentType="text/markdown")
+    client.put_object(
+        Bucket=bucket, Key="other/readme", Body=b"v2", Metadata={"edited-by": "someone"}
+    )
+    client.put_object(Bucket=bucket, Key="other/gone", Body=b"bye")
+    client.delete_object(Bucket=bucket, Key="other/gone")
+    client.put_object(Bucket=bucket, Key="trash/old", Body=b"long deleted", ContentType="x/y")
+    client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": versioning})
+    if versioning == "Suspended":
+        client.put_object(Bucket=bucket, Key="other/readme", Body=b"v3 (null version)")

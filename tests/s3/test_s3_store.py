@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ from unittest.mock import ANY
 
 import pytest
 from _support_s3 import SeaweedFS, bucket_content
-from venomqa.errors import StoreError
+from venomqa.errors import LeftoversRepaired, StoreError
 from venomqa.ports import StoragePort, StorePort
 from venomqa_s3 import S3Store
 
@@ -95,14 +97,55 @@ def test_next_setup_finishes_a_run_killed_before_teardown(
     assert killed.journal_file.exists()  # no teardown: as if the process was killed here
 
     store = _store(seaweed, bucket)
-    with pytest.warns(RuntimeWarning, match="did not tear down"):
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
         store.setup()
+    [note] = seen
+    assert note.category is LeftoversRepaired
+    assert str(note.message) == (
+        f"bucket {bucket!r} at {seaweed.endpoint_url}: an earlier VenomQA run was stopped before "
+        "its clean-up; removed 2 object version(s) and delete marker(s) on 2 key(s) and set "
+        "versioning to Suspended (the bucket was never versioned, which S3 cannot restore)"
+    )
     try:
         assert store.get("k") == b"original"
         assert store.list() == ["k"]
     finally:
         store.teardown()
     assert bucket_content(s3, bucket) == {**before, "versioning": "Suspended"}
+
+
+def _at_the_start_of_a_second() -> None:
+    """Sleep until the clock's second has just begun (so two quick writes share one)."""
+    while time.time() % 1 > 0.05:
+        time.sleep(0.01)
+
+
+def test_a_rewrite_within_the_same_second_is_seen_and_rolled_back(
+    seaweed: SeaweedFS, s3: Any, bucket: str
+) -> None:
+    # ETag, size and LastModified (to the second) are all the listing shows: a rewrite with the
+    # same bytes in the same second looks like nothing happened.
+    store = _store(seaweed, bucket)
+    store.setup()
+    try:
+        root = store.checkpoint()
+        _at_the_start_of_a_second()
+        _put(s3, bucket, "k", b"same", Metadata={"n": "1"})
+        middle = store.checkpoint()
+        assert [c.after and c.after["meta.n"] for c in store.changed_records()] == ["1"]
+        _put(s3, bucket, "k", b"same", Metadata={"n": "2"})
+        first, second = s3.list_object_versions(Bucket=bucket, Prefix="k")["Versions"]
+        assert first["LastModified"] == second["LastModified"]  # the case this test is about
+        assert [c.after and c.after["meta.n"] for c in store.changed_records()] == ["2"]
+        store.rollback(middle)
+        assert _head(s3, bucket, "k")[0::2] == (b"same", {"n": "1"})
+        assert [c.after and c.after["meta.n"] for c in store.changed_records()] == ["1"]
+        store.rollback(root)
+        assert store.get("k") is None
+        assert s3.list_object_versions(Bucket=bucket, Prefix="k").get("Versions") is None
+    finally:
+        store.teardown()
 
 
 def test_nested_tokens_and_invalidation(seaweed: SeaweedFS, s3: Any, bucket: str) -> None:
@@ -180,6 +223,7 @@ def test_explicit_keys_never_show(tmp_path: Path) -> None:
         aws_secret_access_key="TOPSECRETKEY",
         aws_session_token="SESSIONSECRET",
         state_dir=str(tmp_path),
+        retry_for_s=0.5,
     )
     texts = [repr(store), str(vars(store)), repr(store.connection)]
     with pytest.raises(StoreError) as failure:
@@ -190,6 +234,15 @@ def test_explicit_keys_never_show(tmp_path: Path) -> None:
         for secret in ("AKIDSECRETID", "TOPSECRETKEY", "SESSIONSECRET"):
             assert secret not in text, text
     assert store.connection.redact("key TOPSECRETKEY id AKIDSECRETID") == "key *** id ***"
+    # Listings go through presigned URLs: whatever credentials they carry never show.
+    presigned = (
+        'URL: "http://h/b?list-type=2&AWSAccessKeyId=CHAINKEY&Signature=abc%3D&Expires=1"; '
+        "http://h/b?X-Amz-Credential=K%2F2024&X-Amz-Security-Token=TOKEN&X-Amz-Signature=f00"
+    )
+    assert store.connection.redact(presigned) == (
+        'URL: "http://h/b?list-type=2&AWSAccessKeyId=***&Signature=***&Expires=1"; '
+        "http://h/b?X-Amz-Credential=***&X-Amz-Security-Token=***&X-Amz-Signature=***"
+    )
 
 
 @pytest.mark.parametrize(
@@ -198,6 +251,8 @@ def test_explicit_keys_never_show(tmp_path: Path) -> None:
         ({"bucket": "ab"}, "3-63 characters"),
         ({"bucket": "abc", "aws_access_key_id": "x"}, "give both"),
         ({"bucket": "abc", "addressing_style": "sideways"}, "addressing_style"),
+        ({"bucket": "abc", "retry_for_s": -1}, "between 0 and 3600"),
+        ({"bucket": "abc", "retry_for_s": "20"}, "number of seconds"),
     ],
 )
 def test_bad_options_are_value_errors(options: dict[str, Any], message: str) -> None:

@@ -1,4 +1,10 @@
-"""How the store reaches S3: the connection options, the boto3 client, and error translation.
+"""How the store reaches S3: the connection options, the boto3 client, waiting out a brief
+outage (``_patience``), and error translation.
+
+Each request waits at most ``CONNECT_TIMEOUT_S`` to connect and ``READ_TIMEOUT_S`` for an
+answer; a failed one is retried for up to ``retry_for_s`` seconds per outage. So a dead server
+stops the run after about ``retry_for_s`` seconds (a server that accepts connections but never
+answers, after at most ``retry_for_s + READ_TIMEOUT_S``).
 
 Explicit credentials are kept out of every ``repr`` and message: ``Connection.redact`` replaces
 them wherever a driver message might echo them.
@@ -7,17 +13,33 @@ them wherever a driver message might echo them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from venomqa.errors import StoreError, StorePermissionError
 
+from venomqa_s3._patience import Patience, S3Contradicts, S3Unanswered
+
+T = TypeVar("T")
+
 ADAPTER = "s3"
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@/\s]+@")
+# What a presigned URL carries in its query: keys, signatures, session tokens.
+_PRESIGNED = re.compile(
+    r"([?&](?:AWSAccessKeyId|Signature|X-Amz-Credential|X-Amz-Signature|X-Amz-Security-Token)=)"
+    r"[^&\s\"'<>]+",
+    re.IGNORECASE,
+)
 _DENIED = {"AccessDenied", "AllAccessDisabled", "AccessDeniedException", "Forbidden", "403"}
 _BAD_KEYS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"}
+
+#: Seconds to wait for a connection, and for an answer once connected, per request.
+CONNECT_TIMEOUT_S = 5.0
+READ_TIMEOUT_S = 10.0
+#: Default of the ``retry_for_s`` option: how long an outage the store waits out.
+RETRY_FOR_S = 20.0
 
 # What the store does with the bucket, for permission errors.
 NEEDED_PERMISSIONS = (
@@ -37,7 +59,9 @@ class Connection:
     aws_secret_access_key: str | None = field(default=None, repr=False)
     aws_session_token: str | None = field(default=None, repr=False)
     addressing_style: str | None = None
+    retry_for_s: float = RETRY_FOR_S
     _client: Any = field(default=None, init=False, repr=False, compare=False)
+    _patience: Patience | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def where(self) -> str:
@@ -62,17 +86,34 @@ class Connection:
                     aws_session_token=self.aws_session_token,
                     config=Config(
                         s3={"addressing_style": style},
-                        retries={"max_attempts": 3, "mode": "standard"},
+                        retries={"total_max_attempts": 1},  # Patience retries, with a deadline
+                        connect_timeout=CONNECT_TIMEOUT_S,
+                        read_timeout=READ_TIMEOUT_S,
                         max_pool_connections=16,
                     ),
                 )
         return self._client
 
+    @property
+    def patience(self) -> Patience:
+        """The retry policy shared by every request to this bucket (see ``_patience``)."""
+        if self._patience is None:
+            self._patience = Patience(self.retry_for_s, self.where, self.redact)
+        return self._patience
+
+    def call(self, operation: str, fn: Callable[[], T]) -> T:
+        """``fn()`` (requests to S3), retried through a brief outage; a failure becomes the
+        StoreError ``translate`` makes of it."""
+        with self.errors(operation):
+            return self.patience.call(fn)
+
     def redact(self, text: str) -> str:
-        """``text`` with every explicit credential replaced by ``***``."""
+        """``text`` with every explicit credential, and the keys, signatures and tokens of
+        presigned URLs (the listings use them), replaced by ``***``."""
         for secret in (self.aws_secret_access_key, self.aws_session_token, self.aws_access_key_id):
             if secret:
                 text = text.replace(secret, "***")
+        text = _PRESIGNED.sub(r"\1***", text)
         return _URL_PASSWORD.sub(r"\1***@", text)
 
     @contextmanager
@@ -87,9 +128,24 @@ class Connection:
 
     def translate(self, operation: str, exc: Exception) -> StoreError:
         """The StoreError a user can act on for a driver error met while doing ``operation``."""
+        where = f"{operation} on {self.where} failed"
+        if isinstance(exc, S3Unanswered) and isinstance(exc.cause, S3Contradicts):
+            return StoreError(
+                f"{where}: for {exc.waited_s:.0f}s S3 kept answering that {exc.cause}: either "
+                "the server answers inconsistently, or the API under test deletes object "
+                "versions by id, which the store cannot roll back",
+                store=ADAPTER,
+            )
+        if isinstance(exc, S3Unanswered):
+            cause = self.redact(f"{type(exc.cause).__name__}: {exc.cause}")
+            return StoreError(
+                f"{where}: S3 did not answer for {exc.waited_s:.0f}s (last: {cause}); the store "
+                f"waits up to {self.retry_for_s:g}s (option `retry_for_s`) for it to come back. "
+                "Check `endpoint_url` and that the server is running",
+                store=ADAPTER,
+            )
         code = error_code(exc)
         detail = self.redact(f"{type(exc).__name__}: {exc}")
-        where = f"{operation} on {self.where} failed"
         if code in _DENIED:
             return StorePermissionError(
                 f"{where}: access denied ({detail}); the credentials need {NEEDED_PERMISSIONS}",

@@ -7,14 +7,18 @@ none); ``identity`` is ``(key,)``; ``key_fields`` is ``("@key",)``. Fields: ``@k
 ``meta.NAME`` (so ``ignore: [uploads.meta.uploaded-at]`` names one). The setup side has
 ``@key``, ``etag`` and ``size`` only: what the setup listing shows.
 
-Content type and metadata come from one ``HeadObject`` per new (key, ETag, LastModified), cached:
-O(objects that changed since the previous call); the listing itself is the one the fingerprint
-takes anyway.
+Content type and metadata come from one ``HeadObject`` per key whose listing entry (ETag, size,
+LastModified) is new, cached: O(objects that changed since the previous call); the listing
+itself is the one the fingerprint takes anyway. LastModified has a resolution of one second, so
+an entry can come back with another version behind it (written again with the same bytes, or a
+version a rollback removed and the API wrote again within the second): the store calls
+``forget`` with the keys each of its listings shows may have changed (see ``_freshness``) and
+with the keys a rollback touched.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from venomqa.ports.store import RecordChange
@@ -44,7 +48,12 @@ class ObjectRecords:
     def __init__(self, prefix: str, baseline: CurrentListing) -> None:
         self.prefix = prefix
         self.baseline = baseline
-        self._heads: dict[tuple[str, Current], Head] = {}
+        self._heads: dict[str, tuple[Current, Head]] = {}
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """Drop what is known of these keys' heads."""
+        for key in keys:
+            self._heads.pop(key, None)
 
     def changes(self, listing: CurrentListing, head: Callable[[str], Head]) -> list[RecordChange]:
         """The objects whose ETag or size differs from setup, with ``head(key)`` called for
@@ -64,8 +73,9 @@ class ObjectRecords:
         return found
 
     def _head(self, key: str, current: Current, head: Callable[[str], Head]) -> Head:
-        known = self._heads.get((key, current))
-        if known is None:
-            known = head(key)
-            self._heads[(key, current)] = known
+        cached = self._heads.get(key)
+        if cached is not None and cached[0] == current:
+            return cached[1]
+        known = head(key)
+        self._heads[key] = (current, known)
         return known

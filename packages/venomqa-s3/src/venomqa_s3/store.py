@@ -22,18 +22,31 @@ It relies on S3 versioning instead, which keeps every overwritten or deleted obj
 - ``teardown()`` deletes every version created since setup and restores the versioning status.
   S3 cannot return a bucket to "never versioned": such a bucket is left *Suspended*, with exactly
   its original objects and versions (new writes then behave as in an unversioned bucket, with
-  version id ``null``). A run killed before teardown is finished by the next ``setup()``.
+  version id ``null``). A run killed before teardown is finished by the next ``setup()`` (or
+  ``venomqa recover``), which says what it repaired with a ``LeftoversRepaired`` warning.
+
+Every listing the store makes (fingerprint, records, checkpoint) is compared with the one before:
+a key whose entry changed between two listings, or that may have been rewritten without its entry
+changing (written in the second the previous listing was made: see ``_freshness``), has its
+versions listed again at the next checkpoint or rollback, and its cached head is dropped.
+
+S3 that stops answering for a moment (a restart, throttling, 5xx) is waited out: every request
+is retried for up to ``retry_for_s`` seconds per outage (see ``_patience``), and a
+``VenomQAWarning`` says how long it lasted. A server that stays away stops the run with a
+StoreError naming the endpoint and bucket; the journal stays, and ``venomqa recover`` (or the
+next run) removes what the run left once the server is back.
 
 Limits: one store per bucket at a time (versioning is a bucket-wide setting); versions the API
-itself deletes by id cannot be brought back; objects outside ``prefix`` are never touched. A
-rewrite with the same bytes within the timestamp resolution of the listing (a second on some
-servers) is not seen by the listing: rolling back leaves that object's bytes right but may keep
-the rewrite's content type or metadata (teardown still removes the version).
+itself deletes by id cannot be brought back (a version listing without a version seen before is
+asked again for ``retry_for_s``, then reported); objects outside ``prefix`` are never touched.
+Seeing same-second rewrites relies on the clocks behind ``Date`` and LastModified being within a
+second of each other.
 """
 
 from __future__ import annotations
 
 import builtins
+import contextlib
 import logging
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -41,11 +54,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from venomqa.errors import StoreError
+from venomqa.errors import LeftoversRepaired, StoreError
 from venomqa.ports.store import RecordChange
 from venomqa.stores.kit import TokenStack, already_set_up, new_serial, not_set_up
 
-from venomqa_s3._connection import ADAPTER, Connection, error_code
+from venomqa_s3._connection import ADAPTER, RETRY_FOR_S, Connection, error_code
+from venomqa_s3._freshness import fresh_keys, server_time
 from venomqa_s3._journal import (
     Journal,
     default_state_dir,
@@ -63,7 +77,9 @@ from venomqa_s3._listing import (
     list_current,
     list_versions,
 )
+from venomqa_s3._patience import S3Contradicts
 from venomqa_s3._records import Head, ObjectRecords
+from venomqa_s3._restore import Restored, restore_bucket
 
 log = logging.getLogger("venomqa_s3")
 
@@ -97,6 +113,7 @@ class S3Store:
         aws_session_token: str | None = None,
         addressing_style: str | None = None,
         state_dir: str | None = None,
+        retry_for_s: float = RETRY_FOR_S,
     ) -> None:
         if not isinstance(bucket, str) or not 3 <= len(bucket) <= 63:
             raise ValueError(
@@ -113,6 +130,10 @@ class S3Store:
             raise ValueError(
                 f"`addressing_style` must be auto, path or virtual, not {addressing_style!r}"
             )
+        if isinstance(retry_for_s, bool) or not isinstance(retry_for_s, int | float):
+            raise ValueError(f"`retry_for_s` must be a number of seconds, not {retry_for_s!r}")
+        if not 0 <= retry_for_s <= 3600:
+            raise ValueError(f"`retry_for_s` must be between 0 and 3600 seconds, not {retry_for_s}")
         self.bucket = bucket
         self.prefix = prefix
         self.connection = Connection(
@@ -123,6 +144,7 @@ class S3Store:
             aws_secret_access_key=aws_secret_access_key,
             aws_session_token=aws_session_token,
             addressing_style=addressing_style,
+            retry_for_s=float(retry_for_s),
         )
         self.state_dir = Path(state_dir) if state_dir else default_state_dir()
         self._journal: Journal | None = None
@@ -131,6 +153,13 @@ class S3Store:
         # The last listing seen, and per key the versions created since setup as of that listing.
         self._seen: CurrentListing = {}
         self._created: dict[str, frozenset[str]] = {}
+        # The last listing of any kind and the server's time then, the keys in it that may be
+        # rewritten unseen, and the keys that (may have) changed between two listings since the
+        # last checkpoint or rollback.
+        self._last: CurrentListing = {}
+        self._last_time = server_time(None)
+        self._fresh: set[str] = set()
+        self._dirty: set[str] = set()
         self._records = ObjectRecords(prefix, {})
 
     def __repr__(self) -> str:
@@ -148,26 +177,24 @@ class S3Store:
     # -- lifecycle -------------------------------------------------------------------------
 
     def setup(self) -> None:
-        """Record the baseline and the versioning status, then enable versioning."""
+        """Finish an earlier run's teardown if it never ran, record the baseline and the
+        versioning status, then enable versioning."""
         if self._journal is not None:
             raise already_set_up(self._where, ADAPTER)
         client = self.connection.client()
-        with self.connection.errors("check the bucket"):
-            client.head_bucket(Bucket=self.bucket)
-        leftover = read_journal(self.journal_file)
-        if leftover is not None:
-            warnings.warn(
-                f"{self._where}: an earlier VenomQA run did not tear down; removing the versions "
-                f"it created and restoring the versioning status (journal {self.journal_file})",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            self._restore(leftover)
-        with self.connection.errors("read the bucket's versioning status"):
-            status = client.get_bucket_versioning(Bucket=self.bucket).get("Status")
-        with self.connection.errors("list the bucket's versions"):
-            baseline = list_versions(self._listing_api(), self.bucket, self.prefix)
-            seen = list_current(self._listing_api(), self.bucket, self.prefix)
+        self.connection.call("check the bucket", lambda: client.head_bucket(Bucket=self.bucket))
+        self._repair_leftovers()
+        status = self.connection.call(
+            "read the bucket's versioning status",
+            lambda: client.get_bucket_versioning(Bucket=self.bucket).get("Status"),
+        )
+        baseline = self.connection.call(
+            "list the bucket's versions",
+            lambda: list_versions(self._listing_api(), self.bucket, self.prefix),
+        )
+        self._reset_observations()
+        seen = self._list("list the bucket's objects")
+        self._dirty = set()  # the baseline: nothing changed yet (fresh keys stay suspects)
         journal = Journal(status, baseline)
         write_journal(
             self.journal_file,
@@ -182,7 +209,10 @@ class S3Store:
             try:
                 self._set_versioning("Enabled")
             except BaseException:
-                remove_journal(self.journal_file)
+                # Undo at once if S3 lets us (the journal goes); else the journal stays and
+                # the next setup or `venomqa recover` does it.
+                with contextlib.suppress(StoreError):
+                    self._restore(journal, "undoing the failed setup")
                 raise
         self._journal, self._seen, self._created = journal, seen, {}
         self._records = ObjectRecords(self.prefix, dict(seen))
@@ -194,10 +224,10 @@ class S3Store:
         Idempotent. If it fails, the journal stays and the next ``setup()`` finishes the job.
         """
         journal, self._journal = self._journal, None
-        self._seen, self._created = {}, {}
+        self._reset_observations()
         self._tokens.reset()
         if journal is not None:
-            self._restore(journal)
+            self._restore(journal, "")  # the caller says it was the teardown
 
     # -- contract --------------------------------------------------------------------------
 
@@ -227,12 +257,23 @@ class S3Store:
                     "versions",
                     store=ADAPTER,
                 )
+        self._records.forget(key for key, _ in doomed)
         try:
             self._delete(doomed, "rollback")
         except BaseException:
-            self._seen = {}  # unsure what is left: the next observation lists every key's versions
+            # Unsure what is left: the next observation lists every key's versions, and does
+            # not expect the doomed ones any more.
+            gone = set(doomed)
+            self._seen = {}
+            self._created = {
+                key: kept
+                for key, ids in created.items()
+                if (kept := frozenset(v for v in ids if (key, v) not in gone))
+            }
             raise
         self._seen, self._created = token.listing, dict(token.created)
+        self._last, self._dirty = token.listing, set()
+        self._fresh = fresh_keys(token.listing, self._last_time)
         self._tokens.rolled_back_to(token)
 
     def release(self, token: Any) -> None:
@@ -253,7 +294,10 @@ class S3Store:
             return self._records.changes(listing, self._head)
 
     def _head(self, key: str) -> Head:
-        answer = self.connection.client().head_object(Bucket=self.bucket, Key=key)
+        client = self.connection.client()
+        answer = self.connection.patience.call(
+            lambda: client.head_object(Bucket=self.bucket, Key=key)
+        )
         return str(answer.get("ContentType", "")), dict(answer.get("Metadata") or {})
 
     def observe(self) -> dict[str, Any]:
@@ -273,35 +317,49 @@ class S3Store:
     def get(self, key: str) -> bytes | None:
         """The current content of ``key``, or None when it does not exist."""
         client = self.connection.client()
-        try:
-            answer = client.get_object(Bucket=self.bucket, Key=key)
+
+        def read() -> bytes | None:
+            try:
+                answer = client.get_object(Bucket=self.bucket, Key=key)
+            except Exception as exc:
+                if error_code(exc) in {"NoSuchKey", "404", "NotFound"}:
+                    return None
+                raise
             data: bytes = answer["Body"].read()
             return data
-        except Exception as exc:
-            if error_code(exc) in {"NoSuchKey", "404", "NotFound"}:
-                return None
-            raise self.connection.translate(f"get key {key!r}", exc) from exc
+
+        return self.connection.call(f"get key {key!r}", read)
 
     def put(self, key: str, data: bytes, content_type: str | None = None) -> None:
         """Write ``data`` to ``key`` (a new version while the store is set up)."""
         extra = {"ContentType": content_type} if content_type else {}
-        with self.connection.errors(f"put key {key!r}"):
-            self.connection.client().put_object(Bucket=self.bucket, Key=key, Body=data, **extra)
+        client = self.connection.client()
+        self.connection.call(
+            f"put key {key!r}",
+            lambda: client.put_object(Bucket=self.bucket, Key=key, Body=data, **extra),
+        )
 
     def delete(self, key: str) -> None:
         """Delete ``key`` (a delete marker while the store is set up)."""
-        with self.connection.errors(f"delete key {key!r}"):
-            self.connection.client().delete_object(Bucket=self.bucket, Key=key)
+        client = self.connection.client()
+        self.connection.call(
+            f"delete key {key!r}", lambda: client.delete_object(Bucket=self.bucket, Key=key)
+        )
 
     def list(self, prefix: str = "") -> list[str]:
         """The current keys starting with the store's prefix and then ``prefix``, sorted."""
         full = prefix if prefix.startswith(self.prefix) else self.prefix + prefix
-        keys: list[str] = []
-        with self.connection.errors(f"list keys under {full!r}"):
-            paginator = self.connection.client().get_paginator("list_objects_v2")
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=full):
-                keys.extend(entry["Key"] for entry in page.get("Contents", ()))
-        return sorted(keys)
+        client = self.connection.client()
+
+        def keys() -> builtins.list[str]:
+            found: builtins.list[str] = []
+            for page in client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=full
+            ):
+                found.extend(entry["Key"] for entry in page.get("Contents", ()))
+            return sorted(found)
+
+        return self.connection.call(f"list keys under {full!r}", keys)
 
     # -- internals -------------------------------------------------------------------------
 
@@ -321,26 +379,47 @@ class S3Store:
         return self._lister
 
     def _list(self, operation: str) -> CurrentListing:
-        with self.connection.errors(operation):
-            return list_current(self._listing_api(), self.bucket, self.prefix)
+        """The current listing; notes the keys that (may have) changed since the previous one."""
+        listing, now = self.connection.call(
+            operation, lambda: list_current(self._listing_api(), self.bucket, self.prefix)
+        )
+        last = self._last
+        suspects = {k for k in listing.keys() | last.keys() if listing.get(k) != last.get(k)}
+        suspects |= self._fresh
+        self._dirty |= suspects
+        self._records.forget(suspects)
+        self._last, self._last_time, self._fresh = listing, now, fresh_keys(listing, now)
+        return listing
+
+    def _reset_observations(self) -> None:
+        self._seen, self._created, self._last = {}, {}, {}
+        self._fresh, self._dirty = set(), set()
 
     def _observe(self, operation: str) -> tuple[CurrentListing, dict[str, frozenset[str]]]:
         """The current listing and, per key, the versions created since setup.
 
-        Only the keys whose listing entry changed since the last observation have their
-        versions listed (a few at a time, in parallel).
+        Only the keys whose listing entry changed since the last observation (or between two
+        listings since) have their versions listed (a few at a time, in parallel).
         """
         journal = self._require()
         listing = self._list(operation)
         seen = self._seen
-        changed = [k for k in listing.keys() | seen.keys() if listing.get(k) != seen.get(k)]
+        changed = sorted(
+            self._dirty | {k for k in listing.keys() | seen.keys() if listing.get(k) != seen.get(k)}
+        )
         created = dict(self._created)
-        lister = self._listing_api()
+        lister, patience = self._listing_api(), self.connection.patience
+
+        def ask(key: str) -> frozenset[str]:
+            ids = key_versions(lister, self.bucket, key)
+            missing = created.get(key, frozenset()) - ids
+            if missing:  # only a rollback removes versions, and it updates `created`
+                raise S3Contradicts(f"key {key!r} lacks {len(missing)} version(s) it listed before")
+            return ids
 
         def versions(key: str) -> tuple[str, frozenset[str]]:
-            return key, key_versions(lister, self.bucket, key) - journal.baseline.get(
-                key, frozenset()
-            )
+            ids = patience.call(lambda: ask(key))
+            return key, ids - journal.baseline.get(key, frozenset())
 
         with self.connection.errors(f"{operation}: list the versions of changed keys"):
             if len(changed) == 1:
@@ -353,46 +432,61 @@ class S3Store:
                 created[key] = ids
             else:
                 created.pop(key, None)
-        self._seen, self._created = listing, created
+        self._seen, self._created, self._dirty = listing, created, set()
         return listing, created
 
     def _delete(self, versions: builtins.list[tuple[str, str]], operation: str) -> None:
         if versions:
-            with self.connection.errors(f"{operation}: delete {len(versions)} version(s)"):
-                delete_versions(self.connection.client(), self.bucket, versions)
-
-    def _set_versioning(self, status: str) -> None:
-        with self.connection.errors(f"set versioning to {status}"):
-            self.connection.client().put_bucket_versioning(
-                Bucket=self.bucket, VersioningConfiguration={"Status": status}
+            client = self.connection.client()
+            self.connection.call(
+                f"{operation}: delete {len(versions)} version(s)",
+                lambda: delete_versions(client, self.bucket, versions),
             )
 
-    def _restore(self, journal: Journal) -> None:
-        """Delete the versions created since ``journal``'s baseline, restore versioning."""
+    def _set_versioning(self, status: str) -> None:
+        client = self.connection.client()
+        self.connection.call(
+            f"set versioning to {status}",
+            lambda: client.put_bucket_versioning(
+                Bucket=self.bucket, VersioningConfiguration={"Status": status}
+            ),
+        )
+
+    def _repair_leftovers(self) -> None:
+        """Finish the teardown of an earlier run that never ran it, and say what that took."""
+        leftover = read_journal(self.journal_file)
+        if leftover is None:
+            return
+        restored = self._restore(leftover, "finishing the teardown of an earlier run")
+        warnings.warn(
+            f"{self._where}: an earlier VenomQA run was stopped before its clean-up; "
+            f"{restored.summary()}",
+            LeftoversRepaired,
+            stacklevel=3,
+        )
+
+    def _restore(self, journal: Journal, doing: str) -> Restored:
+        """Put the bucket back as ``journal`` recorded it, then remove the journal; a failure
+        is a StoreError that starts with ``doing`` (when given) and names the journal."""
         try:
-            with self.connection.errors("teardown: list the bucket's versions"):
-                now = list_versions(self._listing_api(), self.bucket, self.prefix)
-            doomed = [
-                (key, version)
-                for key, ids in now.items()
-                for version in ids - journal.baseline.get(key, frozenset())
-            ]
-            self._delete(doomed, "teardown")
-            if journal.versioning != "Enabled":
-                self._set_versioning("Suspended")
-                if journal.versioning is None:
-                    log.info(
-                        "%s was never versioned; S3 cannot undo that, so versioning is left "
-                        "Suspended (its objects are exactly as before the run)",
-                        self._where,
-                    )
+            restored = restore_bucket(
+                self.connection, self._listing_api(), self.bucket, self.prefix, journal
+            )
         except StoreError as exc:
+            failed = f"{doing} failed: " if doing else ""
             raise StoreError(
-                f"teardown failed: {exc}; the next setup() of this store finishes it "
-                f"(journal {self.journal_file})",
+                f"{failed}{exc.detail}; the next setup() of this store, or `venomqa recover` "
+                f"with the same configuration, finishes it (journal {self.journal_file})",
                 store=ADAPTER,
             ) from exc
         remove_journal(self.journal_file)
+        if journal.versioning is None and restored.versioning_restored:
+            log.info(
+                "%s was never versioned; S3 cannot undo that, so versioning is left "
+                "Suspended (its objects are exactly as before the run)",
+                self._where,
+            )
+        return restored
 
 
 __all__ = ["S3Store", "S3Token"]
