@@ -108,7 +108,7 @@ class PostgresToken:
 
 
 class PostgresStore:
-    """Checkpoint/rollback of the tables of one PostgreSQL schema (DESIGN §4), across processes.
+    """Checkpoint/rollback of the tables of one PostgreSQL schema, across processes.
 
     Options (the ``venomqa.yaml`` keys): ``dsn`` (required, a libpq URL or key=value string),
     ``schema`` (default ``public``), ``tables`` (default: every table of the schema),

@@ -1,6 +1,6 @@
 """The Redis store: checkpoint and roll back one logical database that another process writes.
 
-How it works (DESIGN §4):
+How it works (the store contract: docs/plugins.md, "A store"):
 
 - ``setup()`` turns on keyspace notifications (saving the server's ``notify-keyspace-events``),
   subscribes to the database's key events on a dedicated connection, and reads every tracked key
@@ -105,7 +105,7 @@ class RedisToken:
 
 
 class RedisStore:
-    """Checkpoint/rollback of one Redis logical database (DESIGN §4), also across processes.
+    """Checkpoint/rollback of one Redis logical database, also across processes.
 
     Options (the ``venomqa.yaml`` keys): ``url`` (``redis://[user:pass@]host:port/db``),
     ``prefix`` (track only keys starting with it; default every key), ``mode`` (``auto``:

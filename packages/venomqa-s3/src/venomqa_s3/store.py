@@ -94,7 +94,7 @@ class S3Token:
 
 
 class S3Store:
-    """Checkpoint/rollback of one S3 bucket or prefix (DESIGN §4), also across processes.
+    """Checkpoint/rollback of one S3 bucket or prefix, also across processes.
 
     Also a StoragePort (``get``, ``put``, ``delete``, ``list``) for invariants; its keys are the
     bucket's full object keys.
