@@ -1,4 +1,9 @@
-"""``${VAR}`` and ``${VAR:-default}`` interpolation of configuration strings from the env."""
+"""``${VAR}`` and ``${VAR:-default}`` interpolation of configuration strings from the env.
+
+A scalar that is one reference and nothing else (``max_depth: ${DEPTH:-6}``) becomes an
+``EnvValue``: text that remembers the variable it came from, so the validator can give it the
+type the key declares (``integer``, ``number``, ``boolean``) instead of rejecting a string.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,23 @@ from collections.abc import Mapping
 from venomqa.errors import ConfigError
 
 _REFERENCE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_WHOLE = re.compile(r"\s*\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}\s*")
+
+
+class EnvValue(str):
+    """Text a whole-scalar ``${VAR}`` reference produced; ``variable`` names VAR."""
+
+    variable: str
+
+    def __new__(cls, text: str, variable: str = "") -> EnvValue:
+        value = super().__new__(cls, text)
+        value.variable = variable
+        return value
+
+    @property
+    def origin(self) -> str:
+        """``from ${VAR}``, for messages."""
+        return f"from ${{{self.variable}}}"
 
 
 def interpolate(
@@ -26,7 +48,9 @@ def interpolate(
     A variable that is unset and has no default is a ConfigError naming it and the key path.
     """
     if isinstance(value, str):
-        return _interpolate_string(value, env, file=file, key=key, used=used)
+        text = _interpolate_string(value, env, file=file, key=key, used=used)
+        whole = _WHOLE.fullmatch(value)
+        return EnvValue(text, whole.group(1)) if whole else text
     if isinstance(value, dict):
         return {
             k: interpolate(v, env, file=file, key=_join(key, str(k)), used=used)

@@ -12,10 +12,11 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
-from venomqa.config.env import interpolate
+from venomqa.config.env import EnvValue, interpolate
 from venomqa.config.model import (
     AuthConfig,
     Config,
@@ -23,7 +24,11 @@ from venomqa.config.model import (
     ReportConfig,
     StoreConfig,
 )
+from venomqa.config.suggest import unknown_name_message
 from venomqa.errors import ConfigError
+
+if TYPE_CHECKING:
+    from venomqa.plugins import PluginInfo
 
 DEFAULT_CONFIG_NAME = "venomqa.yaml"
 
@@ -118,7 +123,28 @@ def _parse_yaml(text: str, file: str) -> dict[str, object]:
     return data
 
 
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+def _typed(value: object, want: type) -> object:
+    """An ``EnvValue`` as ``want`` (int, float or bool) when its text reads as one (YAML's
+    spellings: ``6``, ``2.5``, ``true``/``no``...); any other value unchanged."""
+    if not isinstance(value, EnvValue):
+        return value
+    text = value.strip()
+    if want is bool:
+        lowered = text.lower()
+        return True if lowered in _TRUE else False if lowered in _FALSE else value
+    try:
+        return int(text) if want is int else float(text)
+    except ValueError:
+        return value
+
+
 def _kind(value: object) -> str:
+    if isinstance(value, EnvValue):
+        return f"a string ({str(value)!r} {value.origin})"
     if value is None:
         return "nothing (null)"
     names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
@@ -187,6 +213,7 @@ class _Validator:
         return value
 
     def integer(self, value: object, key: str, *, minimum: int) -> int:
+        value = _typed(value, int)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.error(key, f"expected an integer >= {minimum}, got {_kind(value)}")
         if value < minimum:
@@ -196,6 +223,7 @@ class _Validator:
     def number(self, value: object, key: str, *, positive: bool) -> float | None:
         if value is None:
             return None
+        value = _typed(value, float)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.error(key, f"expected a number of seconds > 0, got {_kind(value)}")
         if positive and value <= 0:
@@ -250,12 +278,10 @@ class _Validator:
             if known is None:
                 known = self._known_adapters()
             if adapter not in known:
-                listed = ", ".join(sorted(known)) or "none installed"
-                raise self.error(
-                    f"{key}.adapter",
-                    f"unknown adapter {adapter!r}; known adapters: {listed} "
-                    f"(install the package that provides it, e.g. venomqa-{adapter})",
+                message = unknown_name_message(
+                    "adapter", "adapters", adapter, known, self._broken(), install_hint=True
                 )
+                raise self.error(f"{key}.adapter", message)
             options = {k: v for k, v in body.items() if k not in ("adapter", "ignore")}
             path = options.get("path")
             if isinstance(path, str):
@@ -294,7 +320,7 @@ class _Validator:
             )
         switches: dict[str, bool] = {}
         for name in _BOOLEANS:
-            switch = raw.get(name, getattr(defaults, name))
+            switch = _typed(raw.get(name, getattr(defaults, name)), bool)
             if not isinstance(switch, bool):
                 raise self.error(f"explore.{name}", f"expected true or false, got {_kind(switch)}")
             switches[name] = switch
@@ -337,10 +363,10 @@ class _Validator:
             if known is None:
                 known = self._known_reporters()
             if fmt not in known:
-                raise self.error(
-                    f"{key}.format",
-                    f"unknown report format {fmt!r}; known formats: {', '.join(sorted(known))}",
+                message = unknown_name_message(
+                    "report format", "formats", fmt, known, self._broken()
                 )
+                raise self.error(f"{key}.format", message)
             given = body.get("path")
             path = None if given is None else self.relative_path(self.string(given, f"{key}.path"))
             options = {k: v for k, v in body.items() if k not in ("format", "path")}
@@ -383,6 +409,14 @@ class _Validator:
         from venomqa.plugins import adapters
 
         return adapters()
+
+    def _broken(self) -> list[PluginInfo]:
+        """Installed plugins that failed to load (none when the registries were given)."""
+        if self._adapters is not None or self._reporters is not None:
+            return []
+        from venomqa.plugins import broken_plugins
+
+        return broken_plugins()
 
     def _known_strategies(self) -> Mapping[str, type]:
         from venomqa.plugins import strategies

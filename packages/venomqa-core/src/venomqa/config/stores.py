@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Generic, TypeVar
 
 from venomqa.config.model import Config, StoreConfig
+from venomqa.config.suggest import unknown_name_message
 from venomqa.errors import ConfigError
 from venomqa.ports.store import StorePort
 from venomqa.stores.kit import hide_password
@@ -55,9 +56,8 @@ class Registered(Generic[T]):
         """``known[name](**fixed, **options)``."""
         cls = self.known.get(name)
         if cls is None:
-            listed = ", ".join(sorted(self.known)) or "none installed"
             raise ConfigError(
-                f"unknown {self.kind} {name!r}; known {self.plural}: {listed}",
+                unknown_name_message(self.kind, self.plural, name, self.known),
                 file=self.file,
                 key=f"{key}.{self.field}",
             )

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from venomqa.plugins.manager import (
         PluginInfo,
         adapters,
+        broken_plugins,
         configure,
         get_plugin_manager,
         plugin_infos,
@@ -35,6 +36,7 @@ __getattr__ = lazy_getattr(
         (
             "PluginInfo",
             "adapters",
+            "broken_plugins",
             "configure",
             "get_plugin_manager",
             "plugin_infos",
@@ -55,6 +57,7 @@ __all__ = [
     "PROJECT_NAME",
     "PluginInfo",
     "adapters",
+    "broken_plugins",
     "configure",
     "get_plugin_manager",
     "hookimpl",

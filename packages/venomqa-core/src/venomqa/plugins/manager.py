@@ -291,6 +291,18 @@ def plugin_infos() -> list[PluginInfo]:
     return [copy.deepcopy(info) for info in state.infos.values()]
 
 
+def broken_plugins() -> list[PluginInfo]:
+    """The third-party plugins that are installed but failed to load (their import raised, or
+    pluggy refused them), each with its ``error``. Cheap: computes no registry."""
+    state = _loaded()
+    return [
+        copy.deepcopy(info)
+        for name, info in state.infos.items()
+        if info.error is not None
+        and not state.manager.is_registered(state.manager.get_plugin(name))
+    ]
+
+
 def register_commands(cli: click.Group) -> None:
     """Let every plugin add its commands to the click group ``cli``.
 
