@@ -11,19 +11,23 @@ runner and ``venomqa replay`` share, so the same action or invariant means the s
   that fails: the message names the invariant, the store's key and the query); any other
   InfrastructureError (the API is gone) propagates.
 - ``node_check_failure``: the same for a StateGraph node's checker.
+
+An exception from the user's code keeps where it was raised (``venomqa.tracebacks``): an
+Executed's ``frames``, and ``check_invariant``'s Failure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NamedTuple
 
 from venomqa.errors import InfrastructureError, StoreError
 from venomqa.models.actions import Invariant
 from venomqa.models.graph import NodeChecker
 from venomqa.models.journey import StepFn
-from venomqa.models.results import StepRecord
+from venomqa.models.results import StepRecord, TraceFrame
+from venomqa.tracebacks import error_frames
 
 if TYPE_CHECKING:
     from venomqa.client import Client
@@ -39,6 +43,8 @@ class Executed:
     #: What the action returned (usually its response; None when it raised).
     response: object
     error: Exception | None = None
+    #: Where ``error`` was raised (innermost last); empty when the action did not raise.
+    frames: list[TraceFrame] = field(default_factory=list)
 
     @property
     def error_type(self) -> str | None:
@@ -77,7 +83,8 @@ def run_action(
         requests=api.records_since(mark),
         error=None if error is None else describe_exception(error),
     )
-    return Executed(step=step, response=response, error=error)
+    frames = [] if error is None else error_frames(error)
+    return Executed(step=step, response=response, error=error, frames=frames)
 
 
 def server_error_status(executed: Executed) -> int | None:
@@ -92,22 +99,39 @@ def server_error_status(executed: Executed) -> int | None:
     return None
 
 
+class Failure(NamedTuple):
+    """Why an invariant is violated, and where it raised (empty unless it raised)."""
+
+    message: str
+    frames: list[TraceFrame]
+
+
 def invariant_failure(inv: Invariant, world: World) -> str | None:
     """Why ``inv`` is violated in the current state, or None when it holds."""
+    failure = check_invariant(inv, world)
+    return None if failure is None else failure.message
+
+
+def check_invariant(inv: Invariant, world: World) -> Failure | None:
+    """``invariant_failure`` with the frames of the exception the invariant raised (not for an
+    AssertionError, its way to say "violated", nor for a store error, located by its message)."""
     try:
         result = inv.check(world)
     except StoreError as exc:
-        return f"invariant {inv.name!r} could not be checked: {_located(exc, world)}"
+        return Failure(f"invariant {inv.name!r} could not be checked: {_located(exc, world)}", [])
     except InfrastructureError:
         raise
     except AssertionError as exc:
-        return str(exc) or inv.description or f"invariant {inv.name!r} failed an assertion"
+        message = str(exc) or inv.description or f"invariant {inv.name!r} failed an assertion"
+        return Failure(message, [])
     except Exception as exc:
-        return f"invariant {inv.name!r} raised {describe_exception(exc)}"
+        return Failure(
+            f"invariant {inv.name!r} raised {describe_exception(exc)}", error_frames(exc)
+        )
     if result is None or result:
         return None
     explained = f": {inv.description}" if inv.description else ""
-    return f"invariant {inv.name!r} returned {result!r}{explained}"
+    return Failure(f"invariant {inv.name!r} returned {result!r}{explained}", [])
 
 
 def _located(exc: StoreError, world: World) -> str:
@@ -116,13 +140,15 @@ def _located(exc: StoreError, world: World) -> str:
     return str(exc.located(keys[0])) if len(keys) == 1 else str(exc)
 
 
-def failed_invariants(world: World, invariants: Sequence[Invariant]) -> list[tuple[Invariant, str]]:
-    """Every invariant violated in the current state, with its message."""
-    failed: list[tuple[Invariant, str]] = []
+def failed_invariants(
+    world: World, invariants: Sequence[Invariant]
+) -> list[tuple[Invariant, Failure]]:
+    """Every invariant violated in the current state, with why (and where it raised)."""
+    failed: list[tuple[Invariant, Failure]] = []
     for inv in invariants:
-        message = invariant_failure(inv, world)
-        if message is not None:
-            failed.append((inv, message))
+        failure = check_invariant(inv, world)
+        if failure is not None:
+            failed.append((inv, failure))
     return failed
 
 

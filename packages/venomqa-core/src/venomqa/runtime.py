@@ -4,11 +4,14 @@ It builds the client and the world, checks the target answers, explores the acti
 graphs, runs the journeys, and hands the RunReport to every reporter. Stores are always rolled
 back and torn down, also on errors and Ctrl-C. An interrupted run (``RunInterrupted``: Ctrl-C or
 a signal) or an aborted one (the API or a store failed: stop reason ``aborted``) still writes
-every report, with what it found until then, before the error goes on up.
+every report, with what it found until then, before the error goes on up. ``announce_reports``
+prints where each report file went.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
@@ -29,6 +32,7 @@ from venomqa.ports.store import StorePort
 if TYPE_CHECKING:
     import httpx
 
+    from venomqa.config.model import ClientKwargs
     from venomqa.explorer.options import ExploreKwargs
     from venomqa.world import World
 
@@ -47,21 +51,26 @@ def run_session(
     auth: httpx.Auth | None = None,
     timeout: float | None = None,
     secrets: Iterable[str] = (),
+    client_settings: ClientKwargs | None = None,
 ) -> RunReport:
     """Explore ``actions`` (and each graph), run ``journeys``, report; returns the RunReport.
 
     Raises TargetUnreachableError (exit 3) before touching any store if ``target`` does not
     answer. ``explore_options`` are ``explore()`` keyword arguments (strategy, max_depth, ...).
     ``secrets`` are values to mask in every record and report (beyond those of ``auth`` and
-    credential-named ``headers``, which are masked anyway).
+    credential-named ``headers``, which are masked anyway). ``client_settings`` are the
+    ``client:`` section's retries and TLS settings (``ClientConfig.client_kwargs()``).
     """
     from venomqa.client import Client
     from venomqa.world import World
 
+    settings = client_settings or {}
     if timeout is None:
-        client = Client(target, headers=dict(headers or {}), auth=auth)
+        client = Client(target, headers=dict(headers or {}), auth=auth, **settings)
     else:
-        client = Client(target, headers=dict(headers or {}), auth=auth, timeout=timeout)
+        client = Client(
+            target, headers=dict(headers or {}), auth=auth, timeout=timeout, **settings
+        )
     for secret in secrets:
         client.secrets.register(secret)
     stopped: RunInterrupted | InfrastructureError | None = None
@@ -160,9 +169,45 @@ def merge_explorations(results: list[ExplorationResult]) -> ExplorationResult:
         merged.state_edges.extend(result.state_edges)
         merged.invariants.extend(i for i in result.invariants if i not in merged.invariants)
         merged.observations.update(result.observations)
+        merged.origins.update(result.origins)
         if result.stop_reason != "exhausted":
             merged.stop_reason = result.stop_reason
             merged.stop_detail = result.stop_detail or merged.stop_detail
     merged.initial_state = results[0].initial_state
     merged.never_enabled = never_enabled
     return merged
+
+
+def written_reports(reporters: Iterable[ReporterPort]) -> list[tuple[str, str]]:
+    """(format, path) of each report written to a file (not those sent to standard output)."""
+    written: list[tuple[str, str]] = []
+    for reporter in reporters:
+        path = getattr(reporter, "path", None)
+        if path is None or os.fspath(path) in ("", "-"):
+            continue
+        if os.path.exists(path):
+            written.append((reporter.name, os.fspath(path)))
+    return written
+
+
+def announce_reports(reporters: Iterable[ReporterPort], *, quiet: bool = False) -> None:
+    """Print ``report written: html -> venomqa-report.html`` for each report file. The lines go
+    to stderr when the console is off (``quiet``) or a report went to stdout, so that stdout
+    holds the report alone; otherwise to stdout, after the summary."""
+    reporters = list(reporters)
+    written = written_reports(reporters)
+    if not written:
+        return
+    to_stdout = any(_writes_to_stdout(reporter) for reporter in reporters)
+    stream = sys.stderr if quiet or to_stdout else sys.stdout
+    for fmt, path in written:
+        stream.write(f"report written: {fmt} -> {path}\n")
+    stream.flush()
+
+
+def _writes_to_stdout(reporter: ReporterPort) -> bool:
+    """A report (not the console) that goes to standard output: its ``path`` is None or ``-``."""
+    if reporter.name == "console" or not hasattr(reporter, "path"):
+        return False
+    path = getattr(reporter, "path", "")
+    return path is None or os.fspath(path) in ("", "-")

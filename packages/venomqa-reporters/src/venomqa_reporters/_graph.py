@@ -1,10 +1,12 @@
 """The explored state graph as data ready to draw: BFS depth layers, positions, marked paths.
 
-States are placed in columns by their BFS depth from the initial state (a layered layout); a layer
-with many states wraps into several sub-columns so the picture stays compact. Each violation's
-path is traced through the recorded edges (``(source, action, target)``) by its action names, or,
-failing that, as a shortest path to the violating state. Above ``limit`` states the graph is
-summarised: one box per depth layer with its state count, and only the violation paths drawn.
+A state is labelled by the action that first reached it and what that action changed (the run's
+``origins``), not by its fingerprint. States are placed in columns by their BFS depth from the
+initial state (a layered layout); a layer with many states wraps into several sub-columns so the
+picture stays compact. Each violation's path is traced through the recorded edges
+(``(source, action, target)``) by its action names, or, failing that, as a shortest path to the
+violating state. Above ``limit`` states the graph is summarised: one box per depth layer with its
+state count, and only the violation paths drawn.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ class Node:
     violated: list[int] = field(default_factory=list)  # numbers of violations found here
     on_paths: list[int] = field(default_factory=list)  # numbers of violations passing here
     initial: bool = False
+    #: The action that first reached the state ("initial" for the root), and what it changed.
+    label: str = ""
+    changed: tuple[str, ...] = ()
 
 
 @dataclass
@@ -113,6 +118,12 @@ def build_graph(
         link.actions.append(edge.action)
 
     nodes = _bfs_nodes(root, successors)
+    for key, node in nodes.items():
+        origin = result.origins.get(key)
+        if node.initial:
+            node.label = "initial"
+        elif origin is not None:
+            node.label, node.changed = origin.action, origin.changed
     paths: dict[int, list[str]] = {}
     for number, violation in violations:
         trail = _trace(root, violation, step, successors)
@@ -224,7 +235,7 @@ def _layers(nodes: dict[str, Node]) -> list[Layer]:
 
 def _scale(count: int) -> Scale:
     if count <= 40:
-        return Scale(column=150.0, row=60.0, radius=13.0, labels=True, edge_labels=count <= 25)
+        return Scale(column=210.0, row=72.0, radius=13.0, labels=True, edge_labels=count <= 25)
     if count <= 250:
         return Scale(column=64.0, row=26.0, radius=7.0, labels=False, edge_labels=False)
     return Scale(column=34.0, row=16.0, radius=5.0, labels=False, edge_labels=False)

@@ -54,7 +54,7 @@ pre { background:#f6f8fa; border:1px solid var(--line); border-radius:6px; paddi
 .muted { color:var(--muted); }
 .graph-wrap { overflow:auto; background:var(--card); border:1px solid var(--line);
   border-radius:8px; max-height:80vh; }
-svg.graph { display:block; font:11px system-ui,sans-serif; }
+svg.graph { display:block; font:13px system-ui,sans-serif; }
 svg.graph .edge { fill:none; stroke:#8c959f; stroke-width:1; opacity:.7; }
 svg.graph .edge.merged { opacity:.35; }
 svg.graph .edge.onpath { stroke:var(--hot); stroke-width:2.5; opacity:1; }
@@ -63,10 +63,14 @@ svg.graph circle.state { fill:#ddf4ff; stroke:#0969da; stroke-width:1.2; }
 svg.graph circle.state.initial { fill:#0969da; }
 svg.graph circle.state.onpath { stroke:var(--hot); stroke-width:2.5; }
 svg.graph circle.state.violating { fill:var(--bad); stroke:#82071e; stroke-width:2.5; }
-svg.graph .state-label, svg.graph .edge-label, svg.graph .layer-label, svg.graph .layer-count,
-svg.graph .layer-violating { text-anchor:middle; fill:var(--muted); }
+svg.graph .state-label, svg.graph .state-detail, svg.graph .edge-label, svg.graph .layer-label,
+svg.graph .layer-count, svg.graph .layer-violating { text-anchor:middle; fill:var(--muted); }
 svg.graph .layer-label { font-weight:600; fill:var(--fg); }
-svg.graph .edge-label { paint-order:stroke; stroke:#fff; stroke-width:3px; }
+svg.graph .edge-label, svg.graph .state-label, svg.graph .state-detail { paint-order:stroke;
+  stroke:#fff; stroke-width:3px; }
+svg.graph .state-detail { fill:var(--muted); }
+.changed { color:var(--muted); font-size:13px; }
+.frames ol { margin:2px 0; } .frames li.user code { font-weight:600; }
 svg.graph .layer-violating { fill:var(--bad); font-weight:600; }
 svg.graph .layer-box { fill:#f6f8fa; stroke:var(--line); }
 svg.graph .layer-box.violating { stroke:var(--bad); }

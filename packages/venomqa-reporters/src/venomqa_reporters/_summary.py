@@ -20,6 +20,7 @@ from venomqa.models import (
     RunReport,
     StepRecord,
     Violation,
+    user_frame,
 )
 
 from venomqa_reporters._redact import Redactor
@@ -211,3 +212,18 @@ def restarts_text(result: ExplorationResult) -> str:
         return ""
     times = "once" if result.restarts == 1 else f"{result.restarts} times"
     return f"restarted {times} after learning volatile values"
+
+
+def frame_lines(violation: Violation, redactor: Redactor) -> list[str]:
+    """Where the user's code raised, innermost last: ``file:line in function`` then the source
+    line (indented); the user's innermost frame is marked ``>``. Redacted as free text."""
+    if not violation.frames:
+        return []
+    mine = user_frame(violation.frames)
+    lines = []
+    for frame in violation.frames:
+        mark = ">" if frame is mine else " "
+        lines.append(f"{mark} {redactor.text(frame.where())}")
+        if frame.source:
+            lines.append(f"      {redactor.text(frame.source)}")
+    return lines

@@ -60,14 +60,30 @@ def _edge(link: Link, geometry: str, view: GraphView) -> str:
     title = escape(names)
     data = f' data-v="{" ".join(map(str, link.on_paths))}"' if hot else ""
     text = ""
-    if view.scale.edge_labels and link.source != link.target:
-        source, target = view.nodes[link.source], view.nodes[link.target]
-        x, y = (source.x + target.x) / 2, (source.y + target.y) / 2 - 4
+    if view.scale.edge_labels:
+        x, y = _edge_label_at(view.nodes[link.source], view.nodes[link.target], view.scale.radius)
         text = f'<text class="edge-label" x="{x:.1f}" y="{y:.1f}">{escape(_clip(names, 28))}</text>'
     return (
         f'<path class="{classes}"{data} d="{geometry}" marker-end="url(#{marker})">'
         f"<title>{title}</title></path>{text}"
     )
+
+
+def _edge_label_at(source: Node, target: Node, radius: float) -> tuple[float, float]:
+    """Where an edge's label goes: beside the line (not on it), above a self-loop or a bend."""
+    if source.key == target.key:  # above the loop drawn by _edge_geometry
+        return source.x, source.y - radius - radius * 1.8 - 5
+    dx, dy = target.x - source.x, target.y - source.y
+    if target.depth <= source.depth:  # the bend above: at its peak, a little higher
+        peak = min(source.y, target.y) - max(30.0, abs(dx) / 3) / 2
+        return (source.x + target.x) / 2, peak - 8
+    length = max((dx * dx + dy * dy) ** 0.5, 1e-6)
+    nx, ny = -dy / length, dx / length  # the normal, turned to point up
+    if ny > 0 or (ny == 0 and nx > 0):
+        nx, ny = -nx, -ny
+    offset = 9.0
+    x, y = (source.x + target.x) / 2 + nx * offset, (source.y + target.y) / 2 + ny * offset
+    return x, y - (4.0 if abs(dy) < 1e-6 else 0.0)
 
 
 def _edge_geometry(source: Node, target: Node, radius: float) -> str:
@@ -94,7 +110,8 @@ def _node(node: Node, radius: float, labels: bool) -> str:
         classes.append("violating")
     if node.on_paths:
         classes.append("onpath")
-    title = f"state {node.key}\ndepth {node.depth}"
+    title = f"{node.label}: {', '.join(node.changed) or 'no change'}\n" if node.label else ""
+    title += f"state {node.key}\ndepth {node.depth}"
     if node.initial:
         title += "\ninitial state"
     if node.violated:
@@ -107,10 +124,18 @@ def _node(node: Node, radius: float, labels: bool) -> str:
     )
     if not labels:
         return circle
-    return (
-        f'{circle}<text class="state-label" x="{node.x:.1f}" y="{node.y + radius + 12:.1f}">'
-        f"{escape(short_key(node.key))}</text>"
+    label = node.label or short_key(node.key)
+    text = (
+        f'{circle}<text class="state-label" x="{node.x:.1f}" y="{node.y + radius + 14:.1f}">'
+        f"{escape(_clip(label, 26))}</text>"
     )
+    if node.changed:
+        detail = _clip(", ".join(node.changed), 30)
+        text += (
+            f'<text class="state-detail" x="{node.x:.1f}" y="{node.y + radius + 29:.1f}">'
+            f"{escape(detail)}</text>"
+        )
+    return text
 
 
 def _layer_labels(view: GraphView) -> str:

@@ -3,7 +3,8 @@
 It shows the run's totals, per-action coverage, each invariant's outcome, the volatile values
 learned while exploring (with the ``venomqa.yaml`` lines that pin them), every violation and
 finding with the number of states that showed it, its shortest path as a timeline of requests and
-responses (bodies folded in ``<details>``, redacted) and a few other paths to it, a picture of the
+responses (bodies folded in ``<details>`` but the last response, the evidence; redacted; what each
+step changed; where the user's code raised) and a few other paths to it, a picture of the
 explored state graph with violating states and paths marked, and each journey with its steps and
 branch paths. Everything taken from the run is HTML-escaped.
 
@@ -25,6 +26,7 @@ from venomqa.models import (
     StepRecord,
     StepResult,
     Violation,
+    user_frame,
 )
 
 from venomqa_reporters._graph import DEFAULT_LIMIT, GraphView, build_graph
@@ -60,6 +62,8 @@ class HtmlReporter:
     """
 
     name = "html"
+    #: A report given without a path is written to ``venomqa-report.html``.
+    file_extension = "html"
 
     def __init__(
         self,
@@ -142,6 +146,7 @@ class HtmlReporter:
         ]
         if message:
             parts.append(f'<div class="message">{escape(message)}</div>')
+        parts.append(self._frames(violation))
         seen = seen_text(violation)
         if seen:
             parts.append(f'<p class="seen">{escape(seen)}</p>')
@@ -152,8 +157,10 @@ class HtmlReporter:
         if steps:
             parts.append('<ol class="timeline">')
             for index, step in enumerate(steps, 1):
-                last = " last" if index == len(steps) else ""
-                parts.append(f'<li class="step{last}" data-n="{index}">{self._step(step)}</li>')
+                final = index == len(steps)
+                last = " last" if final else ""
+                body = self._step(step, evidence=final)
+                parts.append(f'<li class="step{last}" data-n="{index}">{body}</li>')
             parts.append("</ol>")
         else:
             parts.append('<p class="muted">Violated in the initial state, before any call.</p>')
@@ -164,16 +171,44 @@ class HtmlReporter:
         parts.append("</article>")
         return "".join(parts)
 
-    def _step(self, step: StepRecord) -> str:
+    def _frames(self, violation: Violation) -> str:
+        """Where the user's code raised: the last frames, innermost last, the user's marked."""
+        if not violation.frames:
+            return ""
+        mine = user_frame(violation.frames)
+        items = []
+        for frame in violation.frames:
+            user = " user" if frame is mine else ""
+            source = self.redactor.text(frame.source)
+            items.append(
+                f'<li class="frame{user}"><code>{escape(self.redactor.text(frame.where()))}</code>'
+                + (f"<pre>{escape(source)}</pre>" if source else "")
+                + "</li>"
+            )
+        return (
+            '<div class="frames"><div class="muted">raised at (innermost last):</div>'
+            f"<ol>{''.join(items)}</ol></div>"
+        )
+
+    def _step(self, step: StepRecord, *, evidence: bool = False) -> str:
+        """One step of a path; ``evidence``: the violation's last step, its last response shown
+        unfolded."""
         parts = [f'<div class="action"><strong>{escape(step.action)}</strong></div>']
         if not step.requests:
             parts.append('<div class="muted">(no request recorded)</div>')
-        parts += [self._request(record) for record in step.requests]
+        count = len(step.requests)
+        parts += [
+            self._request(record, evidence=evidence and i == count - 1)
+            for i, record in enumerate(step.requests)
+        ]
         if step.error:
             parts.append(f'<div class="error">{escape(self.redactor.text(step.error))}</div>')
+        if step.changed:
+            changed = self.redactor.text(", ".join(step.changed))
+            parts.append(f'<div class="changed">changed: {escape(changed)}</div>')
         return "".join(parts)
 
-    def _request(self, record: RequestRecord) -> str:
+    def _request(self, record: RequestRecord, *, evidence: bool = False) -> str:
         redact = self.redactor
         status = record.response_status
         shown = str(status) if status is not None else "no response"
@@ -186,7 +221,7 @@ class HtmlReporter:
         if record.error:
             parts.append(f'<div class="error">{escape(redact.text(record.error))}</div>')
         parts.append(_folded("request body", redact.body(record.request_body)))
-        parts.append(_folded("response body", redact.body(record.response_body)))
+        parts.append(_folded("response body", redact.body(record.response_body), unfold=evidence))
         headers = _headers_text(redact.headers(record.request_headers)) + (
             "\n\n" + _headers_text(redact.headers(record.response_headers))
             if record.response_headers
@@ -204,6 +239,8 @@ class HtmlReporter:
                 '<section id="graph"><h2>State graph</h2>'
                 '<p class="muted">No states were recorded.</p></section>'
             )
+        for node in view.nodes.values():  # labels are report content: redacted like the rest
+            node.changed = tuple(self.redactor.text(entry) for entry in node.changed)
         return (
             '<section id="graph"><h2>State graph</h2>'
             f'<p class="graph-caption">{escape(_graph_caption(view, self.graph_limit))}</p>'
@@ -430,10 +467,11 @@ def _graph_caption(view: GraphView, limit: int) -> str:
     return text
 
 
-def _folded(label: str, text: str) -> str:
+def _folded(label: str, text: str, *, unfold: bool = False) -> str:
     if not text:
         return ""
-    return f"<details><summary>{escape(label)}</summary><pre>{escape(text)}</pre></details>"
+    tag = '<details open class="evidence">' if unfold else "<details>"
+    return f"{tag}<summary>{escape(label)}</summary><pre>{escape(text)}</pre></details>"
 
 
 def _headers_text(headers: dict[str, str]) -> str:

@@ -45,6 +45,7 @@ from venomqa_reporters._summary import (
     coverage,
     example_texts,
     findings_of_kind,
+    frame_lines,
     invariant_outcomes,
     path_text,
     restarts_text,
@@ -63,6 +64,8 @@ class JunitReporter:
     """
 
     name = "junit"
+    #: A report given without a path is written to ``venomqa-report.xml``.
+    file_extension = "xml"
 
     def __init__(
         self, path: str | os.PathLike[str] | None = None, *, suite_name: str = "venomqa"
@@ -154,6 +157,9 @@ class JunitReporter:
             lines.append(seen)
         if shortest.state:
             lines.append(f"state: {shortest.state}")
+        frames = frame_lines(shortest, self.redactor)
+        if frames:
+            lines += ["raised at (innermost last):", *frames]
         lines += self._steps(shortest)
         lines += [f"also seen after: {example}" for example in example_texts(shortest)]
         if len(violations) > 1:

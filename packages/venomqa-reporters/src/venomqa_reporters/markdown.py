@@ -24,6 +24,7 @@ from venomqa_reporters._summary import (
     coverage,
     example_texts,
     findings_of_kind,
+    frame_lines,
     invariant_outcomes,
     last_request,
     restarts_text,
@@ -46,6 +47,8 @@ class MarkdownReporter:
     """
 
     name = "markdown"
+    #: A report given without a path is written to ``venomqa-report.md``.
+    file_extension = "md"
 
     def __init__(
         self,
@@ -104,6 +107,11 @@ class MarkdownReporter:
         if message:
             lines[0] += f": {text(message)}"
         lines.append("")
+        frames = frame_lines(violation, self.redactor)
+        if frames:
+            fence = _fence("\n".join(frames))
+            lines += ["   Raised at (innermost last):", "", f"   {fence}"]
+            lines += [f"   {row}" for row in frames] + [f"   {fence}", ""]
         steps = step_lines(violation, self.redactor)
         examples = [f"`{code(example)}`" for example in example_texts(violation)]
         also = ["", f"   Also seen after: {', '.join(examples)}.", ""] if examples else [""]

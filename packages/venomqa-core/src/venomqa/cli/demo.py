@@ -48,7 +48,7 @@ _WIDTH = 96
     "reports",
     multiple=True,
     metavar="FORMAT:PATH",
-    help="Also write a report (repeatable), e.g. json:demo.json; no PATH = stdout.",
+    help="Also write a report (repeatable), e.g. json:demo.json; no PATH = venomqa-report.EXT.",
 )
 @click.option(
     "--api",
@@ -76,7 +76,7 @@ def demo(reports: tuple[str, ...], api: str, max_depth: int | None, keep: bool) 
 
 def _run_demo(api: str, reporters: list[ReporterPort], max_depth: int, keep: bool) -> None:
     from venomqa.reporters.console import ConsoleReporter
-    from venomqa.runtime import run_session
+    from venomqa.runtime import announce_reports, run_session
     from venomqa.stores.sqlite import SQLiteStore
 
     folder = Path(tempfile.mkdtemp(prefix="venomqa-demo-"))
@@ -97,6 +97,7 @@ def _run_demo(api: str, reporters: list[ReporterPort], max_depth: int, keep: boo
             )
         _outro(run, max_depth)
     finally:
+        announce_reports(reporters)
         if keep:
             click.echo(f"The demo's SQLite file is kept at {db_path}")
         else:
@@ -159,6 +160,7 @@ def _intro(
 
 
 def _outro(run: RunReport, depth: int) -> None:
+    """After the console summary (which lists each problem with its shortest call sequence)."""
     click.echo("")
     exploration = run.exploration
     if exploration is not None:
@@ -166,14 +168,7 @@ def _outro(run: RunReport, depth: int) -> None:
             f"Explored {exploration.states} states through {exploration.transitions} calls "
             f"in {exploration.duration_s:.2f}s."
         )
-    if run.violations:
-        click.echo(f"{len(run.violations)} problem(s) found; the shortest call sequence for each:")
-        for violation in run.violations:
-            calls = " -> ".join(violation.path) or "(the initial state)"
-            more = violation.occurrences - 1
-            also = f"  (+{more} more state{'s' if more > 1 else ''})" if more else ""
-            click.echo(f"  [{violation.severity.value}] {violation.invariant}: {calls}{also}")
-    else:
+    if not run.violations:
         click.echo(
             f"No violation within {depth} calls; the planted bugs need longer sequences "
             "(try a larger --max-depth)."

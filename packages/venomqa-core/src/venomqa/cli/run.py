@@ -1,6 +1,8 @@
 """``venomqa run``: load venomqa.yaml, explore the API, run journeys, write reports.
 
-Command-line options override the file; ``--report FORMAT:PATH`` adds to the file's reports.
+Command-line options override the file; ``--report FORMAT:PATH`` adds to the file's reports
+(``--report FORMAT`` alone writes ``venomqa-report.EXT`` in the current folder, ``FORMAT:-``
+writes to standard output). The console ends with where each report was written.
 Exit code: 0 clean, 1 violations (or a failed journey), 2 usage/config, 3 API/store unreachable.
 """
 
@@ -56,7 +58,10 @@ from venomqa.ports.reporter import ReporterPort
     "report_specs",
     multiple=True,
     metavar="FORMAT:PATH",
-    help="Also write a report (repeatable), e.g. json:reports/venomqa.json; no PATH = stdout.",
+    help=(
+        "Also write a report (repeatable), e.g. json:reports/venomqa.json; no PATH = "
+        "venomqa-report.EXT, PATH - = stdout."
+    ),
 )
 @click.option("--no-console", is_flag=True, help="No console progress or summary.")
 @click.option("-q", "--quiet", is_flag=True, help="Console shows only the verdict.")
@@ -127,7 +132,7 @@ def run(
         active.insert(0, ConsoleReporter(quiet=quiet))
 
     from venomqa.config import build_stores
-    from venomqa.runtime import run_session
+    from venomqa.runtime import announce_reports, run_session
 
     stores = build_stores(config)
     try:
@@ -144,17 +149,21 @@ def run(
             auth=config.client_auth(),
             timeout=config.timeout,
             secrets=config.secrets,
+            client_settings=config.client.client_kwargs(),
         )
     except StoreError as exc:
         located = _with_store_location(exc, config)
         if located is exc:
             raise
         raise located from exc
+    finally:  # also when the run was stopped: the reports were written all the same
+        announce_reports(active, quiet=no_console)
     ctx.exit(exit_code_for(report))
 
 
 def parse_report_spec(spec: str, known: Mapping[str, type]) -> ReportConfig:
-    """``FORMAT:PATH`` (or ``FORMAT`` alone: stdout) -> ReportConfig; unknown FORMAT -> exit 2."""
+    """``FORMAT:PATH`` -> ReportConfig; ``FORMAT`` alone -> the format's default file
+    (``venomqa-report.html``), ``FORMAT:-`` -> standard output; unknown FORMAT -> exit 2."""
     fmt, _, path = spec.partition(":")
     fmt = fmt.strip()
     if fmt not in known:
@@ -162,7 +171,20 @@ def parse_report_spec(spec: str, known: Mapping[str, type]) -> ReportConfig:
             f"--report {spec}: unknown report format {fmt!r}; known formats: "
             f"{', '.join(sorted(known)) or 'none'} (expected FORMAT:PATH)"
         )
-    return ReportConfig(format=fmt, path=path.strip() or None)
+    path = path.strip()
+    if not path:
+        path = default_report_path(fmt, known[fmt])
+    return ReportConfig(format=fmt, path=path)
+
+
+#: The file a report given without a path goes to: ``venomqa-report.EXT``.
+DEFAULT_REPORT_STEM = "venomqa-report"
+
+
+def default_report_path(fmt: str, cls: type) -> str:
+    """``venomqa-report.EXT``, EXT being the reporter's ``file_extension`` (else its format)."""
+    extension = getattr(cls, "file_extension", None) or fmt
+    return f"{DEFAULT_REPORT_STEM}.{str(extension).lstrip('.')}"
 
 
 def build_reporters(

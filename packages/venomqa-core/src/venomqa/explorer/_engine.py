@@ -61,12 +61,14 @@ from venomqa.models.results import (
     ExplorationResult,
     Progress,
     StateEdge,
+    StateOrigin,
     StepRecord,
     StopReason,
     VolatileFieldInfo,
 )
 from venomqa.ports.reporter import notify
 from venomqa.state import CONTEXT, Normalizer, VolatileRules, WorldView, explain
+from venomqa.state.changes import describe_changes
 from venomqa.state.rules import split_spec
 from venomqa.world import World, WorldCheckpoint
 
@@ -262,7 +264,7 @@ class Engine:
         failed = failed_invariants(self.world, self.invariants)
         if failed:
             root.violated = frozenset(inv.name for inv, _ in failed)
-            findings.extend(invariant_finding(inv, msg) for inv, msg in failed)
+            findings.extend(invariant_finding(inv, failure) for inv, failure in failed)
         if findings:
             self._report(findings, root.route, key)
         return root
@@ -292,6 +294,8 @@ class Engine:
         self.transitions += 1
         self._fired_total += 1
         self.fired[index] += 1
+        if source.view is not None:  # for reports: what this action changed, short
+            executed.step.changed = describe_changes(source.view, view)
         new_route = route.then(index, key, executed.step)
         self.trail.arrive(len(new_route), key, node)
 
@@ -325,7 +329,7 @@ class Engine:
             if failed:
                 if is_new:
                     state.violated = frozenset(inv.name for inv, _ in failed)
-                findings.extend(invariant_finding(inv, message) for inv, message in failed)
+                findings.extend(invariant_finding(inv, failure) for inv, failure in failed)
         if findings:
             self._report(findings, new_route, key)
         return Arrival(state, is_new, new_route)
@@ -503,6 +507,7 @@ class Engine:
         node = self.root_node
         steps: list[StepRecord] = []
         last: Executed | None = None
+        before = world.view()  # each step reports what it changed (one view per step)
         for index in path:
             move = moves[index]
             try:
@@ -515,6 +520,9 @@ class Engine:
             trail.lose()
             last = run_action(world, move.name, move.run)
             self.calls += 1
+            after = world.view()
+            last.step.changed = describe_changes(before, after)
+            before = after
             steps.append(last.step)
             node = node_after(move, node)
         if finding.final_move is not None and (not path or path[-1] != finding.final_move):
@@ -570,4 +578,9 @@ class Engine:
                 VolatileFieldInfo(rule.where, rule.spec, rule.reason, rule.declared)
                 for rule in self.rules.rules
             ],
+            origins={
+                key: StateOrigin(state.route.steps[-1].action, tuple(state.route.steps[-1].changed))
+                for key, state in self._states.items()
+                if state.route.steps
+            },
         )

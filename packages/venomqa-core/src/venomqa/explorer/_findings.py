@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from venomqa.errors import InfrastructureError, RollbackDriftError
 from venomqa.evaluation import (
     Executed,
+    Failure,
     describe_exception,
     invariant_failure,
     node_check_failure,
@@ -37,9 +38,16 @@ from venomqa.explorer._moves import Move
 from venomqa.json_types import Json
 from venomqa.models.actions import Invariant, Severity
 from venomqa.models.graph import NodeChecker
-from venomqa.models.results import FindingKind, RequestRecord, StepRecord, Violation
+from venomqa.models.results import (
+    FindingKind,
+    RequestRecord,
+    StepRecord,
+    TraceFrame,
+    Violation,
+)
 from venomqa.ports.reporter import notify
 from venomqa.state.normal import random_tokens
+from venomqa.tracebacks import error_frames
 from venomqa.world import World
 
 #: Re-check a finding after replaying a candidate path: the message when it still holds.
@@ -63,6 +71,8 @@ class Finding:
     recheck: Recheck
     #: The move the finding is about; a shrunk path must still end with it.
     final_move: int | None = None
+    #: Where the user's code raised, when it did (``venomqa.tracebacks``).
+    frames: list[TraceFrame] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -103,6 +113,7 @@ class Findings:
                 kind=finding.kind,
                 state=state,
                 occurrences=1,
+                frames=list(finding.frames),
             )
             self._groups[finding.group] = _Group(violation, {state})
             notify(self._observers, "on_violation", violation)
@@ -118,6 +129,7 @@ class Findings:
                 del violation.examples[EXAMPLES:]
             violation.path, violation.steps, violation.message = path, list(steps), message
             violation.state = state
+            violation.frames = list(finding.frames) or violation.frames
         elif (  # an example shows the problem somewhere else, not the same state again
             another_state
             and len(violation.examples) < EXAMPLES
@@ -179,15 +191,16 @@ def _shape(value: Json) -> str:
 # -- building findings --------------------------------------------------------------------------
 
 
-def invariant_finding(inv: Invariant, message: str) -> Finding:
+def invariant_finding(inv: Invariant, failure: Failure) -> Finding:
     """``inv`` does not hold."""
     return Finding(
         kind=FindingKind.INVARIANT,
         name=inv.name,
         severity=inv.severity,
-        message=message,
+        message=failure.message,
         group=(FindingKind.INVARIANT, inv.name),
         recheck=lambda world, _last: invariant_failure(inv, world),
+        frames=failure.frames,
     )
 
 
@@ -208,6 +221,7 @@ def action_error_finding(move: Move, index: int, executed: Executed) -> Finding:
         group=(FindingKind.ACTION_ERROR, name, text_signature(executed.step.error or "")),
         recheck=recheck,
         final_move=index,
+        frames=executed.frames,
     )
 
 
@@ -289,6 +303,7 @@ def precondition_finding(move: Move, exc: Exception) -> Finding:
         message=message,
         group=(FindingKind.ACTION_ERROR, move.name, "precondition", text_signature(message)),
         recheck=recheck,
+        frames=error_frames(exc),
     )
 
 

@@ -17,12 +17,15 @@ from venomqa.models.results import (
     RequestRecord,
     RunReport,
     StateEdge,
+    StateOrigin,
     StepRecord,
     StepResult,
     StopReason,
+    TraceFrame,
     Violation,
     VolatileFieldInfo,
     pin_lines,
+    user_frame,
 )
 
 __all__ = [
@@ -49,13 +52,16 @@ __all__ = [
     "StateEdge",
     "StateGraph",
     "StateNode",
+    "StateOrigin",
     "Step",
     "StepRecord",
     "StepResult",
     "StopReason",
+    "TraceFrame",
     "Violation",
     "VolatileFieldInfo",
     "action",
     "invariant",
     "pin_lines",
+    "user_frame",
 ]

@@ -114,6 +114,48 @@ class RequestRecord:
         )
 
 
+@dataclass(frozen=True)
+class TraceFrame:
+    """One frame of the traceback of an exception raised by an action or an invariant."""
+
+    file: str
+    line: int
+    function: str
+    #: The source line, stripped ("" when the file cannot be read).
+    source: str = ""
+    #: True for the user's code; False for a library's (httpx, the standard library, ...).
+    user: bool = True
+
+    def to_dict(self) -> JsonObject:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "function": self.function,
+            "source": self.source,
+            "user": self.user,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Json]) -> TraceFrame:
+        """The frame ``to_dict()`` gave."""
+        return cls(
+            file=text(data.get("file", "")),
+            line=integer(data.get("line") or 0),
+            function=text(data.get("function", "")),
+            source=text(data.get("source") or ""),
+            user=bool(data.get("user", True)),
+        )
+
+    def where(self) -> str:
+        """``file:line in function``."""
+        return f"{self.file}:{self.line} in {self.function}"
+
+
+def user_frame(frames: list[TraceFrame]) -> TraceFrame | None:
+    """The innermost frame in the user's code (the one to show), or None."""
+    return next((frame for frame in reversed(frames) if frame.user), None)
+
+
 @dataclass
 class StepRecord:
     """One action of a path, with the requests it made (usually one) and any error it raised."""
@@ -121,6 +163,9 @@ class StepRecord:
     action: str
     requests: list[RequestRecord] = field(default_factory=list)
     error: str | None = None
+    #: What the action changed, short and without values (``+orders#1``, ``ctx +order_id``);
+    #: empty when unknown (see ``venomqa.state.changes``).
+    changed: list[str] = field(default_factory=list)
 
     def to_dict(self) -> JsonObject:
         last = self.requests[-1].to_dict() if self.requests else None
@@ -130,6 +175,7 @@ class StepRecord:
             "response": last["response"] if last else None,
             "error": self.error,
             "requests": [r.to_dict() for r in self.requests],
+            "changed": list(self.changed),
         }
 
     @classmethod
@@ -139,7 +185,10 @@ class StepRecord:
         if not requests and data.get("request"):
             requests = [RequestRecord.from_dict(data)]
         return cls(
-            action=text(data["action"]), requests=requests, error=optional_text(data.get("error"))
+            action=text(data["action"]),
+            requests=requests,
+            error=optional_text(data.get("error")),
+            changed=texts(data.get("changed")),
         )
 
 
@@ -159,6 +208,9 @@ class Violation:
     occurrences: int = 1
     #: Up to a few other paths (action names) that showed it too.
     examples: list[list[str]] = field(default_factory=list)
+    #: When an action, precondition or invariant raised: the last frames of its traceback
+    #: (innermost last; ``user_frame`` picks the user's).
+    frames: list[TraceFrame] = field(default_factory=list)
 
     def to_dict(self) -> JsonObject:
         return {
@@ -171,6 +223,7 @@ class Violation:
             "state": self.state,
             "occurrences": self.occurrences,
             "examples": [list(p) for p in self.examples],
+            "frames": [f.to_dict() for f in self.frames],
         }
 
     @classmethod
@@ -187,6 +240,7 @@ class Violation:
             state=optional_text(data.get("state")),
             occurrences=integer(data.get("occurrences") or 1),
             examples=[texts(p) for p in array(data.get("examples"))],
+            frames=[TraceFrame.from_dict(obj(f)) for f in array(data.get("frames"))],
         )
 
 
@@ -242,6 +296,17 @@ class StateEdge:
         return {"source": self.source, "action": self.action, "target": self.target}
 
 
+@dataclass(frozen=True)
+class StateOrigin:
+    """How a state was first reached: the action, and what it changed from the state before."""
+
+    action: str
+    changed: tuple[str, ...] = ()
+
+    def to_dict(self) -> JsonObject:
+        return {"action": self.action, "changed": list(self.changed)}
+
+
 @dataclass
 class ExplorationResult:
     """What an exploration found: states, transitions, coverage, violations and timings."""
@@ -269,6 +334,9 @@ class ExplorationResult:
     volatile: list[VolatileFieldInfo] = field(default_factory=list)
     #: Why the run stopped early, when it was interrupted or aborted.
     stop_detail: str | None = None
+    #: Per state key (but the initial state): the action that first reached it and what it
+    #: changed, to label states by.
+    origins: dict[str, StateOrigin] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -314,6 +382,7 @@ class ExplorationResult:
             "restarts": self.restarts,
             "volatile": [v.to_dict() for v in self.volatile],
             "pin": [*pin_lines(self.volatile)],
+            "origins": {key: origin.to_dict() for key, origin in self.origins.items()},
         }
 
 

@@ -3,9 +3,11 @@
 On a terminal the progress is one line rewritten in place; otherwise a line is printed at most
 every ``interval_s`` seconds. The summary lists totals (with the action calls they took),
 per-action coverage, the volatile values learned while exploring with the ``venomqa.yaml`` lines
-that pin them, each violation with the number of states that showed it, its numbered reproduction
-steps and a few other paths to it, and each journey's steps and paths. The summary is redacted
-with the run's secrets (``venomqa.reporters.redaction``).
+that pin them, each journey's steps and paths, each violation with the number of states that
+showed it, its numbered reproduction steps (an exception raised by the user's code shows its
+file:line and source line) and a few other paths to it, then one line per problem with its
+shortest call sequence, and the verdict. The summary is redacted with the run's secrets
+(``venomqa.reporters.redaction``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from venomqa.models import (
     StepRecord,
     StepResult,
     Violation,
+    user_frame,
 )
 from venomqa.reporters.redaction import report_filter
 
@@ -40,6 +43,8 @@ class ConsoleReporter:
     """Prints to ``stream`` (default stdout), or writes the summary to ``path`` when given."""
 
     name = "console"
+    #: A report given without a path is written to ``venomqa-report.txt``.
+    file_extension = "txt"
 
     def __init__(
         self,
@@ -50,7 +55,7 @@ class ConsoleReporter:
         quiet: bool = False,
         interval_s: float = 2.0,
     ) -> None:
-        self.path = path
+        self.path = path if path not in ("", "-") else None
         self.stream: IO[str] = stream if stream is not None else sys.stdout
         self.tty = path is None and _isatty(self.stream)
         if color is None:
@@ -121,9 +126,30 @@ class ConsoleReporter:
                 lines.append(self._style(f"Violations ({len(violations)}):", "bold"))
                 for number, violation in enumerate(violations, 1):
                     lines += self._violation(number, violation)
+                lines += self.closing_summary(violations)
         lines.append(self._verdict(run))
         redact = self._filter.redact_text  # line by line: a cut body's open quote ends there
         return "\n".join(redact(line) for line in "\n".join(lines).split("\n")) + "\n"
+
+    def closing_summary(self, violations: list[Violation]) -> list[str]:
+        """Each problem on one line with its shortest call sequence (``venomqa run`` and
+        ``venomqa demo`` both end with it, just before the verdict)."""
+        count = len(violations)
+        lines = [
+            "",
+            self._style(
+                f"{count} problem{'s' if count != 1 else ''} found; "
+                "the shortest call sequence for each:",
+                "bold",
+            ),
+        ]
+        for violation in violations:
+            calls = " -> ".join(violation.path) or "(the initial state)"
+            more = violation.occurrences - 1
+            also = f"  (+{more} more state{'s' if more > 1 else ''})" if more else ""
+            label = f"[{violation.severity.value}] {violation.invariant}"
+            lines.append(f"  {self._style(label, 'red')}: {calls}{also}")
+        return lines
 
     def _exploration(self, result: ExplorationResult) -> list[str]:
         calls = f"{result.calls} calls, " if result.calls else ""
@@ -170,6 +196,11 @@ class ConsoleReporter:
         if violation.message:
             head += f": {violation.message}"
         lines = [self._style(head, "red")]
+        frame = user_frame(violation.frames) or (violation.frames[-1] if violation.frames else None)
+        if frame is not None:
+            lines.append(f"     raised at {frame.where()}")
+            if frame.source:
+                lines.append(f"       {frame.source}")
         if not violation.steps and not violation.path:
             lines.append("     (in the initial state, before any action)")
         steps = violation.steps or [StepRecord(action=name) for name in violation.path]

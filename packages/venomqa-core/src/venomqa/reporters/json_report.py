@@ -15,6 +15,8 @@ class JsonReporter:
     """Writes ``RunReport.to_dict()`` to ``path`` (parent folders created); stdout if no path."""
 
     name = "json"
+    #: A report given without a path is written to ``venomqa-report.json``.
+    file_extension = "json"
 
     def __init__(self, path: str | None = None, *, indent: int = 2) -> None:
         self.path = Path(path) if path and path != "-" else None

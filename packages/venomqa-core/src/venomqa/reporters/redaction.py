@@ -48,10 +48,11 @@ def run_records(run: RunReport) -> Iterator[RequestRecord]:
 
 
 def run_texts(run: RunReport) -> Iterator[str]:
-    """The free texts of ``run``: messages, errors, reasons."""
+    """The free texts of ``run``: messages, errors, source lines of frames, reasons."""
     for violation in run.violations:
         yield violation.message
         yield from (step.error for step in violation.steps if step.error)
+        yield from (frame.source for frame in violation.frames if frame.source)
     for journey in run.journeys:
         steps = [*journey.steps, *(step for path in journey.paths for step in path.steps)]
         yield from (step.error for step in steps if step.error)
