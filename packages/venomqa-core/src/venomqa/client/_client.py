@@ -8,6 +8,9 @@ gives up, and so does a call the server dropped (closed the connection, reset it
 then refuses new connections: the API is gone, so the run cannot go on. Other send errors (a read
 timeout, a connection dropped by a server that still accepts new ones, an exception raised by an
 in-process app) are recorded and re-raised unchanged: they are findings about the API.
+One exception: a request written into a kept-alive connection the server had already closed
+(it answers with a reset, having read nothing) is re-sent once on a fresh connection
+(``venomqa.client._stale``). ``verify`` and ``cert`` set TLS up (``venomqa.client._tls``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import httpx
 
 from venomqa.client._inprocess import transport_for_app
 from venomqa.client._recording import DEFAULT_MAX_BODY_BYTES, Recorder
+from venomqa.client._stale import ConnectionTrace, closed_before_reading
+from venomqa.client._tls import ClientCert, ssl_context
 from venomqa.client.circuit import CircuitBreaker
 from venomqa.client.redaction import SensitiveDataFilter
 from venomqa.client.retry import RetryPolicy
@@ -48,6 +53,9 @@ class Client:
 
     The request methods take httpx's keyword arguments (``json``, ``params``, ``headers``, ...)
     and pass them to httpx unchanged, so they are typed as httpx types them.
+
+    ``verify`` (True, False, or a CA bundle path) and ``cert`` (a PEM path holding certificate
+    and key, or a ``(certificate, key)`` pair) configure TLS for ``https://`` targets.
     """
 
     def __init__(
@@ -63,6 +71,8 @@ class Client:
         redactor: SensitiveDataFilter | None = None,
         asgi: bool | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        verify: bool | str = True,
+        cert: ClientCert | None = None,
     ) -> None:
         if app is not None and not base_url:
             base_url = IN_PROCESS_BASE_URL
@@ -85,6 +95,7 @@ class Client:
             auth=auth,
             timeout=timeout,
             transport=transport,
+            verify=ssl_context(verify, cert),
         )
 
     @property
@@ -104,10 +115,14 @@ class Client:
             breaker.before_request(f"{method} {self._redacted_url(request)}")
         policy = self.retry
         attempt = 0
+        resent = False  # re-sent once already because the server had closed the connection
         while True:
             attempt += 1
             if attempt > 1:
                 request = self._build(method, url, kwargs)  # a fresh request for each try
+            trace = ConnectionTrace()
+            if self.app is None:
+                request.extensions["trace"] = trace
             started = time.perf_counter()
             try:
                 # A stop signal waits for the answer: the API has then finished (and committed)
@@ -117,6 +132,10 @@ class Client:
             except Exception as exc:
                 elapsed = time.perf_counter() - started
                 self.history.append(self._recorder.failure(request, exc, elapsed))
+                if not resent and self.app is None and closed_before_reading(exc, trace):
+                    resent = True  # the server never read it: not a try of the API
+                    attempt -= 1
+                    continue
                 if policy.retries_exception(exc, method, attempt):
                     policy.sleep(policy.delay(attempt))
                     continue
@@ -249,9 +268,15 @@ class Client:
             )
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
             tries = f" after {self.retry.attempts} tries" if self.retry.attempts > 1 else ""
+            hint = "check that the server is running"
+            if "CERTIFICATE_VERIFY_FAILED" in detail:
+                hint = (
+                    "the server's TLS certificate is not trusted: give its CA bundle as "
+                    "`client: {verify: PATH}` in venomqa.yaml (or Client(verify=PATH))"
+                )
             return TargetUnreachableError(
                 f"cannot connect to the API under test for {where}{tries}: "
-                f"{type(exc).__name__}: {detail}; check that the server is running"
+                f"{type(exc).__name__}: {detail}; {hint}"
             )
         if isinstance(exc, httpx.TransportError) and self.app is None:
             refused = _refuses_connections(request.url)

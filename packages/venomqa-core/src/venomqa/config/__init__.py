@@ -7,6 +7,7 @@ was expected.
 from venomqa.config.loader import DEFAULT_CONFIG_NAME, load_config
 from venomqa.config.model import (
     AuthConfig,
+    ClientConfig,
     Config,
     ExploreOptions,
     ReportConfig,
@@ -17,6 +18,7 @@ from venomqa.config.stores import build_stores, describe_store
 __all__ = [
     "DEFAULT_CONFIG_NAME",
     "AuthConfig",
+    "ClientConfig",
     "Config",
     "ExploreOptions",
     "ReportConfig",

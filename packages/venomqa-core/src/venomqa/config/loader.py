@@ -19,6 +19,7 @@ import yaml
 from venomqa.config.env import EnvValue, interpolate
 from venomqa.config.model import (
     AuthConfig,
+    ClientConfig,
     Config,
     ExploreOptions,
     ReportConfig,
@@ -42,7 +43,9 @@ _TOP_LEVEL = (
     "auth",
     "headers",
     "timeout",
+    "client",
 )
+_CLIENT = ("timeout", "retries", "verify", "cert")
 #: ``ignore`` lives with each store (``stores.NAME.ignore``) and in ``context.ignore``.
 _EXPLORE = tuple(n for n in ExploreOptions.names() if n not in ("ignore", "ignore_context"))
 #: Sections whose values taken from the environment are secrets (masked in every record and report).
@@ -176,6 +179,14 @@ class _Validator:
             ignore={name: list(entry.ignore) for name, entry in stores.items() if entry.ignore},
             ignore_context=self.context(raw.get("context")),
         )
+        client = self.client(raw.get("client"))
+        timeout = self.number(raw.get("timeout", 10.0), "timeout", positive=True) or 10.0
+        if client.timeout is not None:
+            if "timeout" in raw:
+                raise self.error(
+                    "client.timeout", "given twice: remove the top-level `timeout` (same setting)"
+                )
+            timeout = client.timeout
         return Config(
             path=self.path,
             target=self.url(raw["target"], "target"),
@@ -185,7 +196,8 @@ class _Validator:
             reports=self.reports(raw.get("reports")),
             auth=self.auth(raw.get("auth")),
             headers=self.headers(raw.get("headers")),
-            timeout=self.number(raw.get("timeout", 10.0), "timeout", positive=True) or 10.0,
+            timeout=timeout,
+            client=client,
         )
 
     # -- generic checks -------------------------------------------------------------------------
@@ -372,6 +384,56 @@ class _Validator:
             options = {k: v for k, v in body.items() if k not in ("format", "path")}
             reports.append(ReportConfig(format=fmt, path=path, options=options))
         return reports
+
+    def client(self, value: object) -> ClientConfig:
+        if value is None:
+            return ClientConfig()
+        raw = self.mapping(value, "client", "client settings (timeout, retries, verify, cert)")
+        self.no_unknown_keys(raw, _CLIENT, "client")
+        retries = self.integer(raw.get("retries", 0), "client.retries", minimum=0)
+        return ClientConfig(
+            timeout=self.number(raw.get("timeout"), "client.timeout", positive=True),
+            retries=retries,
+            verify=self.verify(raw.get("verify", True)),
+            cert=self.cert(raw.get("cert")),
+        )
+
+    def verify(self, value: object) -> bool | str:
+        value = _typed(value, bool)
+        if isinstance(value, bool):
+            return value
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(
+                "client.verify",
+                f"expected true, false or the path of a CA bundle (PEM), got {_kind(value)}",
+            )
+        return self.existing_file(value, "client.verify", "CA bundle")
+
+    def cert(self, value: object) -> str | tuple[str, str] | None:
+        if value is None:
+            return None
+        if isinstance(value, str) and value.strip():
+            return self.existing_file(value, "client.cert", "client certificate")
+        if (
+            isinstance(value, list)
+            and len(value) == 2
+            and all(isinstance(item, str) and item.strip() for item in value)
+        ):
+            return (
+                self.existing_file(value[0], "client.cert[0]", "client certificate"),
+                self.existing_file(value[1], "client.cert[1]", "client key"),
+            )
+        raise self.error(
+            "client.cert",
+            "expected the path of a PEM file holding certificate and key, or "
+            f"[CERTIFICATE, KEY] paths, got {_kind(value)}",
+        )
+
+    def existing_file(self, value: str, key: str, what: str) -> str:
+        path = Path(self.relative_path(value.strip()))
+        if not path.is_file():
+            raise self.error(key, f"{what} file not found: {path}")
+        return str(path)
 
     def auth(self, value: object) -> AuthConfig | None:
         if value is None:

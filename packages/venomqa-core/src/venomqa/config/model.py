@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from venomqa.explorer.options import ExploreOptions as ExploreOptions
 
 if TYPE_CHECKING:
     import httpx
+
+    from venomqa.client import Client, RetryPolicy
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,44 @@ class AuthConfig:
 
 
 @dataclass(frozen=True)
+class ClientConfig:
+    """The ``client:`` section: how VenomQA's HTTP client talks to the API.
+
+    ``retries`` re-sends a request whose connection could not be opened (refused, timed out),
+    never one the API answered or dropped. ``verify`` is True, False or a CA bundle path;
+    ``cert`` a PEM path (certificate and key) or a (certificate, key) pair of paths.
+    """
+
+    timeout: float | None = None
+    retries: int = 0
+    verify: bool | str = True
+    cert: str | tuple[str, str] | None = None
+
+    def client_kwargs(self) -> ClientKwargs:
+        """``venomqa.client.Client`` keyword arguments for these settings (``timeout`` aside)."""
+        from venomqa.client import RetryPolicy
+
+        kwargs: ClientKwargs = {"verify": self.verify, "cert": self.cert}
+        if self.retries:
+            import httpx
+
+            kwargs["retry"] = RetryPolicy(
+                attempts=self.retries + 1,
+                retry_statuses=frozenset(),
+                retry_exceptions=(httpx.ConnectError, httpx.ConnectTimeout),
+            )
+        return kwargs
+
+
+class ClientKwargs(TypedDict, total=False):
+    """What ``ClientConfig.client_kwargs`` gives ``Client``."""
+
+    verify: bool | str
+    cert: str | tuple[str, str] | None
+    retry: RetryPolicy
+
+
+@dataclass(frozen=True)
 class Config:
     """A loaded, validated ``venomqa.yaml``."""
 
@@ -70,6 +110,8 @@ class Config:
     auth: AuthConfig | None = None
     headers: dict[str, str] = field(default_factory=dict)
     timeout: float = 10.0
+    #: The ``client:`` section (its ``timeout``, when given, is ``timeout`` above).
+    client: ClientConfig = field(default_factory=ClientConfig)
     #: Values ``${VAR}`` put into ``headers`` and ``auth``: masked wherever they appear.
     secrets: frozenset[str] = frozenset()
 
@@ -81,3 +123,19 @@ class Config:
     def client_auth(self) -> httpx.Auth | None:
         """The client's authentication from ``auth:``, if any."""
         return None if self.auth is None else self.auth.client_auth()
+
+    def build_client(self, target: str | None = None) -> Client:
+        """A ``venomqa.client.Client`` for ``target`` (default: the file's) with the file's
+        headers, auth, timeout, retries, TLS settings and secrets."""
+        from venomqa.client import Client
+
+        client = Client(
+            target or self.target,
+            headers=dict(self.headers),
+            auth=self.client_auth(),
+            timeout=self.timeout,
+            **self.client.client_kwargs(),
+        )
+        for secret in self.secrets:
+            client.secrets.register(secret)
+        return client
