@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 import yaml
 from services import require_service
-
 from venomqa.testing.server import start_api_process
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -194,8 +193,10 @@ def test_every_plugin_example_installs_lists_and_runs(tmp_path: Path) -> None:
         config.update(target=server.url, actions=["notes_checks"])
         (run_dir / "venomqa.yaml").write_text(yaml.safe_dump(config))
         done = subprocess.run(
-            [venomqa, "run", "--strategy", "last-move-first", "--max-depth", "3"]
-            + ["--report", "lines:violations.txt", "--no-console"],
+            [
+                *(venomqa, "run", "--strategy", "last-move-first", "--max-depth", "3"),
+                *("--report", "lines:violations.txt", "--no-console"),
+            ],
             cwd=run_dir,
             env=env,
             capture_output=True,
