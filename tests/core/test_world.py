@@ -42,7 +42,7 @@ def test_store_errors_name_the_world_key_and_the_adapter() -> None:
         with pytest.raises(StoreError) as caught:
             world.rollback(token)
         assert caught.value.store == "orders_db"
-        assert str(caught.value) == "store 'orders_db': connection lost (adapter 'broken')"
+        assert str(caught.value) == "store 'orders_db' (broken): connection lost"
         with pytest.raises(StoreError, match=r"store 'orders_db': fingerprint failed: Runtime"):
             world.fingerprint()
     assert store.torn_down

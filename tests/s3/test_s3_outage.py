@@ -35,7 +35,7 @@ from _support_s3_docs import (
     write_docs_project,
 )
 from services import require_service
-from venomqa.errors import StoreError, VenomQAWarning
+from venomqa.errors import StoreError, StoreUnreachableError, VenomQAWarning
 from venomqa_s3 import S3Store
 
 _buckets = itertools.count(1)
@@ -218,10 +218,11 @@ def test_an_unreachable_endpoint_fails_after_retry_for_s(tmp_path: Path) -> None
         store.setup()
     took = time.monotonic() - started
     assert 2 <= took < 5, took
+    assert isinstance(failure.value, StoreUnreachableError)
     assert failure.value.detail.startswith(
-        "check the bucket on bucket 'some-bucket' at http://127.0.0.1:9 failed: S3 did not "
-        "answer for 2s (last: EndpointConnectionError: "
+        "cannot connect to http://127.0.0.1:9 (bucket 'some-bucket'): EndpointConnectionError: "
     ), failure.value
+    assert "(no answer for 2s;" in str(failure.value)
     assert "option `retry_for_s`" in str(failure.value)
 
 

@@ -9,6 +9,7 @@
     └── InfrastructureError (exit 3)        something VenomQA depends on is unreachable or failed
         ├── TargetUnreachableError (exit 3) the API under test cannot be reached
         ├── StoreError (exit 3)             a store failed (setup, checkpoint, rollback, ...)
+        │   ├── StoreUnreachableError (exit 3) the store's server cannot be connected to
         │   └── StorePermissionError (exit 3)  the store lacks a privilege VenomQA needs
         └── CircuitOpenError (exit 3)       the client's circuit breaker refuses calls
 
@@ -88,23 +89,31 @@ class TargetUnreachableError(InfrastructureError):
 class StoreError(InfrastructureError):
     """A store failed during setup, checkpoint, rollback, fingerprint or teardown."""
 
-    def __init__(self, message: str, *, store: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, store: str | None = None, adapter: str | None = None
+    ) -> None:
         self.store = store
+        self.adapter = adapter
         self.detail = message
-        super().__init__(f"store {store!r}: {message}" if store else message)
+        kind = f" ({adapter})" if adapter and adapter != store else ""
+        super().__init__(f"store {store!r}{kind}: {message}" if store else message)
 
     def located(self, name: str) -> StoreError:
-        """The same error named after the store's key in the World (``db``) rather than the
-        adapter's own name (``sqlite``), which says nothing when several stores share one."""
+        """The same error named after the store's key in the World (``db``), with the adapter's
+        own name (``postgres``) beside it: ``store 'db' (postgres): ...``."""
         if self.store == name:
             return self
-        adapter = f" (adapter {self.store!r})" if self.store else ""
-        return type(self)(f"{self.detail}{adapter}", store=name)
+        return type(self)(self.detail, store=name, adapter=self.adapter or self.store)
 
 
 class RollbackDriftError(StoreError):
     """A rollback did not bring a store back to its checkpoint (``verify_rollback``), or the
     final rollback of a run did not bring it back to the start; the message says what differs."""
+
+
+class StoreUnreachableError(StoreError):
+    """The store's server cannot be connected to (down, wrong address, credentials refused);
+    the message is one sentence naming where and as whom, then the driver's detail."""
 
 
 class StorePermissionError(StoreError):
@@ -167,6 +176,7 @@ __all__ = [
     "RunInterrupted",
     "StoreError",
     "StorePermissionError",
+    "StoreUnreachableError",
     "TargetUnreachableError",
     "UsageError",
     "VenomQAError",

@@ -80,6 +80,7 @@ from venomqa_postgres._locks import TableLocked, table_in_context
 from venomqa_postgres._privileges import can_use_replica_role, check_privileges
 from venomqa_postgres._records import ChangedRows
 from venomqa_postgres._recovery import Repaired, leftovers_exist, repair
+from venomqa_postgres._unreachable import cannot_connect
 
 if TYPE_CHECKING:
     import psycopg
@@ -361,10 +362,17 @@ class PostgresStore:
 
         try:
             return self._open()
+        except psycopg.OperationalError as exc:
+            if self._answered(exc):  # connected, then a session setting failed
+                raise self._wrap("connecting", exc) from exc
+            raise cannot_connect(self.dsn, exc, self.name) from exc
         except psycopg.Error as exc:
-            raise self._wrap(
-                "connecting", exc, hint="; is the server running and the dsn right?"
-            ) from exc
+            raise self._wrap("connecting", exc) from exc
+
+    @staticmethod
+    def _answered(exc: Exception) -> bool:
+        """Whether the server was reached (the error carries an SQLSTATE from a session)."""
+        return getattr(exc, "sqlstate", None) is not None
 
     def _open(self) -> psycopg.Connection[Any]:
         """Connect (autocommit, named ``APPLICATION_NAME``) and apply the session settings."""

@@ -1,5 +1,7 @@
 """Translate redis-py errors into VenomQA's StoreError / StorePermissionError, naming the server.
 
+A connection error during ``setup`` (the first contact) is a StoreUnreachableError, one sentence
+naming the server; later ones say which operation lost the server.
 redis-py is imported lazily, inside the context manager, never at module import time.
 """
 
@@ -8,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from venomqa.errors import StoreError, StorePermissionError
+from venomqa.errors import StoreError, StorePermissionError, StoreUnreachableError
 
 STORE_NAME = "redis"
+#: The operation name of ``setup()``: a connection error then means the server cannot be reached.
+SETUP = "setup"
 
 
 @contextmanager
@@ -27,6 +31,11 @@ def driver_errors(operation: str, where: str) -> Iterator[None]:
             store=STORE_NAME,
         ) from exc
     except (rex.ConnectionError, rex.TimeoutError) as exc:
+        if operation == SETUP:  # the first contact: the server is not there (or refuses us)
+            detail = " ".join(str(exc).split()) or type(exc).__name__
+            raise StoreUnreachableError(
+                f"cannot connect to {where}: {detail}", store=STORE_NAME
+            ) from exc
         raise StoreError(
             f"{operation} on {where} failed: cannot talk to Redis: {exc}; is the server running "
             "and is the store's url right?",

@@ -68,7 +68,7 @@ from venomqa_redis._connection import (
     open_client,
     server_of,
 )
-from venomqa_redis._errors import STORE_NAME, driver_errors, is_forbidden
+from venomqa_redis._errors import SETUP, STORE_NAME, driver_errors, is_forbidden
 from venomqa_redis._journal import (
     Journal,
     default_state_dir,
@@ -192,7 +192,7 @@ class RedisStore:
         self._records = ChangedRecords(self._prefix)
         self._full_diff_needed = self._suspect = False
         try:
-            with driver_errors("setup", self._where):
+            with driver_errors(SETUP, self._where):
                 client.ping()
                 self._check_version()
                 repair_leftovers(self._client, self._journal_path, self._prefix, self._scope)

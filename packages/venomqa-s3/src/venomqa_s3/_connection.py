@@ -18,13 +18,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from venomqa.errors import StoreError, StorePermissionError
+from venomqa.errors import StoreError, StorePermissionError, StoreUnreachableError
 
 from venomqa_s3._patience import Patience, S3Contradicts, S3Unanswered
 
 T = TypeVar("T")
 
 ADAPTER = "s3"
+#: The first request of ``setup()``: failing to connect then means S3 cannot be reached.
+CHECK_BUCKET = "check the bucket"
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@/\s]+@")
 # What a presigned URL carries in its query: keys, signatures, session tokens.
 _PRESIGNED = re.compile(
@@ -62,6 +64,18 @@ class Connection:
     retry_for_s: float = RETRY_FOR_S
     _client: Any = field(default=None, init=False, repr=False, compare=False)
     _patience: Patience | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def endpoint(self) -> str:
+        """The endpoint URL without credentials (AWS's default endpoint when none is set)."""
+        if not self.endpoint_url:
+            return f"AWS S3 ({self.region_name or 'default region'})"
+        return _URL_PASSWORD.sub(r"\1***@", self.endpoint_url)
+
+    @property
+    def bucket_label(self) -> str:
+        """``bucket 'NAME'``."""
+        return f"bucket {self.bucket!r}"
 
     @property
     def where(self) -> str:
@@ -136,6 +150,13 @@ class Connection:
                 "versions by id, which the store cannot roll back",
                 store=ADAPTER,
             )
+        if isinstance(exc, S3Unanswered) and operation == CHECK_BUCKET and _unreachable(exc.cause):
+            cause = self.redact(f"{type(exc.cause).__name__}: {exc.cause}")
+            return StoreUnreachableError(
+                f"cannot connect to {self.endpoint} ({self.bucket_label}): {cause} (no answer "
+                f"for {exc.waited_s:.0f}s; option `retry_for_s` sets how long to wait)",
+                store=ADAPTER,
+            )
         if isinstance(exc, S3Unanswered):
             cause = self.redact(f"{type(exc.cause).__name__}: {exc.cause}")
             return StoreError(
@@ -163,13 +184,23 @@ class Connection:
                 f"{where}: the bucket does not exist; create it or fix the `bucket` option",
                 store=ADAPTER,
             )
-        if type(exc).__name__ in {"EndpointConnectionError", "ConnectTimeoutError"}:
+        if _unreachable(exc) and operation == CHECK_BUCKET:
+            return StoreUnreachableError(
+                f"cannot connect to {self.endpoint} ({self.bucket_label}): {detail}",
+                store=ADAPTER,
+            )
+        if _unreachable(exc):
             return StoreError(
                 f"{where}: S3 is unreachable ({detail}); check `endpoint_url` and that the "
                 "server is running",
                 store=ADAPTER,
             )
         return StoreError(f"{where}: {detail}", store=ADAPTER)
+
+
+def _unreachable(exc: BaseException | None) -> bool:
+    """Whether ``exc`` says no connection to S3 could be opened."""
+    return type(exc).__name__ in {"EndpointConnectionError", "ConnectTimeoutError"}
 
 
 def error_code(exc: Exception) -> str:

@@ -58,7 +58,7 @@ from venomqa.errors import LeftoversRepaired, StoreError
 from venomqa.ports.store import RecordChange
 from venomqa.stores.kit import TokenStack, already_set_up, new_serial, not_set_up
 
-from venomqa_s3._connection import ADAPTER, RETRY_FOR_S, Connection, error_code
+from venomqa_s3._connection import ADAPTER, CHECK_BUCKET, RETRY_FOR_S, Connection, error_code
 from venomqa_s3._freshness import fresh_keys, server_time
 from venomqa_s3._journal import (
     Journal,
@@ -182,7 +182,7 @@ class S3Store:
         if self._journal is not None:
             raise already_set_up(self._where, ADAPTER)
         client = self.connection.client()
-        self.connection.call("check the bucket", lambda: client.head_bucket(Bucket=self.bucket))
+        self.connection.call(CHECK_BUCKET, lambda: client.head_bucket(Bucket=self.bucket))
         self._repair_leftovers()
         status = self.connection.call(
             "read the bucket's versioning status",

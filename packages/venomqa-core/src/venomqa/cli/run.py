@@ -16,7 +16,7 @@ from venomqa.cli import exit_code_for
 from venomqa.cli.catalog import short_help
 from venomqa.config import DEFAULT_CONFIG_NAME, Config, ReportConfig, load_config
 from venomqa.config.stores import Registered
-from venomqa.errors import StoreError, UsageError
+from venomqa.errors import StoreError, StoreUnreachableError, UsageError
 from venomqa.ports.reporter import ReporterPort
 
 
@@ -204,7 +204,7 @@ def _with_store_location(exc: StoreError, config: Config) -> StoreError:
     from venomqa.config import describe_store
 
     entry = config.stores.get(exc.store or "")
-    if entry is None:
+    if entry is None or isinstance(exc, StoreUnreachableError):  # that one says where already
         return exc
     wrapped = type(exc)(f"{exc} (stores.{entry.name} in {config.path}: {describe_store(entry)})")
     wrapped.store = exc.store
