@@ -1,10 +1,12 @@
 """``venomqa replay REPORT.json``: check whether reported violations still reproduce.
 
-Server errors are replayed by re-sending each recorded request (method, URL re-based onto
-``--target``, JSON or text body, headers except redacted ones) and comparing the final status.
-Invariant and action-error findings are replayed by running the recorded action names through
-the real actions (from the config's modules) with a fresh context, then re-checking the
-invariant. With a config, stores are checkpointed first and rolled back afterwards.
+With a config, every finding is replayed by running the recorded action names through the real
+actions (from the config's modules) with a fresh context, so logins, tokens and ids are fresh,
+inside a World session exactly as a run does (stores set up, checkpointed, rolled back and torn
+down), then re-checking it: the invariant, the action's exception, or the 5xx answer. Without a
+config, server errors are replayed by re-sending each recorded request (method, URL re-based onto
+``--target``, JSON or text body, headers except redacted ones, so an authenticated path may
+answer 401) and comparing the final status.
 Exit code: 1 if any selected violation reproduces, 0 if none does, 2 on bad input.
 """
 
@@ -21,7 +23,7 @@ import click
 from venomqa.cli.catalog import short_help
 from venomqa.config import DEFAULT_CONFIG_NAME, Config, load_config
 from venomqa.errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
-from venomqa.evaluation import invariant_failure, run_action
+from venomqa.evaluation import invariant_failure, run_action, server_error_status
 from venomqa.json_types import Json, JsonObject
 from venomqa.models import KIND_ACTION_ERROR, KIND_SERVER_ERROR, Action, RequestRecord, Violation
 from venomqa.models.actions import ActionFn
@@ -133,9 +135,10 @@ def _violation(entry: Json) -> Violation:
 
 
 def _replay_one(violation: Violation, base: str, config: Config | None) -> tuple[bool, str]:
-    if violation.kind == KIND_SERVER_ERROR:
+    if violation.kind == KIND_SERVER_ERROR and config is None:
+        click.echo("  (no config: re-sending the recorded requests; pass -c to re-run the actions)")
         return _in_world(config, base, lambda world: _resend_requests(world.api, violation, base))
-    if violation.kind not in ("invariant", KIND_ACTION_ERROR):
+    if violation.kind not in ("invariant", KIND_ACTION_ERROR, KIND_SERVER_ERROR):
         raise UsageError(f"replaying {violation.kind!r} findings is not supported")
     if config is None:
         raise UsageError(
@@ -157,12 +160,7 @@ def _in_world(
 
     if not base:
         raise UsageError("no target URL: pass --target URL (the report and config name none)")
-    client = Client(
-        base,
-        headers=config.headers if config else {},
-        auth=config.client_auth() if config else None,
-        timeout=config.timeout if config else 10.0,
-    )
+    client = config.build_client(base) if config is not None else Client(base)
     try:
         client.check_reachable()
         stores: dict[str, StorePort] = {}
@@ -229,6 +227,15 @@ def _rerun_actions(world: World, violation: Violation, found: Discovered) -> tup
         shown = records[-1] if records else None
         call = f"{shown.method} {_path_of(shown.url)} -> {shown.response_status}" if shown else ""
         click.echo(f"  {number}. {name}  {call}".rstrip())
+        if violation.kind == KIND_SERVER_ERROR and number == len(violation.path):
+            status = server_error_status(executed)
+            recorded = _recorded_status(violation)
+            if status is not None:
+                return True, f"{name} still gets {status} (recorded {recorded})"
+            now = shown.response_status if shown else None
+            return False, f"{name} now gets {now} (recorded {recorded})"
+    if violation.kind == KIND_SERVER_ERROR:
+        return False, "the path is empty: nothing to re-run"
     if violation.kind == KIND_ACTION_ERROR:
         return False, f"{violation.path[-1] if violation.path else 'the action'} no longer raises"
     assert check is not None
@@ -236,6 +243,13 @@ def _rerun_actions(world: World, violation: Violation, found: Discovered) -> tup
     if message is None:
         return False, f"{violation.invariant} holds now"
     return True, f"{violation.invariant} is still violated: {message}"
+
+
+def _recorded_status(violation: Violation) -> int | None:
+    """The 5xx status the report recorded for the violation's last step."""
+    last = violation.steps[-1].requests if violation.steps else []
+    statuses = [r.response_status for r in last if r.response_status is not None]
+    return next((s for s in statuses if s >= 500), statuses[-1] if statuses else None)
 
 
 def found_modules(found: Discovered) -> list[str]:
