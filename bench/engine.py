@@ -9,12 +9,14 @@ Two models, each explored with every strategy:
 
 For each run it prints transitions, distinct states, replayed actions (action calls that were not
 transitions: BFS replays, DFS/random shrinking, calibration runs), action calls per transition,
-transitions per second, and the engine's own
+transitions per second, the engine's own
 overhead per transition = (total wall time - time inside action functions - time inside
-invariant functions) / transitions. The overhead includes fingerprinting, checkpoint/rollback
-of the store and the context, and the explorer's bookkeeping. Actions call an in-process WSGI
-app through venomqa's Client (``http``) or change the store directly (``direct``, which isolates
-the engine from the HTTP client).
+invariant functions) / transitions, and the whole cost per transition (wall time /
+transitions, replays included) against its baseline: the mean time of one action call, what a
+transition would cost if the explorer added nothing, not even replays. The overhead includes
+fingerprinting, checkpoint/rollback of the store and the context, and the explorer's bookkeeping.
+Actions call an in-process WSGI app through venomqa's Client (``http``) or change the store
+directly (``direct``, which isolates the engine from the HTTP client).
 
 Run: ``hatch run python bench/engine.py``. Prints figures; asserts nothing.
 """
@@ -167,14 +169,19 @@ def measure(model: Model, variant: str, strategy: str) -> None:
     )
     total = time.perf_counter() - started
     inside = actions_watch.seconds + checks_watch.seconds
-    overhead_us = (total - inside) / max(1, result.transitions) * 1e6
+    transitions = max(1, result.transitions)
+    overhead_us = (total - inside) / transitions * 1e6
+    whole_us = total / transitions * 1e6
+    one_call_us = actions_watch.seconds / max(1, actions_watch.calls) * 1e6
     print(
         f"{model.name:>7} {variant:>6} {strategy:>6}  states {result.states:5d}"
         f"  transitions {result.transitions:6d}"
         f"  replayed {actions_watch.calls - result.transitions:6d}"
-        f"  calls/transition {actions_watch.calls / max(1, result.transitions):5.2f}"
+        f"  calls/transition {actions_watch.calls / transitions:5.2f}"
         f"  {result.transitions / total:7.0f}/s"
         f"  overhead {overhead_us:6.1f} us/transition"
+        f"  whole {whole_us:6.1f} us/transition = {whole_us / one_call_us:5.1f}x one call"
+        f" ({one_call_us:5.1f} us)"
         f"  ({inside / total:4.0%} of {total:.2f} s in actions+invariants)"
     )
     world.api.close()
