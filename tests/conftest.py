@@ -24,7 +24,7 @@ if _SHARED not in sys.path:
     sys.path.insert(0, _SHARED)
 
 #: The entry points of this repository's distributions.
-_OURS = ("venomqa-postgres", "venomqa-redis", "venomqa-s3", "venomqa-reporters")
+_OURS = ("venomqa-postgres", "venomqa-redis", "venomqa-s3", "venomqa-reporters", "venomqa-mysql")
 
 
 def _our_installed_plugins() -> str:

@@ -1,0 +1,478 @@
+"""The MySQL/MariaDB store: checkpoint and roll back a database a separate API server writes.
+
+``setup()`` installs, in the database itself, an undo log table per tracked table, AFTER row
+triggers that fill it inside the writer's own transaction, and a rollback procedure (all named
+``_venomqa_*``; see ``_sql``). The API under test keeps writing through its own pool. Then:
+
+- ``checkpoint()``: one round trip: waits for writes in flight (``LOCK TABLES`` on the logs,
+  released at once), reads the log entries not read yet and the tracked tables' AUTO_INCREMENT
+  counters and catalog digest: O(tables + rows changed since the previous read).
+- ``rollback(token)``: one round trip: the same wait, then one ``CALL`` that checks no DDL or
+  TRUNCATE touched a tracked table, replays the logs back to the token in one transaction
+  (foreign-key checks off, VenomQA's triggers silent), deletes those entries and sets changed
+  AUTO_INCREMENT counters back with ``ALTER TABLE``, so ids repeat: O(rows changed).
+- ``fingerprint()``: a content hash relative to setup, kept up to date from the 64-bit row
+  hashes the triggers store with every entry: O(rows changed since the previous read), never a
+  scan. Counters are not part of it.
+- ``changed_records()``: the rows that differ from setup, from the same read (``_records``).
+- ``teardown()``: rolls back to setup and drops every ``_venomqa_*`` object. A run killed before
+  teardown is repaired by the next ``setup()`` (or ``venomqa recover``) with a
+  ``LeftoversRepaired`` warning (``_recovery``).
+
+Refused with a clear StoreError: a foreign key whose cascade changes a tracked table (InnoDB
+cascades fire no triggers), DDL on a tracked table during the run and TRUNCATE (no triggers
+fire: the rows it removed are not in the log). Missing privileges: a StorePermissionError
+naming the privilege and the GRANT.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from venomqa.errors import LeftoversRepaired, StoreError, StorePermissionError, VenomQAWarning
+from venomqa.ports.store import RecordChange
+from venomqa.stores.kit import TokenStack, already_set_up, hide_password, new_serial, not_set_up
+
+from venomqa_mysql import _sql
+from venomqa_mysql._catalog import (
+    META,
+    ROLLBACK_PROC,
+    CascadeError,
+    TableInfo,
+    UnknownTableError,
+    user_tables,
+)
+from venomqa_mysql._connect import LOCK_TIMEOUT_S, Target, connect, is_mariadb, parse_dsn, run
+from venomqa_mysql._privileges import account_of, check_privileges, explain_denied
+from venomqa_mysql._records import ChangedRows, Entry, plain
+from venomqa_mysql._recovery import Repaired, installed, remove, repair
+
+T = TypeVar("T")
+_MASK = (1 << 64) - 1
+_MODES = ("triggers",)
+
+
+@dataclass(frozen=True)
+class MySQLToken:
+    """A checkpoint: each log's position, the content hash there and the counters."""
+
+    serial: int
+    positions: tuple[int, ...]
+    content_hash: int
+    counters: tuple[int | None, ...]
+
+
+@dataclass(frozen=True)
+class _Catalog:
+    """What the server's catalog says of the tracked tables (see ``_sql.catalog_sql``)."""
+
+    counters: dict[str, int | None]
+    parts: dict[str, tuple[str, str, int]]  # name -> (create time, table id, digest)
+
+    @property
+    def digest(self) -> tuple[int, int]:
+        value = 0
+        for _, _, d in self.parts.values():
+            value ^= d
+        return value, len(self.parts)
+
+
+class MySQLStore:
+    """Checkpoint/rollback of the tables of one MySQL or MariaDB database, across processes.
+
+    Options (the ``venomqa.yaml`` keys): ``dsn`` (required,
+    ``mysql://user:password@host:3306/dbname``), ``tables`` (default: every base table),
+    ``exclude`` (tables not to track) and ``mode`` (``triggers``, the only one so far).
+    """
+
+    name = "mysql"
+
+    def __init__(
+        self,
+        dsn: str,
+        tables: Sequence[str] | None = None,
+        exclude: Sequence[str] = (),
+        mode: str = "triggers",
+    ) -> None:
+        if not isinstance(dsn, str) or not dsn:
+            raise ValueError("option 'dsn' must be a non-empty connection URL")
+        if mode not in _MODES:
+            raise ValueError(f"option 'mode' must be one of {', '.join(_MODES)}, not {mode!r}")
+        if isinstance(tables, str) or isinstance(exclude, str):
+            raise ValueError("options 'tables' and 'exclude' must be lists of table names")
+        self.target: Target = parse_dsn(dsn)
+        self.dsn = dsn
+        self.tables = list(tables) if tables is not None else None
+        self.exclude = list(exclude)
+        self.mode = mode
+        self._conn: Any = None
+        self._account: str | None = None
+        self._innodb: str | None = None
+        self._tracked: list[TableInfo] = []
+        self._read_sql = ""
+        self._barrier = ""
+        self._catalog_sql = ""
+        self._expected: _Catalog | None = None
+        self._root: MySQLToken | None = None
+        self._tokens = TokenStack(self.name, MySQLToken)
+        self._seen: list[int] = []
+        self._hash = 0
+        self._rows = ChangedRows([])
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Install logs, procedure and triggers (repairing a killed run's leftovers first)."""
+        if self._conn is not None:
+            raise already_set_up(self._where, self.name)
+        conn = self._connect()
+        try:
+            self._install(conn)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        self._rows = ChangedRows(self._tracked)
+        assert self._root is not None
+        self._tokens.reset(self._root)
+
+    def teardown(self) -> None:
+        """Roll back to the state at setup and drop every object setup installed. Idempotent.
+        When the rollback fails (DDL or TRUNCATE during the run) the objects are still removed
+        and the error says what could not be put back."""
+        conn, root = self._conn, self._root
+        if conn is None:
+            return
+        failure: Exception | None = None
+        try:
+            if root is not None:
+                try:
+                    self._call_rollback(conn, root, "teardown")
+                except StoreError as exc:
+                    failure = exc
+            try:
+                remove(conn, installed(conn))
+            except Exception as exc:
+                raise self._wrap(
+                    "teardown", exc, "; the next setup() (or `venomqa recover`) will finish it"
+                ) from exc
+        finally:
+            self._conn, self._root = None, None
+            self._tokens.reset()
+            self._seen, self._hash = [], 0
+            self._rows = ChangedRows([])
+            conn.close()
+        if failure is not None:
+            raise StoreError(
+                f"{failure}; VenomQA's triggers, logs and procedure were removed anyway",
+                store=self.name,
+            ) from failure
+
+    # -- contract --------------------------------------------------------------------------
+
+    def checkpoint(self) -> MySQLToken:
+        """Remember the current state: log positions, content hash and counters."""
+        conn = self._require()
+        sets = self._guard(
+            "checkpoint",
+            lambda: run(
+                conn, self._barrier + self._read_sql + "; " + self._catalog_sql, tuple(self._seen)
+            ),
+        )
+        self._advance(sets[:-1])
+        catalog = self._parse_catalog(sets[-1])
+        self._check_catalog(catalog, "checkpoint")
+        token = MySQLToken(
+            new_serial(),
+            tuple(self._seen),
+            self._hash,
+            tuple(
+                catalog.counters.get(t.name) if t.auto_increment else None for t in self._tracked
+            ),
+        )
+        return self._tokens.push(token)
+
+    def rollback(self, token: Any) -> None:
+        """Undo every change made after ``token``; tokens taken after it become invalid."""
+        conn = self._require()
+        token = self._tokens.require(token)
+        self._call_rollback(conn, token, "rollback")
+        self._seen, self._hash = list(token.positions), token.content_hash
+        self._rows.undo_above(token.positions)
+        self._tokens.rolled_back_to(token)
+
+    def release(self, token: Any) -> None:
+        """Forget ``token``; it can no longer be rolled back to."""
+        self._tokens.release(token)
+
+    def fingerprint(self) -> str:
+        """16 hex digits, equal for equal contents of the tracked tables (not counters)."""
+        self._read_new_entries("fingerprint")
+        return f"{self._hash:016x}"
+
+    def changed_records(self) -> Sequence[RecordChange]:
+        """Every row whose content differs from setup (``SupportsRecords``): ``collection`` is
+        the table, ``identity`` its primary-key values (no primary key: all its values),
+        ``before``/``after`` the row at setup and now (generated columns left out). One round
+        trip, O(rows changed since the previous read); the tuple is cached until a change."""
+        self._read_new_entries("changed_records")
+        return self._rows.records()
+
+    def audit(self) -> dict[str, str]:
+        """Each tracked table's rows (count and a sum of row hashes) and AUTO_INCREMENT counter,
+        read afresh from the tables (a scan of each: for ``verify_rollback``)."""
+        conn = self._require()
+        if not self._tracked:
+            return {}
+        sets = self._guard(
+            "audit", lambda: run(conn, _sql.audit_sql(self._tracked) + "; " + self._catalog_sql)
+        )
+        out = {f"table {self._tracked[int(i)].name}": f"{int(n)}/{_text(h)}" for i, n, h in sets[0]}
+        catalog = self._parse_catalog(sets[1])
+        for t in self._tracked:
+            if t.auto_increment:
+                out[f"counter {t.name}"] = str(catalog.counters.get(t.name))
+        return out
+
+    def observe(self) -> dict[str, Any]:
+        """Row counts per tracked table (one count per table: meant for reports, not loops)."""
+        conn = self._require()
+        if not self._tracked:
+            return {}
+        rows = self._guard("observe", lambda: run(conn, _sql.count_sql(self._tracked))[0])
+        return {self._tracked[int(i)].name: int(n) for i, n in rows}
+
+    def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        """Run a query (for invariants); each row as a dict of column -> value."""
+        conn = self._require()
+
+        def go() -> list[dict[str, Any]]:
+            with conn.cursor() as cur:
+                cur.execute(sql, params or None)
+                if cur.description is None:
+                    return []
+                names = [d[0] for d in cur.description]
+                return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+        return self._guard(f"query {sql!r}", go)
+
+    # -- internals -------------------------------------------------------------------------
+
+    @property
+    def _where(self) -> str:
+        t = self.target
+        return f"database {t.database!r} at {t.host}:{t.port} (dsn {hide_password(self.dsn)})"
+
+    def _connect(self) -> Any:
+        import pymysql
+
+        try:
+            return connect(self.target)
+        except pymysql.Error as exc:
+            raise self._wrap(
+                "connecting", exc, "; is the server running and the dsn right?"
+            ) from exc
+
+    def _install(self, conn: Any) -> None:
+        import pymysql
+
+        repaired: Repaired | None = None
+        try:
+            with conn.cursor() as cur:
+                self._account = account_of(cur)
+            self._innodb = self._innodb_table(conn)
+            if installed(conn):
+                repaired = repair(conn)
+            with conn.cursor() as cur:
+                tables = user_tables(cur, self.tables, self.exclude, self.target.database)
+                check_privileges(cur, self.name, self.target.database, [t.name for t in tables])
+        except (UnknownTableError, CascadeError) as exc:
+            raise StoreError(f"{self._where}: {exc}", store=self.name) from exc
+        except pymysql.Error as exc:
+            raise self._wrap("setup", exc) from exc
+        if repaired is not None:
+            warnings.warn(f"{self._where}: {repaired.describe()}", LeftoversRepaired, stacklevel=3)
+        self._tracked = tables
+        self._catalog_sql = _sql.catalog_sql(tables, self._innodb)
+        self._read_sql = "; ".join(_sql.read_sql(t) for t in tables) or "DO 0"
+        logs = ", ".join(f"{t.log} READ" for t in tables)
+        self._barrier = f"LOCK TABLES {logs}; UNLOCK TABLES; " if logs else ""
+        try:
+            catalog = self._parse_catalog(run(conn, self._catalog_sql)[0])
+            counters = [catalog.counters.get(t.name) if t.auto_increment else None for t in tables]
+            saved = {"tables": [t.name for t in tables], "counters": counters}
+            statements = [_sql.meta_ddl()]
+            statements += [_sql.log_ddl(t) for t in tables]
+            statements.append(_sql.rollback_proc_ddl(tables, self._innodb))
+            for ddl in statements:
+                run(conn, ddl)
+            run(conn, f"INSERT INTO {META} (k, v) VALUES ('run', %s)", (json.dumps(saved),))
+            for t in tables:
+                for ddl in _sql.trigger_ddl(t):
+                    run(conn, ddl)
+            catalog = self._parse_catalog(run(conn, self._catalog_sql)[0])
+        except BaseException as exc:
+            with contextlib.suppress(pymysql.Error):
+                remove(conn, installed(conn))
+            if isinstance(exc, pymysql.Error):
+                raise self._wrap("setup", exc) from exc
+            raise
+        self._expected = catalog
+        self._seen, self._hash = [0] * len(tables), 0
+        self._root = MySQLToken(new_serial(), tuple(self._seen), 0, tuple(counters))
+
+    def _innodb_table(self, conn: Any) -> str | None:
+        """The ``information_schema`` table of InnoDB table ids (they change on TRUNCATE),
+        or None when the user may not read it (it needs PROCESS): then a warning."""
+        import pymysql
+
+        name = "INNODB_SYS_TABLES" if is_mariadb(conn) else "INNODB_TABLES"
+        try:
+            run(conn, f"SELECT COUNT(*) FROM information_schema.{name} WHERE NAME = ''")
+        except pymysql.Error:
+            warnings.warn(
+                f"{self._where}: the user may not read information_schema.{name} (it needs "
+                "the PROCESS privilege), so a TRUNCATE of a tracked table without an "
+                "AUTO_INCREMENT column goes unnoticed; as an administrator run: GRANT PROCESS "
+                f"ON *.* TO {self._account}",
+                VenomQAWarning,
+                stacklevel=4,
+            )
+            return None
+        return name
+
+    def _parse_catalog(self, rows: list[tuple[Any, ...]]) -> _Catalog:
+        counters: dict[str, int | None] = {}
+        parts: dict[str, tuple[str, str, int]] = {}
+        for name, counter, created, table_id, digest in rows:
+            counters[_text(name)] = None if counter is None else int(counter)
+            parts[_text(name)] = (str(created), str(table_id), int(digest))
+        return _Catalog(counters, parts)
+
+    def _check_catalog(self, catalog: _Catalog, operation: str) -> None:
+        """StoreError naming the table when DDL or TRUNCATE changed a tracked table."""
+        expected = self._expected
+        if expected is None or catalog.parts == expected.parts:
+            return
+        raise self._schema_changed(operation, catalog)
+
+    def _schema_changed(self, operation: str, catalog: _Catalog) -> StoreError:
+        expected = self._expected
+        assert expected is not None
+        for name, (created, table_id, _) in expected.parts.items():
+            now = catalog.parts.get(name)
+            if now is None:
+                what = "was dropped or renamed"
+            elif now[0] != created:
+                what = "was altered (DDL)"
+            elif now[1] != table_id:
+                what = (
+                    "was truncated or rebuilt (TRUNCATE fires no triggers, so the rows it "
+                    "removed are not in VenomQA's undo log and cannot be put back)"
+                )
+            else:
+                continue
+            return StoreError(
+                f"{operation} on {self._where} refused: table {name!r} {what} during the run; "
+                "VenomQA undoes row changes only, so the tracked tables' definitions must not "
+                "change and they must not be truncated while it runs (restore the table from a "
+                "backup if its rows matter; teardown removes VenomQA's objects)",
+                store=self.name,
+            )
+        return StoreError(
+            f"{operation} on {self._where} refused: the tracked tables changed during the run "
+            "(DDL or TRUNCATE)",
+            store=self.name,
+        )
+
+    def _call_rollback(self, conn: Any, token: MySQLToken, operation: str) -> None:
+        import pymysql
+
+        assert self._expected is not None
+        sig, n = self._expected.digest
+        args = [str(sig), str(n), *(str(p) for p in token.positions)]
+        args += ["NULL" if c is None else str(int(c)) for c in token.counters]
+        sql = f"{self._barrier}CALL {ROLLBACK_PROC}({', '.join(args)}); {self._catalog_sql}"
+        try:
+            sets = run(conn, sql)
+        except pymysql.Error as exc:
+            if _sql.SCHEMA_CHANGED in str(exc):
+                catalog = self._parse_catalog(run(conn, self._catalog_sql)[0])
+                raise self._schema_changed(operation, catalog) from exc
+            raise self._wrap(operation, exc) from exc
+        # The counters set back change the tables' CREATE_TIME: expect the new one.
+        self._expected = self._parse_catalog(sets[-1])
+
+    def _read_new_entries(self, operation: str) -> None:
+        conn = self._require()
+        sets = self._guard(
+            operation, lambda: run(conn, self._barrier + self._read_sql, tuple(self._seen))
+        )
+        self._advance(sets)
+
+    def _advance(self, sets: list[list[tuple[Any, ...]]]) -> None:
+        """Take in each log's new entries: their hash delta and row images."""
+        delta = 0
+        for table, rows in zip(self._tracked, sets, strict=True):
+            if not rows:
+                continue
+            names = [c.name for c in table.stored]
+            width = len(names)
+            entries: list[Entry] = []
+            for row in rows:
+                h_old, h_new = row[1], row[2]
+                delta += (0 if h_new is None else int(h_new)) - (0 if h_old is None else int(h_old))
+                old = (
+                    None
+                    if h_old is None
+                    else {k: plain(v) for k, v in zip(names, row[3 : 3 + width], strict=True)}
+                )
+                new = (
+                    None
+                    if h_new is None
+                    else {k: plain(v) for k, v in zip(names, row[3 + width :], strict=True)}
+                )
+                entries.append((int(row[0]), old, new))
+            self._rows.apply(table.index, entries)
+            self._seen[table.index] = entries[-1][0]
+        self._hash = (self._hash + delta) & _MASK
+
+    def _guard(self, operation: str, fn: Callable[[], T]) -> T:
+        import pymysql
+
+        try:
+            return fn()
+        except pymysql.Error as exc:
+            raise self._wrap(operation, exc) from exc
+
+    def _require(self) -> Any:
+        if self._conn is None:
+            raise not_set_up(self._where, self.name)
+        return self._conn
+
+    def _wrap(self, operation: str, exc: Exception, hint: str = "") -> StoreError:
+        denied = explain_denied(exc, self.target.database, self._account)
+        text = hide_password(_one_line(exc))
+        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+        if code == 1205:
+            hint += (
+                f"; a lock was not granted within {LOCK_TIMEOUT_S} s: a request of the API may "
+                "be stuck, or a session idle in a transaction (see SHOW PROCESSLIST)"
+            )
+        message = f"{operation} on {self._where} failed: {text}{denied or ''}{hint}"
+        if denied is not None:
+            return StorePermissionError(message, store=self.name)
+        return StoreError(message, store=self.name)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes | bytearray) else str(value)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
