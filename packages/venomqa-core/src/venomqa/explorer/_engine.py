@@ -430,7 +430,9 @@ class Engine:
                 if run.step.error is not None and first.step.error != second.step.error
             ]
             finding = nondeterminism_finding(
-                f"action {move.name!r}", [*raised, *explanation.unexplained]
+                f"action {move.name!r}",
+                [*raised, *explanation.unexplained],
+                stores_declared=bool(self.world.stores),
             )
             self._report([finding], Route(route.hops, steps), source.key, shrink=False)
         elif key != source.key:
@@ -459,7 +461,9 @@ class Engine:
             raise _Restart()
         differences = [*mismatch.errors, *(explanation.unexplained if explanation else [])]
         source.unreachable = True
-        finding = nondeterminism_finding(f"the path {names}", differences)
+        finding = nondeterminism_finding(
+            f"the path {names}", differences, stores_declared=bool(self.world.stores)
+        )
         self._report([finding], source.route, source.key, shrink=False)
 
     # -- findings -----------------------------------------------------------------------------

@@ -307,16 +307,37 @@ def precondition_finding(move: Move, exc: Exception) -> Finding:
     )
 
 
-def nondeterminism_finding(what: str, differences: Sequence[str]) -> Finding:
+#: Where the docs explain state VenomQA does not roll back.
+STORES_DOC = "docs/configuration.md, 'Stores, and APIs that keep state in memory'"
+
+
+def nondeterminism_hint(stores_declared: bool) -> str:
+    """What to do about a nondeterminism finding, for a run with or without stores."""
+    if not stores_declared:
+        return (
+            "no store is declared under `stores:`, so nothing is rolled back between branches: "
+            f"declare the stores the API keeps its state in (see {STORES_DOC})"
+        )
+    return (
+        "if the API keeps state VenomQA does not roll back (its own memory, or a store not "
+        f"declared under `stores:`), declare it (see {STORES_DOC})"
+    )
+
+
+def nondeterminism_finding(
+    what: str, differences: Sequence[str], *, stores_declared: bool = True
+) -> Finding:
     """Running ``what`` (an action, or a path) twice from one state gave states no volatile
     field explains. Grouped by the difference alone: a path replayed later shows the same
-    nondeterministic action's difference, wherever in the path that action is."""
+    nondeterministic action's difference, wherever in the path that action is. The message
+    ends with what to do (``nondeterminism_hint``)."""
     detail = "; ".join(differences) or "the states differ"
+    hint = nondeterminism_hint(stores_declared)
     return Finding(
         kind=FindingKind.NONDETERMINISM,
         name="nondeterminism",
         severity=Severity.MEDIUM,
-        message=f"{what} reached different states on two runs: {detail}",
+        message=f"{what} reached different states on two runs: {detail}. Hint: {hint}",
         group=(FindingKind.NONDETERMINISM, text_signature(detail)),
         recheck=lambda _world, _last: None,
     )
