@@ -68,9 +68,7 @@ def run_session(
     if timeout is None:
         client = Client(target, headers=dict(headers or {}), auth=auth, **settings)
     else:
-        client = Client(
-            target, headers=dict(headers or {}), auth=auth, timeout=timeout, **settings
-        )
+        client = Client(target, headers=dict(headers or {}), auth=auth, timeout=timeout, **settings)
     for secret in secrets:
         client.secrets.register(secret)
     stopped: RunInterrupted | InfrastructureError | None = None
