@@ -1,0 +1,94 @@
+"""End to end on MySQL: the blog demo API as its own process with its own connection pool
+(``_support_mysql_blog``: CHAR(36) uuid keys, DATETIME(6) columns, salted hashes, random
+checksums, JWTs), explored by ``explore`` and by ``venomqa run``. What VenomQA finds is compared
+with the independent abstract model in ``tests/shared/blog_model.py``: the same number of
+states, the seeded bugs with the model's shortest path lengths on paths real in the model, and
+the database exactly as it was afterwards (catalog, rows, counters; no ``_venomqa_*`` object
+left)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _support_mysql import HERE, database_content, execute
+from blog_model import SEEDED, assert_matches_model, model_bfs, replay_in_model, shortest_violations
+from click.testing import CliRunner
+from venomqa.cli.main import cli
+from venomqa.demo.blog import start_blog_server
+from venomqa.demo.blog.checks import ACTIONS, INVARIANTS
+from venomqa.explorer import explore
+from venomqa.testing.server import ApiProcess
+from venomqa.world import World
+from venomqa_mysql import MySQLStore
+
+
+@pytest.fixture
+def blog(my_dsn: str) -> Iterator[tuple[ApiProcess, str]]:
+    """The blog served by its own process on a fresh database, with one user already there."""
+    path = os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH")) if p)
+    with start_blog_server(
+        f"_support_mysql_blog:open_storage:{my_dsn}", env={"PYTHONPATH": path}
+    ) as server:
+        execute(  # a user who was there before
+            my_dsn,
+            "INSERT INTO users VALUES ('11111111-aaaa-4bbb-8ccc-000000000001', 'carol', "
+            "'pbkdf2:sha256:1000$00$00', '2020-01-01 00:00:00')",
+        )
+        yield server, my_dsn
+
+
+def dump(dsn: str) -> dict[str, Any]:
+    """The database's catalog, rows and counters; VenomQA's objects must be gone."""
+    content = database_content(dsn)
+    assert not any("_venomqa" in line for line in content["tables"] + content["triggers"])
+    assert content["routines"] == []
+    return content
+
+
+def test_bfs_counts_the_models_states_and_leaves_the_database_as_found(
+    blog: tuple[ApiProcess, str],
+) -> None:
+    server, dsn = blog
+    before = dump(dsn)
+    assert any("carol" in row for row in before["rows users"]), before
+    world = World(server.url, stores={"db": MySQLStore(dsn=dsn)})
+    world.verify_rollback = True  # every rollback checked against the tables' own content
+    try:
+        result = explore(world, ACTIONS, INVARIANTS, max_depth=6)
+    finally:
+        world.api.close()
+    assert_matches_model(result, 6)
+    assert dump(dsn) == before
+
+
+def test_venomqa_run_finds_the_seeded_bugs_by_their_shortest_paths(
+    blog: tuple[ApiProcess, str], tmp_path: Path
+) -> None:
+    server, dsn = blog
+    project = tmp_path / "project"
+    project.mkdir()
+    config = project / "venomqa.yaml"
+    config.write_text(
+        f"target: {server.url}\n"
+        "actions: [venomqa.demo.blog.checks]\n"
+        f"stores:\n  db: {{adapter: mysql, dsn: '{dsn}'}}\n"
+        "explore: {max_depth: 6}\n"
+        "reports: [{format: json, path: report.json}]\n"
+    )
+    before = dump(dsn)
+    result = CliRunner().invoke(cli, ["run", "-c", str(config)])
+
+    assert result.exit_code == 1, result.output
+    report = json.loads((project / "report.json").read_text())
+    assert report["states"] == len(model_bfs(6))
+    found = {v["invariant"]: v for v in report["violations"]}
+    assert set(found) == SEEDED, [v.get("message") for v in report["violations"]]
+    for name, length in shortest_violations(6).items():
+        assert len(found[name]["path"]) == length, (name, found[name]["path"])
+        replay_in_model(found[name]["path"])
+    assert dump(dsn) == before
