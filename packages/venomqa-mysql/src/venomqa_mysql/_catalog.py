@@ -184,3 +184,14 @@ def user_tables(
         key = () if computed & set(keys[t]) else tuple(keys[t])  # a generated key: no key
         tables.append(TableInfo(i, t, tuple(columns[t]), key, t in auto))
     return tables
+
+
+def user_triggers(cur: Any, tables: Sequence[TableInfo]) -> list[tuple[str, str]]:
+    """The user's own triggers on the tracked tables: (trigger, table), by name."""
+    tracked = {t.name for t in tables}
+    cur.execute(
+        "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS "
+        "WHERE TRIGGER_SCHEMA = DATABASE() AND TRIGGER_NAME NOT LIKE '\\_venomqa\\_%' "
+        "ORDER BY TRIGGER_NAME"
+    )
+    return [(_text(n), _text(t)) for n, t in cur.fetchall() if _text(t) in tracked]

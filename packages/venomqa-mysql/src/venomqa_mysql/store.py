@@ -46,6 +46,7 @@ from venomqa_mysql._catalog import (
     TableInfo,
     UnknownTableError,
     user_tables,
+    user_triggers,
 )
 from venomqa_mysql._connect import LOCK_TIMEOUT_S, Target, connect, is_mariadb, parse_dsn, run
 from venomqa_mysql._privileges import account_of, check_privileges, explain_denied
@@ -291,12 +292,24 @@ class MySQLStore:
             with conn.cursor() as cur:
                 tables = user_tables(cur, self.tables, self.exclude, self.target.database)
                 check_privileges(cur, self.name, self.target.database, [t.name for t in tables])
+                theirs = user_triggers(cur, tables)
         except (UnknownTableError, CascadeError) as exc:
             raise StoreError(f"{self._where}: {exc}", store=self.name) from exc
         except pymysql.Error as exc:
             raise self._wrap("setup", exc) from exc
         if repaired is not None:
             warnings.warn(f"{self._where}: {repaired.describe()}", LeftoversRepaired, stacklevel=3)
+        if theirs:
+            names = ", ".join(f"{name} (on {table})" for name, table in theirs)
+            warnings.warn(
+                f"{self._where}: the user trigger(s) {names} fire during rollbacks too "
+                "(VenomQA puts rows back with INSERT and DELETE): a BEFORE trigger that changes "
+                "the row, or a trigger that writes other tables, makes a rollback inexact "
+                "(World.verify_rollback shows it); triggers that recompute the same values "
+                "are fine",
+                VenomQAWarning,
+                stacklevel=3,
+            )
         self._tracked = tables
         self._catalog_sql = _sql.catalog_sql(tables, self._innodb)
         self._read_sql = "; ".join(_sql.read_sql(t) for t in tables) or "DO 0"
