@@ -17,7 +17,8 @@ Objects, all named ``_venomqa_*`` so they are easy to recognise and to remove:
   image is inserted back): O(rows changed); for a table without one, two statements per entry
   (newest first), each a scan of that table. Before anything it compares a digest of the tracked
   tables' catalog entries (creation time, InnoDB table id: DDL and TRUNCATE change them) with
-  ``sig``/``n`` and refuses with SQLSTATE 45000 when they differ. Returns the new digest.
+  ``sig``/``n`` and refuses with SQLSTATE 45000 when they differ. When it set a counter back
+  (``ALTER TABLE`` changes the table's CREATE_TIME) it returns the catalog rows read anew.
 """
 
 from __future__ import annotations
@@ -177,14 +178,23 @@ def rollback_proc_ddl(tables: Sequence[TableInfo], innodb: str | None) -> str:
     params += [f"IN p{t.index} BIGINT UNSIGNED" for t in tables]
     params += [f"IN a{t.index} BIGINT UNSIGNED" for t in tables]
     _, digest, source = _catalog_parts(tables, innodb)
-    check = f"SELECT IFNULL(BIT_XOR({digest}), 0), COUNT(*) INTO cur_sig, cur_n {source}"
+    counted = [t for t in tables if t.auto_increment]
+    counters = "".join(
+        f", MAX(IF(BINARY t.TABLE_NAME = {quote_string(t.name)}, t.AUTO_INCREMENT, NULL))"
+        for t in counted
+    )
+    into = "".join(f", c{t.index}" for t in counted)
     body = [
         "DECLARE cur_sig BIGINT UNSIGNED",
         "DECLARE cur_n INT",
-        "DECLARE counter BIGINT UNSIGNED",
+        "DECLARE altered INT DEFAULT 0",
+        *(f"DECLARE c{t.index} BIGINT UNSIGNED" for t in counted),
         "DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; SET @venomqa_replay = NULL; "
         "RESIGNAL; END",
-        check,
+        # the counters are read before the replay: putting rows back below a counter never
+        # moves it
+        f"SELECT IFNULL(BIT_XOR({digest}), 0), COUNT(*){counters} INTO cur_sig, cur_n{into} "
+        f"{source}",
         f"IF sig IS NOT NULL AND NOT (cur_sig <=> sig AND cur_n = n) THEN SIGNAL SQLSTATE "
         f"'45000' SET MESSAGE_TEXT = '{SCHEMA_CHANGED}'; END IF",
         "SET @venomqa_replay = 1",
@@ -200,20 +210,16 @@ def rollback_proc_ddl(tables: Sequence[TableInfo], innodb: str | None) -> str:
             + "; END IF"
         )
     body += ["COMMIT", "SET @venomqa_replay = NULL"]
-    for t in tables:
-        if not t.auto_increment:
-            continue
-        a = f"a{t.index}"
+    for t in counted:
+        a, c = f"a{t.index}", f"c{t.index}"
+        alter = quote_string(f"ALTER TABLE {t.q} AUTO_INCREMENT = ")
         body.append(
-            f"IF {a} IS NOT NULL THEN SELECT AUTO_INCREMENT INTO counter FROM "
-            "information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = "
-            f"{quote_string(t.name)}; IF NOT (counter <=> {a}) THEN "
-            f"SET @venomqa_sql = CONCAT({quote_string(f'ALTER TABLE {t.q} AUTO_INCREMENT = ')}, "
-            f"{a}); PREPARE venomqa_stmt FROM @venomqa_sql; "
-            "EXECUTE venomqa_stmt; DEALLOCATE PREPARE venomqa_stmt; END IF; END IF"
+            f"IF {a} IS NOT NULL AND NOT ({c} <=> {a}) THEN "
+            f"SET @venomqa_sql = CONCAT({alter}, {a}); PREPARE venomqa_stmt FROM @venomqa_sql; "
+            "EXECUTE venomqa_stmt; DEALLOCATE PREPARE venomqa_stmt; "
+            "SET altered = altered + 1; END IF"
         )
-    body.append(check)
-    body.append("SELECT cur_sig, cur_n")
+    body.append(f"IF altered > 0 THEN {catalog_sql(tables, innodb)}; END IF")
     return (
         f"CREATE PROCEDURE {ROLLBACK_PROC}({', '.join(params)}) MODIFIES SQL DATA BEGIN "
         + "; ".join(body)

@@ -403,23 +403,26 @@ class MySQLStore:
             store=self.name,
         )
 
-    def _call_rollback(self, conn: Any, token: MySQLToken, operation: str) -> None:
-        import pymysql
-
+    def rollback_sql(self, token: MySQLToken) -> str:
+        """The one round trip a rollback to ``token`` is (for benchmarks of the driver)."""
         assert self._expected is not None
         sig, n = self._expected.digest
         args = [str(sig), str(n), *(str(p) for p in token.positions)]
         args += ["NULL" if c is None else str(int(c)) for c in token.counters]
-        sql = f"{self._barrier}CALL {ROLLBACK_PROC}({', '.join(args)}); {self._catalog_sql}"
+        return f"{self._barrier}CALL {ROLLBACK_PROC}({', '.join(args)})"
+
+    def _call_rollback(self, conn: Any, token: MySQLToken, operation: str) -> None:
+        import pymysql
+
         try:
-            sets = run(conn, sql)
+            sets = run(conn, self.rollback_sql(token))
         except pymysql.Error as exc:
             if _sql.SCHEMA_CHANGED in str(exc):
                 catalog = self._parse_catalog(run(conn, self._catalog_sql)[0])
                 raise self._schema_changed(operation, catalog) from exc
             raise self._wrap(operation, exc) from exc
-        # The counters set back change the tables' CREATE_TIME: expect the new one.
-        self._expected = self._parse_catalog(sets[-1])
+        if sets:  # counters were set back, which changed their tables' CREATE_TIME
+            self._expected = self._parse_catalog(sets[-1])
 
     def _read_new_entries(self, operation: str) -> None:
         conn = self._require()

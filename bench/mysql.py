@@ -1,0 +1,259 @@
+"""Benchmark the MySQL/MariaDB store: rollback cost must follow the rows a branch changed.
+
+For tables of 1e4 and 1e6 rows, a branch changes 10 rows (5 updates, 3 inserts, 2 deletes) or
+100 rows (50/30/20) through a separate connection, committing each statement like an API would;
+then the store rolls it back (inserts move the AUTO_INCREMENT counter, so every rollback also
+sets it back). Prints medians of several rounds for checkpoint, fingerprint and rollback; the
+extra time the triggers add to a single-row INSERT and UPDATE (mean per statement of 1000 inside
+a transaction that is rolled back; rounds alternate without and with the store set up, and the
+median of the per-round differences is reported); the baseline a copy-per-checkpoint design
+pays (one full table copy, CREATE TABLE ... SELECT) with the ratio; and the same rollback (of 10
+updated rows) sent through PyMySQL and through mysqlclient (the C driver), when it is installed.
+Needs MariaDB or MySQL at 127.0.0.1:3306 (root, no password). No asserts. About two minutes.
+
+Run: hatch run python bench/mysql.py
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pymysql
+from venomqa_mysql import MySQLStore
+
+ADMIN: dict[str, Any] = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+ROUNDS = 30
+SIZES = (10_000, 1_000_000)
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.3f} ms"
+
+
+def median(fn: Callable[[], float], rounds: int = ROUNDS) -> float:
+    return statistics.median(fn() for _ in range(rounds))
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def connect(database: str) -> Any:
+    return pymysql.connect(**ADMIN, database=database, autocommit=True)
+
+
+def build(api: Any, rows: int) -> None:
+    """``items`` with ``rows`` rows, made by cross joins of a ten-row table (MySQL and MariaDB)."""
+    with api.cursor() as cur:
+        cur.execute(
+            "CREATE TABLE items (id BIGINT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(40) NOT "
+            "NULL, qty INT NOT NULL, price DECIMAL(10,2), payload JSON) ENGINE=InnoDB"
+        )
+        cur.execute("CREATE TABLE digits (d INT)")
+        cur.execute("INSERT INTO digits VALUES (0),(1),(2),(3),(4),(5),(6),(7),(8),(9)")
+        tables = ", ".join(f"digits d{k}" for k in range(6))
+        number = " + ".join(f"d{k}.d * {10**k}" for k in range(6))
+        cur.execute(
+            "INSERT INTO items (id, name, qty, price, payload) SELECT n + 1, "
+            "CONCAT('item-', n), n % 97, n / 100, JSON_OBJECT('i', n) "
+            f"FROM (SELECT {number} AS n FROM {tables}) s WHERE n < {rows}"
+        )
+        cur.execute("DROP TABLE digits")
+        cur.execute("ANALYZE TABLE items")
+        cur.fetchall()
+
+
+def branch(api: Any, rows: int, changed: int, rng: random.Random, inserts: bool = True) -> None:
+    ids = rng.sample(range(1, rows + 1), changed)
+    updates = changed // 2 if inserts else changed
+    added = changed * 3 // 10 if inserts else 0
+    with api.cursor() as cur:
+        for i in ids[:updates]:
+            cur.execute("UPDATE items SET qty = qty + 1 WHERE id = %s", (i,))
+        for _ in range(added):
+            cur.execute("INSERT INTO items (name, qty) VALUES ('new', 1)")
+        for i in ids[updates : changed - added]:
+            cur.execute("DELETE FROM items WHERE id = %s", (i,))
+
+
+def per_statement(api: Any, rows: int, n: int = 1000) -> tuple[float, float]:
+    """Mean seconds per single-row INSERT and UPDATE, in a transaction that is rolled back."""
+    api.begin()
+    try:
+        with api.cursor() as cur:
+            start = time.perf_counter()
+            for _ in range(n):
+                cur.execute("INSERT INTO items (name, qty) VALUES ('w', 1)")
+            insert = (time.perf_counter() - start) / n
+            start = time.perf_counter()
+            for i in range(n):
+                cur.execute("UPDATE items SET qty = qty + 1 WHERE id = %s", (i % rows + 1,))
+            update = (time.perf_counter() - start) / n
+    finally:
+        api.rollback()
+    return insert, update
+
+
+def trigger_overhead(api: Any, dsn: str, rows: int, rounds: int = 5) -> dict[str, float]:
+    """Per-statement times without and with the store (its triggers) set up, alternating."""
+    per_statement(api, rows)  # warm up
+    plain, tracked = [], []
+    for _ in range(rounds):
+        plain.append(per_statement(api, rows))
+        store = MySQLStore(dsn=dsn)
+        store.setup()
+        try:
+            tracked.append(per_statement(api, rows))
+        finally:
+            store.teardown()
+    out = {}
+    for i, kind in enumerate(("insert", "update")):
+        out[f"{kind}_plain"] = statistics.median(p[i] for p in plain)
+        out[f"{kind}_tracked"] = statistics.median(t[i] for t in tracked)
+        out[f"{kind}_extra"] = statistics.median(
+            t[i] - p[i] for p, t in zip(plain, tracked, strict=True)
+        )
+    return out
+
+
+def driver_rollbacks(store: MySQLStore, api: Any, database: str, rows: int) -> dict[str, float]:
+    """The same rollback (10 updated rows) sent as one round trip by each driver."""
+    drivers: dict[str, Any] = {"pymysql": store._conn}
+    try:
+        import MySQLdb
+        from MySQLdb.constants import CLIENT
+
+        conn = MySQLdb.connect(
+            host="127.0.0.1",
+            user="root",
+            database=database,
+            autocommit=True,
+            client_flag=CLIENT.MULTI_STATEMENTS,
+        )
+        conn.cursor().execute("SET SESSION foreign_key_checks = 0, time_zone = '+00:00'")
+        drivers["mysqlclient"] = conn
+    except ImportError:
+        pass
+    rng = random.Random(11)
+    out = {}
+    for name, conn in drivers.items():
+
+        def one_round(conn: Any = conn) -> float:
+            token = store.checkpoint()
+            branch(api, rows, 10, rng, inserts=False)
+            store.fingerprint()
+            sql = store.rollback_sql(token)
+            start = time.perf_counter()
+            cur = conn.cursor()
+            cur.execute(sql)
+            while True:
+                if cur.description is not None:
+                    cur.fetchall()
+                if not cur.nextset():
+                    break
+            elapsed = time.perf_counter() - start
+            cur.close()
+            store.rollback(token)  # nothing left to undo: brings the store's bookkeeping along
+            return elapsed
+
+        one_round()
+        out[f"driver_{name}"] = median(one_round)
+    return out
+
+
+def measure_size(rows: int) -> dict[str, float]:
+    name = f"vq_bench_{uuid.uuid4().hex[:8]}"
+    admin = pymysql.connect(**ADMIN, autocommit=True)
+    admin.cursor().execute(f"CREATE DATABASE `{name}`")
+    dsn = f"mysql://root@127.0.0.1:3306/{name}"
+    out: dict[str, float] = {}
+    api = connect(name)
+    try:
+        build(api, rows)
+        copies = []
+        for _ in range(3):
+            copies.append(
+                timed(
+                    lambda: api.cursor().execute("CREATE TABLE items_copy AS SELECT * FROM items")
+                )
+            )
+            api.cursor().execute("DROP TABLE items_copy")
+        out["copy"] = statistics.median(copies)
+        store = MySQLStore(dsn=dsn)
+        store.setup()
+        try:
+            rng = random.Random(7)
+            root = store.checkpoint()
+            out["checkpoint"] = median(lambda: timed(store.checkpoint))
+            store.rollback(root)
+            for changed in (10, 100):
+
+                def one_round(changed: int = changed) -> float:
+                    token = store.checkpoint()
+                    branch(api, rows, changed, rng)
+                    store.fingerprint()
+                    return timed(lambda: store.rollback(token))
+
+                one_round()
+                out[f"rollback_{changed}"] = median(one_round)
+
+            def fingerprint_round() -> float:
+                token = store.checkpoint()
+                branch(api, rows, 10, rng)
+                elapsed = timed(store.fingerprint)
+                store.rollback(token)
+                return elapsed
+
+            out["fingerprint_10"] = median(fingerprint_round)
+            out.update(driver_rollbacks(store, api, name, rows))
+        finally:
+            store.teardown()
+        out.update(trigger_overhead(api, dsn, rows))
+    finally:
+        api.close()
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.close()
+    return out
+
+
+def main() -> None:
+    figures = {rows: measure_size(rows) for rows in SIZES}
+    small, large = (figures[s] for s in SIZES)
+    print(f"MySQL store, medians of {ROUNDS} rounds; sizes {SIZES[0]:.0e} / {SIZES[1]:.0e}")
+    print(f"{'':48} {'1e4 rows':>12} {'1e6 rows':>12} {'ratio':>7}")
+    rows = [
+        ("baseline: full table copy (CREATE TABLE AS)", "copy"),
+        ("checkpoint", "checkpoint"),
+        ("fingerprint after a 10-row branch", "fingerprint_10"),
+        ("rollback of a 10-row branch", "rollback_10"),
+        ("rollback of a 100-row branch", "rollback_100"),
+        ("rollback of 10 updated rows, PyMySQL", "driver_pymysql"),
+        ("rollback of 10 updated rows, mysqlclient", "driver_mysqlclient"),
+    ]
+    for label, key in rows:
+        if key not in small:
+            print(f"{label:48} (not installed)")
+            continue
+        ratio = large[key] / small[key]
+        print(f"{label:48} {ms(small[key]):>12} {ms(large[key]):>12} {ratio:6.2f}x")
+    for kind in ("insert", "update"):
+        for size, fig in figures.items():
+            print(
+                f"single-row {kind} at {size:.0e} rows: {ms(fig[f'{kind}_plain'])} plain, "
+                f"{ms(fig[f'{kind}_tracked'])} tracked, extra {ms(fig[f'{kind}_extra'])}"
+            )
+    print(
+        f"rollback of 10 rows vs one full copy at 1e6 rows: "
+        f"{large['copy'] / large['rollback_10']:.0f}x faster"
+    )
+
+
+if __name__ == "__main__":
+    main()
