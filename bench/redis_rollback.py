@@ -11,9 +11,13 @@ Then the crash-recovery journal's cost, for 1e4 and 1e5 keys: setup (which write
 journal write alone and the file's size; and a run SIGKILLed after a 10-key branch: the next
 setup, which repairs first, and the repair alone (that setup minus a plain one).
 
-Run: hatch run python bench/redis_rollback.py [journal]   (flushes only Redis database
-``$VENOMQA_BENCH_REDIS_DB``, 9 by default: the test suite owns 10-15; ``journal``: only the
-second part)
+Then setup alone (issue 17): 1e5 string keys and 1e5 small hashes, median of 5 setups each
+(the server-side SCAN script reads ~1,000 keys per call; strings are digested only once they
+change). Target: <= 1 s per 1e5 string keys.
+
+Run: hatch run python bench/redis_rollback.py [journal|setup]   (flushes only Redis database
+``$VENOMQA_BENCH_REDIS_DB``, 9 by default: the test suite owns 10-15; ``journal`` or ``setup``:
+only that part)
 """
 
 from __future__ import annotations
@@ -195,6 +199,41 @@ def print_journal_costs(r: Any) -> None:
         print(f"{size:>7,d} keys: the journal adds {share:.1f} % to setup")
 
 
+SETUP_ROUNDS = 5
+
+
+def setup_cost(r: Any, size: int, kind: str) -> float:
+    """Median ms of ``setup()`` (journal included) over ``size`` untouched keys of ``kind``."""
+    r.flushdb()
+    pipe = r.pipeline(transaction=False)
+    for i in range(size):
+        if kind == "string":
+            pipe.set(f"key:{i}", f"value-{i}-" + "x" * 40)
+        else:
+            pipe.hset(f"cart:{i}", mapping={"apple": i % 7, "pear": 2, "status": "open"})
+        if i % 1000 == 999:
+            pipe.execute()
+    pipe.execute()
+    times = []
+    with tempfile.TemporaryDirectory() as state_dir:
+        for _ in range(SETUP_ROUNDS):
+            store = RedisStore(url=URL, state_dir=state_dir)
+            times.append(ms(store.setup))
+            store.teardown()
+    return statistics.median(times)
+
+
+def print_setup_costs(r: Any) -> float:
+    """Print setup over 1e5 strings and 1e5 hashes; returns the strings' figure (ms)."""
+    strings = setup_cost(r, 100_000, "string")
+    hashes = setup_cost(r, 100_000, "hash")
+    print(f"\nsetup, median of {SETUP_ROUNDS} (journal included)")
+    print(f"{'1e5 string keys':52s} {strings:8.0f}ms  ({strings / 100:.1f} µs per key)")
+    print(f"{'1e5 hashes of 3 fields':52s} {hashes:8.0f}ms  ({hashes / 100:.1f} µs per key)")
+    print(f"target setup <= 1 s per 1e5 string keys: {'met' if strings <= 1000 else 'MISSED'}")
+    return strings
+
+
 def print_rollback_costs(results: dict[int, dict[str, float]]) -> None:
     small, large = results[1_000], results[100_000]
     rows = [
@@ -230,9 +269,13 @@ def main() -> None:
         if sys.argv[1:] == ["journal"]:
             print_journal_costs(r)
             return
+        if sys.argv[1:] == ["setup"]:
+            print_setup_costs(r)
+            return
         results = {size: measure(r, size) for size in (1_000, 100_000)}
         print_rollback_costs(results)
         print_journal_costs(r)
+        print_setup_costs(r)
     finally:
         r.flushdb()
         r.close()

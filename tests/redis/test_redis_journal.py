@@ -148,7 +148,7 @@ url, state_dir = sys.argv[1:3]
 def die(*args):
     os.kill(os.getpid(), signal.SIGKILL)
 
-venomqa_redis.store.read_entries = die
+venomqa_redis.store.scan_entries = die
 RedisStore(url=url, state_dir=state_dir).setup()
 """
 

@@ -11,15 +11,30 @@ An entry also keeps that canonical content of a non-string key, ``marshal``-ed (
 its DUMP), for ``changed_records()``: once a key changes, what it held at setup exists nowhere
 else. A string's content is decoded from its DUMP when needed instead (see ``_records``).
 
-Every read is one pipelined MULTI per batch of keys (consistent within the batch), plus one more
-pipeline for the canonical content of the batch's non-string keys. Cost: O(size of those keys).
+Reading named keys is one pipelined MULTI per batch of keys (consistent within the batch), plus
+one more pipeline for the canonical content of the batch's non-string keys. Cost: O(size of those
+keys).
+
+Reading *every* tracked key (setup, SCAN diffs, audits) is ``scan_images``: a server-side Lua
+script that advances a SCAN cursor and returns each key's name, type, DUMP and expiry, about 1,000
+keys per call (the server is blocked for a few ms per call; ~3 µs per small key in all). The type
+comes from the DUMP's first byte (its RDB object type), TYPE only for types that byte does not
+name (modules). Where scripts are refused (ACLs, a disabled EVAL) it falls back to SCAN plus the
+pipelines above.
+
+A string's digest can wait: ``Entry.digest`` is None for strings read by ``scan_images`` at setup,
+and ``digest_of`` computes it from the DUMP when it is first needed (when the key changes, see
+``_shadow``), so setup does no per-key hashing. Other types are digested at once: their canonical
+content is read anyway, since once they change what they held at setup exists nowhere else.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import marshal
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,14 +53,15 @@ class Image:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """A key's image plus the digest of its content (what the fingerprint sums).
+    """A key's image plus the digest of its content (what the fingerprint sums; see ``digest_of``).
 
     ``content`` is the ``marshal``-ed canonical content of a hash, list, set, sorted set or
     stream (what ``canonical_content`` returns), None for strings and module types.
     """
 
     image: Image
-    digest: int
+    #: None for a string whose digest has not been computed yet (see ``digest_of``).
+    digest: int | None
     content: bytes | None = None
 
     def canonical_content(self) -> Any:
@@ -65,6 +81,127 @@ def match_pattern(prefix: bytes) -> bytes:
 def scan_keys(client: Any, prefix: bytes) -> Iterator[bytes]:
     """Every key of the database under ``prefix`` (SCAN, so the server is never blocked)."""
     yield from client.scan_iter(match=match_pattern(prefix), count=1000)
+
+
+#: ARGV: cursor, MATCH pattern, COUNT. Returns the next cursor, then (key, type, DUMP, expiry)
+#: for every key of that SCAN step that still exists.
+_SCAN_SCRIPT = """
+local kinds = {[0] = 'string', [1] = 'list', [2] = 'set', [3] = 'zset', [4] = 'hash',
+  [5] = 'zset', [9] = 'hash', [10] = 'list', [11] = 'set', [12] = 'zset', [13] = 'hash',
+  [14] = 'list', [15] = 'stream', [16] = 'hash', [17] = 'zset', [18] = 'list',
+  [19] = 'stream', [20] = 'set', [21] = 'stream'}
+local step = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])
+local out = {step[1]}
+for _, key in ipairs(step[2]) do
+  local dump = redis.call('DUMP', key)
+  if dump then
+    local kind = kinds[string.byte(dump, 1)] or redis.call('TYPE', key)['ok']
+    out[#out + 1] = key
+    out[#out + 1] = kind
+    out[#out + 1] = dump
+    out[#out + 1] = redis.call('PEXPIRETIME', key)
+  end
+end
+return out
+"""
+#: Keys per SCAN step of the script: ~1,000 keys per call, a few ms of server time each.
+SCAN_COUNT = 1000
+
+
+def scan_images(client: Any, prefix: bytes) -> dict[bytes, Image]:
+    """The image of every key under ``prefix``: the Lua SCAN script, ~1,000 keys per call; SCAN
+    plus MULTI pipelines where the server refuses scripts. O(keys under the prefix)."""
+    steps = _script_steps(client, prefix)
+    if steps is None:
+        images = read_images(client, scan_keys(client, prefix))
+        return {key: image for key, image in images.items() if image is not None}
+    found: dict[bytes, Image] = {}
+    for reply in steps:
+        for i in range(1, len(reply), 4):
+            found[reply[i]] = Image(_as_bytes(reply[i + 1]), reply[i + 2], int(reply[i + 3]))
+    return found
+
+
+def scan_entries(client: Any, prefix: bytes) -> dict[bytes, Entry]:
+    """Every key under ``prefix`` as an entry: strings with their digest left to ``digest_of``,
+    other types digested from a canonical read (see the module docstring)."""
+    steps = _script_steps(client, prefix)
+    entries: dict[bytes, Entry] = {}
+    compound: dict[bytes, Image | None] = {}
+    with _collector_paused():  # 2e5 new objects that all stay: collecting them finds nothing
+        _fill(client, prefix, steps, entries, compound)
+    for key, entry in entries_for(client, compound).items():
+        assert entry is not None
+        entries[key] = entry
+    return entries
+
+
+def _fill(
+    client: Any,
+    prefix: bytes,
+    steps: list[list[Any]] | None,
+    entries: dict[bytes, Entry],
+    compound: dict[bytes, Image | None],
+) -> None:
+    """Sort the script's replies (or, if None, a pipelined read) into strings and the rest."""
+    if steps is None:
+        for key, image in scan_images(client, prefix).items():
+            if image.type == b"string":
+                entries[key] = Entry(image, None)
+            else:
+                compound[key] = image
+    else:
+        string = b"string"
+        for reply in steps:  # one loop, no intermediate dict: this is setup's whole cost
+            for i in range(1, len(reply), 4):
+                kind = _as_bytes(reply[i + 1])
+                image = Image(kind, reply[i + 2], int(reply[i + 3]))
+                if kind == string:
+                    entries[reply[i]] = Entry(image, None)
+                else:
+                    compound[reply[i]] = image
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (as it was before, afterwards)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _script_steps(client: Any, prefix: bytes) -> list[list[Any]] | None:
+    """Every reply of the SCAN script over ``prefix``, or None if the server refuses scripts."""
+    import redis.exceptions as rex
+
+    from venomqa_redis._errors import is_forbidden
+
+    script = client.register_script(_SCAN_SCRIPT)
+    pattern = match_pattern(prefix)
+    steps: list[list[Any]] = []
+    cursor: Any = b"0"
+    try:
+        while True:
+            reply = script(args=[cursor, pattern, SCAN_COUNT])
+            steps.append(reply)
+            cursor = reply[0]
+            if cursor in (b"0", "0", 0):
+                return steps
+    except rex.ResponseError as exc:
+        if not is_forbidden(exc):
+            raise
+        return None
+
+
+def digest_of(key: bytes, entry: Entry) -> int:
+    """The entry's digest: the one it carries, else (a string read at setup) from its DUMP."""
+    if entry.digest is not None:
+        return entry.digest
+    return digest(key, entry.image.type, entry.image.expire_at >= 0, entry.image.dump)
 
 
 def read_images(client: Any, keys: Iterable[bytes]) -> dict[bytes, Image | None]:

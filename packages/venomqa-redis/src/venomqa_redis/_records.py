@@ -58,7 +58,7 @@ from typing import Any
 from venomqa.ports.store import RecordChange
 
 from venomqa_redis._access import text
-from venomqa_redis._keyspace import Entry
+from venomqa_redis._keyspace import Entry, digest_of
 from venomqa_redis._shadow import Shadow
 
 KEY, TYPE, TTL, VALUE = "@key", "@type", "@ttl", "@value"
@@ -331,7 +331,7 @@ class ChangedRecords:
     def _change(self, key: bytes, setup: Entry | None, now: Entry | None) -> RecordChange | None:
         if setup is None and now is None:
             return None
-        if setup is not None and now is not None and setup.digest == now.digest:
+        if setup is not None and now is not None and digest_of(key, setup) == digest_of(key, now):
             return None  # the same name, type, TTL flag and content as at setup
         before = self._setup_record(key, setup)
         after = None if now is None else record_of(key, now)

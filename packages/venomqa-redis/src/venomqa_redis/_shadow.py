@@ -4,8 +4,11 @@ It is filled once at setup (a SCAN of the tracked keys) and from then on only up
 that changed, so it always holds what each key was *before* its next change: that is where undo
 records come from, since a write by another process is only known after it happened.
 
-The fingerprint is the sum (mod 2**64) of every entry's digest, maintained on each update, so it
-costs nothing to read and depends only on the set of (key, content) pairs, never on history.
+The fingerprint is the sum (mod 2**64) of every entry's digest *minus* the sum of the digests of
+the entries loaded at setup (``load``), maintained on each update: it costs nothing to read and
+depends only on the set of (key, content) pairs, never on history (it is 0 for the setup state).
+Being relative to setup, it needs no digest of a key that never changes: a string loaded at setup
+is digested (from its DUMP, ``digest_of``) only when it is first replaced.
 A heap of expiry times finds keys whose TTL ran out but that Redis has not reclaimed yet.
 
 Once ``baseline()`` is called (at the end of setup), every update also keeps the key's entry at
@@ -20,7 +23,7 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 
-from venomqa_redis._keyspace import Entry
+from venomqa_redis._keyspace import Entry, digest_of
 
 _MASK = (1 << 64) - 1
 
@@ -43,6 +46,13 @@ class Shadow:
     def get(self, key: bytes) -> Entry | None:
         return self.entries.get(key)
 
+    def load(self, key: bytes, entry: Entry) -> None:
+        """Add a key read at setup, before ``baseline()``: the setup state is the fingerprint's
+        zero, so nothing is added to the hash (and no digest is needed yet). O(1)."""
+        self.entries[key] = entry
+        if entry.image.expire_at >= 0:
+            heapq.heappush(self._expiries, (entry.image.expire_at, key))
+
     def put(self, key: bytes, entry: Entry | None) -> None:
         """Replace ``key``'s entry (None removes it) and update the content hash."""
         old = self.entries.pop(key, None)
@@ -51,10 +61,10 @@ class Shadow:
                 self.initial[key] = old
             self._changed.add(key)
         if old is not None:
-            self.total = (self.total - old.digest) & _MASK
+            self.total = (self.total - digest_of(key, old)) & _MASK
         if entry is not None:
             self.entries[key] = entry
-            self.total = (self.total + entry.digest) & _MASK
+            self.total = (self.total + digest_of(key, entry)) & _MASK
             if entry.image.expire_at >= 0:
                 heapq.heappush(self._expiries, (entry.image.expire_at, key))
 
@@ -63,6 +73,7 @@ class Shadow:
         self.initial = {}
         self._changed = set()
         self._tracking = True
+        self.total = 0
 
     def setup_entry(self, key: bytes) -> Entry | None:
         """``key``'s entry at setup (None if it did not exist then)."""

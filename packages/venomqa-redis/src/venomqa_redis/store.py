@@ -4,7 +4,9 @@ How it works (the store contract: docs/plugins.md, "A store"):
 
 - ``setup()`` turns on keyspace notifications (saving the server's ``notify-keyspace-events``),
   subscribes to the database's key events on a dedicated connection, and reads every tracked key
-  once into a *shadow* (DUMP + expiry + content digest): O(keys in the database), once per run.
+  once into a *shadow* (DUMP + expiry; a content digest for non-strings): O(keys in the
+  database), once per run, through a server-side script returning ~1,000 keys per call
+  (``_keyspace.scan_images``; ~0.3 s per 1e5 small strings).
 - Before each checkpoint, rollback and fingerprint the store *syncs*: it publishes a marker on a
   private channel, reads the key events that arrived before it (see ``_notify``), re-reads just
   those keys, and for each one that changed appends its shadow entry (its value before the
@@ -14,8 +16,9 @@ How it works (the store contract: docs/plugins.md, "A store"):
   token: O(keys changed since the checkpoint). Every type goes through DUMP/RESTORE, so counters
   (INCR) come back with their value; a key gets back the remaining time to live it had at the
   checkpoint, and keys without a TTL stay without.
-- ``fingerprint()`` is a sum of per-key digests maintained with the shadow: equal for equal
-  contents (key names, types, canonical values, TTL or not), whatever the history.
+- ``fingerprint()`` is a sum of per-key digests maintained with the shadow, relative to setup
+  (``_shadow``: a key is digested only once it changes): equal for equal contents (key names,
+  types, canonical values, TTL or not), whatever the history; 0 for the setup state.
 - ``changed_records()`` is a sync plus the keys whose content differs from setup, one record per
   key with its fields (see ``_records`` for the model: collection = key family, ``@key``,
   ``@type``, ``@ttl``, hash fields, JSON strings' keys, ``@value``): O(keys changed since the
@@ -79,10 +82,11 @@ from venomqa_redis._journal import (
 from venomqa_redis._keyspace import (
     Entry,
     Image,
+    digest_of,
     entries_for,
     read_entries,
-    read_images,
-    scan_keys,
+    scan_entries,
+    scan_images,
 )
 from venomqa_redis._notify import CONFIG_KEY, KeyspaceEvents, covers, merged_flags
 from venomqa_redis._records import ChangedRecords
@@ -197,9 +201,8 @@ class RedisStore:
                 self._check_version()
                 repair_leftovers(self._client, self._journal_path, self._prefix, self._scope)
                 self._start_tracking()
-                entries = read_entries(client, scan_keys(client, self._prefix))
-                for key, entry in entries.items():
-                    self._shadow.put(key, entry)
+                for key, entry in scan_entries(client, self._prefix).items():
+                    self._shadow.load(key, entry)
                 self._shadow.baseline()
                 self._setup_ms = self._server_ms()
             self._write_journal(with_baseline=True)
@@ -281,11 +284,10 @@ class RedisStore:
         client = self._require()
 
         def read() -> dict[str, str]:
-            entries = read_entries(client, scan_keys(client, self._prefix))
+            entries = scan_entries(client, self._prefix)
             return {
-                f"key {key.decode('utf-8', 'backslashreplace')}": f"{entry.digest:016x}"
+                f"key {key.decode('utf-8', 'backslashreplace')}": f"{digest_of(key, entry):016x}"
                 for key, entry in entries.items()
-                if entry is not None
             }
 
         return self._guard("audit", read)
@@ -540,7 +542,7 @@ class RedisStore:
     def _full_diff(self) -> None:
         """Compare every tracked key with the shadow: O(keys in the database)."""
         client = self._client
-        images: dict[bytes, Image | None] = read_images(client, scan_keys(client, self._prefix))
+        images: dict[bytes, Image | None] = dict(scan_images(client, self._prefix))
         for key in self._shadow.entries:
             images.setdefault(key, None)
         changed = {
