@@ -199,6 +199,7 @@ def test_next_setup_repairs_a_killed_run(my_dsn: str) -> None:
         store.setup()
     try:
         assert execute(my_dsn, "SELECT id, name FROM items ORDER BY id") == [(1, "a"), (2, "b")]
+        assert execute(my_dsn, "SELECT name FROM names") == []
         assert counter(my_dsn, "items") == 3
     finally:
         store.teardown()
@@ -332,3 +333,87 @@ def test_the_plugin_registers_the_adapter() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert '"mysql"' in done.stdout and "venomqa-mysql" in done.stdout, done.stdout
+
+
+_SLOW_WRITER = """
+import sys, time
+sys.path.insert(0, {here!r})
+from _support_mysql import connect
+conn = connect({dsn!r})
+conn.begin()
+conn.cursor().execute("INSERT INTO {table} (name) VALUES ('in flight')")
+print("WRITTEN", flush=True)
+time.sleep(1.5)
+conn.commit()
+"""
+
+
+@pytest.mark.parametrize("table", ["items", "names"])
+def test_a_write_in_flight_is_waited_for_and_undone(my_dsn: str, table: str) -> None:
+    """A request still running when the rollback starts (its transaction open) is waited for
+    and undone with the rest, counter included."""
+    execute(my_dsn, "CREATE TABLE names (name VARCHAR(20) PRIMARY KEY)")
+    before = items_table(my_dsn)
+    store = MySQLStore(dsn=my_dsn)
+    store.setup()
+    try:
+        token = store.checkpoint()
+        writer = subprocess.Popen(
+            [sys.executable, "-c", _SLOW_WRITER.format(here=str(HERE), dsn=my_dsn, table=table)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert writer.stdout is not None
+            assert writer.stdout.readline().strip() == "WRITTEN"
+            start = time.monotonic()
+            store.rollback(token)
+            waited = time.monotonic() - start
+        finally:
+            writer.wait(timeout=30)
+            if writer.stdout is not None:
+                writer.stdout.close()
+        assert writer.returncode == 0
+        assert waited > 0.5, f"the rollback did not wait for the open transaction ({waited:.2f} s)"
+        assert execute(my_dsn, "SELECT id, name FROM items ORDER BY id") == [(1, "a"), (2, "b")]
+        assert execute(my_dsn, "SELECT name FROM names") == []
+        assert counter(my_dsn, "items") == 3
+    finally:
+        store.teardown()
+    assert database_content(my_dsn) == before
+
+
+def test_reading_the_log_waits_for_a_write_in_flight(my_dsn: str) -> None:
+    """A write committed after a later one (which has the higher log id) is not skipped by the
+    fingerprint and the changed records: reading the log waits for open writers first."""
+    execute(my_dsn, "CREATE TABLE names (name VARCHAR(20) PRIMARY KEY)")
+    store = MySQLStore(dsn=my_dsn)
+    store.setup()
+    try:
+        token = store.checkpoint()
+        original = store.fingerprint()
+        writer = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                _SLOW_WRITER.format(here=str(HERE), dsn=my_dsn, table="names"),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert writer.stdout is not None
+            assert writer.stdout.readline().strip() == "WRITTEN"
+            execute(my_dsn, "INSERT INTO names VALUES ('committed')")  # a higher log id
+            listed = {c.identity for c in store.changed_records()}
+        finally:
+            writer.wait(timeout=30)
+            if writer.stdout is not None:
+                writer.stdout.close()
+        assert listed == {("in flight",), ("committed",)}, listed
+        assert {c.identity for c in store.changed_records()} == listed
+        store.rollback(token)
+        assert store.fingerprint() == original
+        assert execute(my_dsn, "SELECT name FROM names") == []
+    finally:
+        store.teardown()
