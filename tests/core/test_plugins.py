@@ -492,6 +492,7 @@ def test_plugins_list_json(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "commands",
         "error",
         "strategies",
+        "sources",
     }
     assert all(set(entry) == keys for entry in listed.values())
     assert listed["builtin"]["distribution"] == "venomqa-core"
@@ -505,6 +506,7 @@ def test_plugins_list_json(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "commands": ["hello"],
         "error": None,
         "strategies": [],
+        "sources": [],
     }
     assert "goodbye cruel world" in listed["brokenplug"]["error"]
 

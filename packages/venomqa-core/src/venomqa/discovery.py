@@ -2,6 +2,8 @@
 
 Actions, invariants, journeys and state graphs are found among each module's globals, in
 definition order, each object once (an action imported into a second module is not doubled).
+``discover_config`` adds what plugins' action sources make from their sections of the
+configuration (``openapi:`` ...).
 """
 
 from __future__ import annotations
@@ -12,9 +14,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from venomqa.errors import ActionDefinitionError, ConfigError
 from venomqa.models import Action, Invariant, Journey, StateGraph
+
+if TYPE_CHECKING:
+    from venomqa.config.model import Config
 
 
 @dataclass
@@ -119,3 +125,31 @@ def _add(found: Discovered, value: object) -> str | None:
 def discover(names: Sequence[str], folder: str | Path, *, file: str | None = None) -> Discovered:
     """Import the modules and collect their actions, invariants, journeys and graphs."""
     return collect(import_modules(names, folder, file=file))
+
+
+def discover_config(config: Config) -> Discovered:
+    """What a run of ``config`` explores: the modules of ``actions:``, then, for each section a
+    plugin owns (``openapi:`` ...), the actions and invariants its source makes. A name used by
+    two different actions (or invariants) is an ActionDefinitionError."""
+    found = discover(config.actions, config.folder, file=str(config.path))
+    if not config.sections:
+        return found
+    from venomqa.plugins import sources
+
+    known = sources()
+    for key, section in config.sections.items():
+        contribution = known[key](section, config).contribute()
+        for kind, mine, theirs in (
+            ("action", found.actions, contribution.actions),
+            ("invariant", found.invariants, contribution.invariants),
+        ):
+            taken = {item.name for item in mine}
+            for item in theirs:
+                if item.name in taken:
+                    raise ActionDefinitionError(
+                        f"two different {kind}s are named {item.name!r} (one made from the "
+                        f"{key!r} section of {config.path}); rename yours"
+                    )
+                taken.add(item.name)
+            mine.extend(theirs)
+    return found

@@ -116,9 +116,9 @@ def run(
     extra_reports = [parse_report_spec(spec, known_reporters) for spec in report_specs]
     configure(config)
 
-    from venomqa.discovery import discover
+    from venomqa.discovery import discover_config
 
-    found = discover(config.actions, config.folder, file=str(config.path))
+    found = discover_config(config)
     if not (found.actions or found.graphs or found.journeys):
         modules = ", ".join(config.actions) or "(none: add `actions: [module]`)"
         raise UsageError(

@@ -97,7 +97,12 @@ def load_config(
     secrets: set[str] = set()  # what the environment puts into headers and auth: credentials
     raw = {
         key: interpolate(
-            value, variables, file=file, key=key, used=secrets if key in _SECRET_SECTIONS else None
+            value,
+            variables,
+            file=file,
+            key=key,
+            # a plugin's section (``openapi:`` ...) may hold credentials too
+            used=secrets if key in _SECRET_SECTIONS or key not in _TOP_LEVEL else None,
         )
         for key, value in raw.items()
     }
@@ -169,7 +174,9 @@ class _Validator:
         return ConfigError(message, file=self.file, key=key)
 
     def config(self, raw: dict[str, object]) -> Config:
-        self.no_unknown_keys(raw, _TOP_LEVEL, "")
+        owned = [str(key) for key in raw if key not in _TOP_LEVEL]
+        sources = self._known_sources() if owned else {}
+        self.no_unknown_keys(raw, (*_TOP_LEVEL, *sorted(sources)), "")
         if raw.get("target") is None:
             raise self.error(
                 "target", "missing: expected the API's base URL, e.g. http://127.0.0.1:8000"
@@ -198,6 +205,7 @@ class _Validator:
             headers=self.headers(raw.get("headers")),
             timeout=timeout,
             client=client,
+            sections={key: raw[key] for key in owned},
         )
 
     # -- generic checks -------------------------------------------------------------------------
@@ -479,6 +487,12 @@ class _Validator:
         from venomqa.plugins import broken_plugins
 
         return broken_plugins()
+
+    def _known_sources(self) -> Mapping[str, type]:
+        """The top-level keys plugins own (``openapi`` ...): their action source classes."""
+        from venomqa.plugins import sources
+
+        return sources()
 
     def _known_strategies(self) -> Mapping[str, type]:
         from venomqa.plugins import strategies

@@ -114,6 +114,9 @@ class Config:
     client: ClientConfig = field(default_factory=ClientConfig)
     #: Values ``${VAR}`` put into ``headers`` and ``auth``: masked wherever they appear.
     secrets: frozenset[str] = frozenset()
+    #: Top-level sections owned by plugins' action sources (``openapi:`` ...), by key, as
+    #: written (environment interpolated); ``venomqa.discovery.discover_config`` builds them.
+    sections: dict[str, object] = field(default_factory=dict)
 
     @property
     def folder(self) -> Path:

@@ -1,6 +1,6 @@
 """The plugin system: one pluggy PluginManager for the ``venomqa`` project and entry-point group.
 
-    from venomqa.plugins import adapters, reporters, strategies, plugin_infos
+    from venomqa.plugins import adapters, reporters, strategies, sources, plugin_infos
 
 Plugins load lazily, on the first call of any function here, and once. ``VENOMQA_LOAD_PLUGINS``
 (unset: all; comma list: those entry-point names; empty: none) and ``VENOMQA_DISABLE_PLUGINS``
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         register_commands,
         reporters,
         reset_plugins,
+        sources,
         strategies,
     )
 
@@ -43,6 +44,7 @@ __getattr__ = lazy_getattr(
             "register_commands",
             "reporters",
             "reset_plugins",
+            "sources",
             "strategies",
         ),
         "venomqa.plugins.manager",
@@ -66,5 +68,6 @@ __all__ = [
     "register_commands",
     "reporters",
     "reset_plugins",
+    "sources",
     "strategies",
 ]

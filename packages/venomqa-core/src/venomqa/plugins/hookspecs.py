@@ -6,6 +6,8 @@ Registration (called once, when plugins load):
     venomqa_register_reporters  -> list of reporter classes, each with a unique ``name``
     venomqa_register_strategies -> list of search strategy classes, each with a unique ``name``
     venomqa_register_commands   -> adds click commands to the ``venomqa`` CLI group
+    venomqa_register_sources    -> list of action source classes, each reading one top-level
+                                   section of venomqa.yaml (its ``name``)
 
 Configuration (historic: plugins registered later still receive earlier calls):
     venomqa_configure           -> sees the loaded configuration before a run starts
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
 
     from venomqa.config import Config
     from venomqa.explorer.search import Strategy
-    from venomqa.ports import ReporterPort, StorePort
+    from venomqa.ports import ActionSourcePort, ReporterPort, StorePort
 
 
 @hookspec
@@ -48,6 +50,17 @@ def venomqa_register_strategies() -> list[type[Strategy]]:
     class attribute ``name`` (the ``explore: {strategy: NAME}`` value), a bool class attribute
     ``shortest_paths`` and a ``search(search)`` method returning a StopReason; a fresh instance
     runs each pass of an exploration. A name registered twice is an error naming both
+    plugins."""
+    return []
+
+
+@hookspec
+def venomqa_register_sources() -> list[type[ActionSourcePort]]:
+    """Return action source classes (see ``venomqa.ports.ActionSourcePort``). Each has a class
+    attribute ``name``: the top-level key of venomqa.yaml it owns (``openapi``, ...), which the
+    configuration then accepts. It is built as ``cls(section, config)`` with that key's value
+    and the loaded Config, and ``contribute()`` returns the actions and invariants it makes,
+    which run alongside the user's modules. A name registered twice is an error naming both
     plugins."""
     return []
 

@@ -43,10 +43,11 @@ class PluginInfo:
     commands: list[str] = field(default_factory=list)
     error: str | None = None
     strategies: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Json]:
         """The JSON form: name, distribution, version, entry_point, adapters, reporters,
-        commands, error, strategies."""
+        commands, error, strategies, sources."""
         return asdict(self)
 
     def add_error(self, message: str) -> None:
@@ -190,6 +191,10 @@ def _check_reporter(cls: type) -> str | None:
     return None if callable(getattr(cls, "report", None)) else "has no report(run) method"
 
 
+def _check_source(cls: type) -> str | None:
+    return None if callable(getattr(cls, "contribute", None)) else "has no contribute() method"
+
+
 def _check_strategy(cls: type) -> str | None:
     if not callable(getattr(cls, "search", None)):
         return "has no search(search) method"
@@ -204,6 +209,7 @@ _KINDS: dict[str, tuple[str, ClassCheck, str]] = {
     "adapter": ("venomqa_register_adapters", _check_adapter, "adapters"),
     "reporter": ("venomqa_register_reporters", _check_reporter, "reporters"),
     "strategy": ("venomqa_register_strategies", _check_strategy, "strategies"),
+    "source": ("venomqa_register_sources", _check_source, "sources"),
 }
 
 
@@ -277,6 +283,14 @@ def strategies() -> dict[str, type]:
     Raises like ``adapters()``.
     """
     registry = _loaded().registry("strategy")
+    registry.raise_first_problem()
+    return dict(registry.classes)
+
+
+def sources() -> dict[str, type]:
+    """Every registered action source class by its ``name`` (the top-level key of venomqa.yaml
+    it reads, e.g. ``openapi``). Raises like ``adapters()``."""
+    registry = _loaded().registry("source")
     registry.raise_first_problem()
     return dict(registry.classes)
 

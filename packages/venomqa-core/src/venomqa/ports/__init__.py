@@ -5,6 +5,7 @@ from venomqa.ports.client import ClientPort, HttpResponse
 from venomqa.ports.database import DatabasePort, QueryParams
 from venomqa.ports.queue import QueuePort
 from venomqa.ports.reporter import ExplorationObserver, ReporterPort, notify
+from venomqa.ports.source import ActionSourcePort, Contribution
 from venomqa.ports.storage import StoragePort
 from venomqa.ports.store import (
     REQUIRED_STORE_METHODS,
@@ -20,8 +21,10 @@ from venomqa.ports.store import (
 
 __all__ = [
     "REQUIRED_STORE_METHODS",
+    "ActionSourcePort",
     "CachePort",
     "ClientPort",
+    "Contribution",
     "DatabasePort",
     "ExplorationObserver",
     "FieldValue",

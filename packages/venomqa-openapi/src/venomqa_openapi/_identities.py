@@ -1,0 +1,73 @@
+"""The identities of ``openapi.auth``: the headers each sends, logging in when it must.
+
+A login's token is kept here, not in the context (it is not part of the API's state); when a
+rollback made the API forget it (a 401), the action logs in again and re-sends once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from venomqa.client import Client
+
+from venomqa_openapi._settings import Identity
+from venomqa_openapi._spec import Spec
+from venomqa_openapi._wiring import resolve_pointer
+
+
+class Identities:
+    """Headers per identity name."""
+
+    def __init__(self, identities: tuple[Identity, ...], spec: Spec) -> None:
+        self.by_name = {identity.name: identity for identity in identities}
+        self.names = [identity.name for identity in identities]
+        self.spec = spec
+        self._tokens: dict[str, str] = {}
+
+    @property
+    def main(self) -> str | None:
+        """The first identity: the one every ordinary action uses."""
+        return self.names[0] if self.names else None
+
+    def headers(self, api: Client, name: str | None) -> dict[str, str]:
+        """The headers ``name`` sends (logging in first if it has a login and no token)."""
+        if name is None:
+            return {}
+        identity = self.by_name[name]
+        headers = dict(identity.headers)
+        login = identity.login
+        if login is not None:
+            token = self._tokens.get(name)
+            if token is None:
+                token = self._log_in(api, identity)
+            headers[login.header] = login.format.format(token=token)
+        return headers
+
+    def can_refresh(self, name: str | None) -> bool:
+        return name is not None and self.by_name[name].login is not None
+
+    def forget(self, name: str | None) -> None:
+        if name is not None:
+            self._tokens.pop(name, None)
+
+    def _log_in(self, api: Client, identity: Identity) -> str:
+        login = identity.login
+        assert login is not None
+        op = next((o for o in self.spec.operations if o.name == login.operation), None)
+        if op is None:
+            raise AssertionError(
+                f"identity {identity.name!r}: no operation {login.operation!r} to log in with"
+            )
+        response = api.request(op.method, op.path, json=login.body, headers=dict(identity.headers))
+        body: Any = None
+        with contextlib.suppress(ValueError):
+            body = response.json()
+        token = resolve_pointer(body, login.token)
+        if not isinstance(token, str) or response.status_code >= 300:
+            raise AssertionError(
+                f"identity {identity.name!r}: login via {op.name} answered "
+                f"{response.status_code} without a token at {login.token}"
+            )
+        self._tokens[identity.name] = token
+        return token

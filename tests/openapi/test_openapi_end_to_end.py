@@ -1,0 +1,126 @@
+"""``openapi:`` and ``auth:`` alone, against the FastAPI shop in its own process on SQLite: every
+planted bug is found with its shortest path, the database is left as it was, and the bug-free
+twin gives no findings. A hand-written invariant next to ``openapi:`` sees the generated ctx."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from _support_openapi import ShopProcess
+
+IDENTITIES = "  auth:\n    alice: {headers: {X-User: alice}}\n    bob: {headers: {X-User: bob}}\n"
+
+#: finding (invariant or kind+action) -> shortest path.
+EXPECTED = {
+    "no mass assignment: createUser": ["createUser [with is_admin]"],
+    "object-level authorization: getItem": ["createItem", "getItem as bob"],
+    "response matches schema: getItem": ["createItem", "getItem"],
+    "server_error listItems [oversized limit]": ["listItems [oversized limit]"],
+    "server_error createItem [missing name]": ["createItem [missing name]"],
+    "server_error deleteItem": ["createItem", "deleteItem"],
+}
+
+
+def _dump(db: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db) as conn:
+        return [
+            row
+            for table in ("users", "items")
+            for row in conn.execute(f"SELECT '{table}', * FROM {table} ORDER BY id").fetchall()
+        ] + conn.execute("SELECT * FROM sqlite_sequence ORDER BY name").fetchall()
+
+
+def _run(tmp_path: Path, *, bugs: bool, extra: str = "") -> tuple[int, dict[str, object], str]:
+    db = tmp_path / "shop.db"
+    shop = ShopProcess(f"sqlite:///{db}", bugs=bugs)
+    try:
+        with sqlite3.connect(db) as conn:  # some data before the run
+            conn.execute("INSERT INTO items (name, price, owner) VALUES ('seed', 5, 'carol')")
+        before = _dump(db)
+        config = tmp_path / "venomqa.yaml"
+        config.write_text(
+            f"target: {shop.url}\n"
+            f"openapi:\n  spec: {shop.url}/openapi.json\n{IDENTITIES}"
+            f"stores:\n  db: {{adapter: sqlite, path: {db}}}\n"
+            "explore: {max_depth: 3}\n" + extra
+        )
+        out = tmp_path / "report.json"
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "venomqa.cli.main",
+                "run",
+                "-c",
+                str(config),
+                "--report",
+                f"json:{out}",
+                "--no-console",
+            ],
+            cwd=tmp_path,
+            env={**os.environ, "VENOMQA_LOAD_PLUGINS": "openapi"},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert _dump(db) == before  # rolled back: rows and id counters
+    finally:
+        shop.stop()
+    assert out.is_file(), result.stdout + result.stderr
+    return result.returncode, json.loads(out.read_text()), result.stdout + result.stderr
+
+
+def _findings(report: dict[str, object]) -> dict[str, list[str]]:
+    found = {}
+    for violation in report["violations"]:  # type: ignore[attr-defined]
+        name = violation["invariant"]
+        if violation["kind"] != "invariant":
+            name = f"{violation['kind']} {violation['path'][-1]}"
+        found[name] = violation["path"]
+    return found
+
+
+def test_every_planted_bug_is_found_with_its_shortest_path(tmp_path: Path) -> None:
+    code, report, output = _run(tmp_path, bugs=True)
+    assert code == 1, output
+    assert _findings(report) == EXPECTED, output
+    [drift] = [v for v in report["violations"] if v["invariant"].startswith("response matches")]
+    assert "$.price" in drift["message"] and "integer" in drift["message"]
+    [bola] = [v for v in report["violations"] if v["invariant"].startswith("object-level")]
+    assert bola["steps"][-1]["response"]["status"] == 200
+
+
+def test_the_bug_free_twin_gives_no_findings(tmp_path: Path) -> None:
+    code, report, output = _run(tmp_path, bugs=False)
+    assert report["violations"] == [], output
+    assert code == 0, output
+    fired = report["actions"]
+    assert fired["getItem as bob"] > 0 and fired["deleteItem"] > 0  # the wiring enabled them
+    assert fired["listItems [oversized limit]"] > 0
+
+
+HAND_WRITTEN = '''
+from venomqa import invariant
+
+@invariant
+def item_ids_stay_below_4(world):
+    """Sees the id the generated createItem put into ctx."""
+    item = world.ctx.get("/items/{item_id}")
+    if item is not None:
+        assert isinstance(item, int), item
+    return item is None or item < 4
+'''
+
+
+def test_a_hand_written_invariant_sees_the_generated_context(tmp_path: Path) -> None:
+    (tmp_path / "my_checks.py").write_text(HAND_WRITTEN)
+    code, report, output = _run(tmp_path, bugs=False, extra="actions: [my_checks]\n")
+    assert code == 1, output
+    [mine] = [v for v in report["violations"] if v["invariant"] == "item_ids_stay_below_4"]
+    # the seeded row is id 1: the third item created gets id 4
+    assert mine["path"] == ["createItem", "createItem", "createItem"], mine["path"]
