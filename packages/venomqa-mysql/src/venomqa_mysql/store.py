@@ -19,6 +19,13 @@ triggers that fill it inside the writer's own transaction, and a rollback proced
   teardown is repaired by the next ``setup()`` (or ``venomqa recover``) with a
   ``LeftoversRepaired`` warning (``_recovery``).
 
+Mode ``savepoint`` is for an app in VenomQA's process running its SQL on ``store.connection``:
+the objects are installed (committed) as above, then the whole run is one transaction on that
+connection: a checkpoint is a ``SAVEPOINT`` (plus the same read), a rollback ``ROLLBACK TO
+SAVEPOINT``; teardown rolls the transaction back, then replays what got committed anyway and sets
+the counters back. AUTO_INCREMENT counters are not put back between branches in this mode
+(lowering one is DDL, which would commit the run).
+
 Refused with a clear StoreError: a foreign key whose cascade changes a tracked table (InnoDB
 cascades fire no triggers), DDL on a tracked table during the run and TRUNCATE (no triggers
 fire: the rows it removed are not in the log). Missing privileges: a StorePermissionError
@@ -55,7 +62,7 @@ from venomqa_mysql._recovery import Repaired, installed, remove, repair
 
 T = TypeVar("T")
 _MASK = (1 << 64) - 1
-_MODES = ("triggers",)
+_MODES = ("triggers", "savepoint")
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,8 @@ class MySQLStore:
 
     Options (the ``venomqa.yaml`` keys): ``dsn`` (required,
     ``mysql://user:password@host:3306/dbname``), ``tables`` (default: every base table),
-    ``exclude`` (tables not to track) and ``mode`` (``triggers``, the only one so far).
+    ``exclude`` (tables not to track) and ``mode`` (``triggers``, the default, or ``savepoint``
+    for an in-process app sharing :attr:`connection`).
     """
 
     name = "mysql"
@@ -137,10 +145,28 @@ class MySQLStore:
         except BaseException:
             conn.close()
             raise
+        if self.mode == "savepoint":
+            assert self._root is not None
+            try:
+                conn.begin()
+                run(conn, f"SAVEPOINT {_savepoint(self._root)}")
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    remove(conn, installed(conn))
+                conn.close()
+                raise
         self._conn = conn
         self._rows = ChangedRows(self._tracked)
         assert self._root is not None
         self._tokens.reset(self._root)
+
+    @property
+    def connection(self) -> Any:
+        """VenomQA's connection (PyMySQL). In mode ``savepoint`` an in-process app runs its SQL
+        on it, between ``setup()`` and ``teardown()``: everything happens inside one
+        transaction that teardown rolls back, so the app must not commit (nor run DDL, which
+        MySQL commits implicitly)."""
+        return self._require()
 
     def teardown(self) -> None:
         """Roll back to the state at setup and drop every object setup installed. Idempotent.
@@ -151,6 +177,9 @@ class MySQLStore:
             return
         failure: Exception | None = None
         try:
+            if self.mode == "savepoint":
+                with contextlib.suppress(Exception):
+                    conn.rollback()  # the run's transaction; what got committed is undone next
             if root is not None:
                 try:
                     self._call_rollback(conn, root, "teardown")
@@ -179,17 +208,22 @@ class MySQLStore:
     def checkpoint(self) -> MySQLToken:
         """Remember the current state: log positions, content hash and counters."""
         conn = self._require()
+        serial = new_serial()
+        prefix = self._barrier
+        if self.mode == "savepoint":
+            self._check_run_transaction(conn, "checkpoint")
+            prefix = f"SAVEPOINT venomqa_{serial}; "
         sets = self._guard(
             "checkpoint",
             lambda: run(
-                conn, self._barrier + self._read_sql + "; " + self._catalog_sql, tuple(self._seen)
+                conn, prefix + self._read_sql + "; " + self._catalog_sql, tuple(self._seen)
             ),
         )
         self._advance(sets[:-1])
         catalog = self._parse_catalog(sets[-1])
         self._check_catalog(catalog, "checkpoint")
         token = MySQLToken(
-            new_serial(),
+            serial,
             tuple(self._seen),
             self._hash,
             tuple(
@@ -202,7 +236,11 @@ class MySQLStore:
         """Undo every change made after ``token``; tokens taken after it become invalid."""
         conn = self._require()
         token = self._tokens.require(token)
-        self._call_rollback(conn, token, "rollback")
+        if self.mode == "savepoint":
+            self._check_run_transaction(conn, "rollback")
+            self._guard("rollback", lambda: run(conn, f"ROLLBACK TO SAVEPOINT {_savepoint(token)}"))
+        else:
+            self._call_rollback(conn, token, "rollback")
         self._seen, self._hash = list(token.positions), token.content_hash
         self._rows.undo_above(token.positions)
         self._tokens.rolled_back_to(token)
@@ -314,7 +352,11 @@ class MySQLStore:
         self._catalog_sql = _sql.catalog_sql(tables, self._innodb)
         self._read_sql = "; ".join(_sql.read_sql(t) for t in tables) or "DO 0"
         logs = ", ".join(f"{t.log} READ" for t in tables)
-        self._barrier = f"LOCK TABLES {logs}; UNLOCK TABLES; " if logs else ""
+        # (LOCK TABLES would commit the run's transaction of mode savepoint; it has no other
+        # writers to wait for)
+        self._barrier = (
+            f"LOCK TABLES {logs}; UNLOCK TABLES; " if logs and self.mode != "savepoint" else ""
+        )
         try:
             catalog = self._parse_catalog(run(conn, self._catalog_sql)[0])
             counters = [catalog.counters.get(t.name) if t.auto_increment else None for t in tables]
@@ -458,6 +500,19 @@ class MySQLStore:
             self._seen[table.index] = entries[-1][0]
         self._hash = (self._hash + delta) & _MASK
 
+    def _check_run_transaction(self, conn: Any, operation: str) -> None:
+        """Mode savepoint: a StoreError when the run's transaction is gone (committed)."""
+        from pymysql.constants import SERVER_STATUS
+
+        if not conn.server_status & SERVER_STATUS.SERVER_STATUS_IN_TRANS:
+            raise StoreError(
+                f"{operation} on {self._where} failed: the run's transaction on "
+                "store.connection was committed (a COMMIT, or DDL, which MySQL commits "
+                "implicitly), so its savepoints are gone and the run cannot go on; the app "
+                "must not commit in mode savepoint (teardown() still undoes what it wrote)",
+                store=self.name,
+            )
+
     def _guard(self, operation: str, fn: Callable[[], T]) -> T:
         import pymysql
 
@@ -492,3 +547,7 @@ def _text(value: Any) -> str:
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _savepoint(token: MySQLToken) -> str:
+    return f"venomqa_{token.serial}"
