@@ -60,10 +60,21 @@ timeout: 4
     assert config.explore.time_budget_s == 1.5
     assert config.explore.stop_on_first is True
     assert config.reports[0].path == str(tmp_path / "reports" / "out.json")
-    assert config.reports[1].path is None
+    assert config.reports[1].path == str(tmp_path / "venomqa-report.txt")  # as --report console
     assert config.headers == {"X-Tenant": "acme"}
     assert config.client_auth() is None
     assert config.timeout == 4.0
+
+
+def test_a_report_without_path_goes_to_the_default_file_beside_the_config(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "target: http://127.0.0.1:8000\nactions: []\n"
+        "reports: [{format: json}, {format: json, path: '-'}]\n",
+    )
+    config = load_config(path)
+    assert config.reports[0].path == str(tmp_path / "venomqa-report.json")
+    assert config.reports[1].path == "-"  # standard output, as --report json:-
 
 
 def test_malformed_yaml_names_the_line(tmp_path: Path) -> None:

@@ -14,7 +14,13 @@ import click
 
 from venomqa.cli import exit_code_for
 from venomqa.cli.catalog import short_help
-from venomqa.config import DEFAULT_CONFIG_NAME, Config, ReportConfig, load_config
+from venomqa.config import (
+    DEFAULT_CONFIG_NAME,
+    Config,
+    ReportConfig,
+    default_report_path,
+    load_config,
+)
 from venomqa.config.stores import Registered
 from venomqa.errors import StoreError, StoreUnreachableError, UsageError
 from venomqa.ports.reporter import ReporterPort
@@ -175,16 +181,6 @@ def parse_report_spec(spec: str, known: Mapping[str, type]) -> ReportConfig:
     if not path:
         path = default_report_path(fmt, known[fmt])
     return ReportConfig(format=fmt, path=path)
-
-
-#: The file a report given without a path goes to: ``venomqa-report.EXT``.
-DEFAULT_REPORT_STEM = "venomqa-report"
-
-
-def default_report_path(fmt: str, cls: type) -> str:
-    """``venomqa-report.EXT``, EXT being the reporter's ``file_extension`` (else its format)."""
-    extension = getattr(cls, "file_extension", None) or fmt
-    return f"{DEFAULT_REPORT_STEM}.{str(extension).lstrip('.')}"
 
 
 def build_reporters(

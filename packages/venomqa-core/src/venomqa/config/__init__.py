@@ -12,6 +12,7 @@ from venomqa.config.model import (
     ExploreOptions,
     ReportConfig,
     StoreConfig,
+    default_report_path,
 )
 from venomqa.config.stores import build_stores, describe_store
 
@@ -24,6 +25,7 @@ __all__ = [
     "ReportConfig",
     "StoreConfig",
     "build_stores",
+    "default_report_path",
     "describe_store",
     "load_config",
 ]

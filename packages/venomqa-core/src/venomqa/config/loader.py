@@ -24,6 +24,7 @@ from venomqa.config.model import (
     ExploreOptions,
     ReportConfig,
     StoreConfig,
+    default_report_path,
 )
 from venomqa.config.suggest import unknown_name_message
 from venomqa.errors import ConfigError
@@ -388,7 +389,9 @@ class _Validator:
                 )
                 raise self.error(f"{key}.format", message)
             given = body.get("path")
-            path = None if given is None else self.relative_path(self.string(given, f"{key}.path"))
+            if given is None:  # like `--report FORMAT`: venomqa-report.EXT, beside this file
+                given = default_report_path(fmt, known[fmt])
+            path = self.relative_path(self.string(given, f"{key}.path"))
             options = {k: v for k, v in body.items() if k not in ("format", "path")}
             reports.append(ReportConfig(format=fmt, path=path, options=options))
         return reports

@@ -25,9 +25,22 @@ class StoreConfig:
     ignore: tuple[str, ...] = ()
 
 
+#: The file a report given without a path goes to: ``venomqa-report.EXT``.
+DEFAULT_REPORT_STEM = "venomqa-report"
+#: The path that means standard output.
+STDOUT_PATH = "-"
+
+
+def default_report_path(fmt: str, cls: type) -> str:
+    """``venomqa-report.EXT``, EXT being the reporter's ``file_extension`` (else its format)."""
+    extension = getattr(cls, "file_extension", None) or fmt
+    return f"{DEFAULT_REPORT_STEM}.{str(extension).lstrip('.')}"
+
+
 @dataclass(frozen=True)
 class ReportConfig:
-    """One entry of ``reports:``; ``path`` None means standard output."""
+    """One entry of ``reports:`` or ``--report``; ``path`` None or ``-`` means standard output
+    (the loader gives an entry without a path ``default_report_path`` beside the file)."""
 
     format: str
     path: str | None = None
