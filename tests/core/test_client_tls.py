@@ -201,3 +201,48 @@ def test_retries_resend_only_when_the_connection_could_not_be_opened(tmp_path: P
         assert len(client.history) == 3
     assert "after 3 tries" in str(caught.value)
     assert config.client.client_kwargs()["retry"].retry_statuses == frozenset()
+
+
+CN_CHECKS = """
+from venomqa import action, invariant
+
+
+@action
+def whoami(api, ctx):
+    response = api.get("/")
+    ctx["seen_as"] = response.json()["client_cn"]
+    return response
+
+
+@invariant
+def the_server_saw_our_certificate(world):
+    return world.ctx.get("seen_as", "venomqa-client") == "venomqa-client"
+"""
+
+
+def test_venomqa_run_uses_the_client_section_end_to_end(pki: Pki, tmp_path: Path) -> None:
+    """`venomqa run` as a user runs it, against an API that requires a client certificate."""
+    import sys
+
+    for path in (pki.ca, pki.client_cert, pki.client_key):
+        shutil.copy(path, tmp_path / path.name)
+    (tmp_path / "cn_checks.py").write_text(CN_CHECKS)
+    with https_server(pki, require_client_cert=True) as url:
+        write_config(
+            tmp_path,
+            url,
+            """\
+            actions: [cn_checks]
+            explore: {max_depth: 1}
+            client: {verify: ca.pem, cert: [client.pem, client.key], timeout: 5}
+            """,
+        )
+        run = [sys.executable, "-m", "venomqa", "run", "-c", str(tmp_path / "venomqa.yaml")]
+        done = subprocess.run(run, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "whoami  fired 1" in done.stdout
+
+        write_config(tmp_path, url, "actions: [cn_checks]\nclient: {verify: ca.pem}\n")
+        refused = subprocess.run(run, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert refused.returncode == 3, refused.stdout + refused.stderr  # no certificate: no API
+    assert "the server requires a client certificate: give it as `client: {cert:" in refused.stderr

@@ -216,10 +216,11 @@ class Client:
         try:
             response = self._http.request("GET", "", timeout=self.timeout)
         except httpx.TransportError as exc:
+            detail = self.redactor.redact_text(str(exc)) or "no details"
+            hint = _tls_hint(detail) or "check that the server is running and that the URL is right"
             raise TargetUnreachableError(
                 f"the API under test at {shown} is unreachable ({type(exc).__name__}: "
-                f"{self.redactor.redact_text(str(exc)) or 'no details'}); check that the server "
-                "is running and that the URL is right"
+                f"{detail}); {hint}"
             ) from exc
         except Exception:
             if self.app is None:
@@ -268,12 +269,7 @@ class Client:
             )
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
             tries = f" after {self.retry.attempts} tries" if self.retry.attempts > 1 else ""
-            hint = "check that the server is running"
-            if "CERTIFICATE_VERIFY_FAILED" in detail:
-                hint = (
-                    "the server's TLS certificate is not trusted: give its CA bundle as "
-                    "`client: {verify: PATH}` in venomqa.yaml (or Client(verify=PATH))"
-                )
+            hint = _tls_hint(detail) or "check that the server is running"
             return TargetUnreachableError(
                 f"cannot connect to the API under test for {where}{tries}: "
                 f"{type(exc).__name__}: {detail}; {hint}"
@@ -310,3 +306,18 @@ def _refuses_connections(url: httpx.URL, timeout: float = 2.0) -> str | None:
             return None
     except OSError as exc:
         return str(exc) or type(exc).__name__
+
+
+def _tls_hint(detail: str) -> str | None:
+    """What to set when a TLS handshake failed the way ``detail`` says, or None."""
+    if "CERTIFICATE_VERIFY_FAILED" in detail:
+        return (
+            "the server's TLS certificate is not trusted: give its CA bundle as "
+            "`client: {verify: PATH}` in venomqa.yaml (or Client(verify=PATH))"
+        )
+    if "CERTIFICATE_REQUIRED" in detail.upper() or "certificate required" in detail:
+        return (
+            "the server requires a client certificate: give it as `client: {cert: PATH}` "
+            "(certificate and key in one PEM) or `client: {cert: [CERT, KEY]}` in venomqa.yaml"
+        )
+    return None
