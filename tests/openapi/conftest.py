@@ -1,5 +1,6 @@
 """Fixtures of the OpenAPI tests: the shop (``_shop_api.py``) in its own process, buggy or not,
-on a fresh SQLite file; only the openapi (and postgres) plugins load."""
+on a fresh SQLite file or PostgreSQL database (``backend``); only the openapi (and postgres)
+plugins load."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from _backends import Backend, PostgresBackend, SqliteBackend, postgres_database
 from services import require_module
 
 
@@ -25,3 +27,14 @@ def openapi_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     reset_plugins()
     yield
     reset_plugins()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """The shop's database: a SQLite file, or a fresh PostgreSQL database (skipped, or failed
+    under CI, without a server)."""
+    if request.param == "sqlite":
+        yield SqliteBackend(tmp_path)
+        return
+    with postgres_database() as dsn:
+        yield PostgresBackend(dsn)

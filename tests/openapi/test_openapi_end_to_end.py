@@ -1,17 +1,16 @@
-"""``openapi:`` and ``auth:`` alone, against the FastAPI shop in its own process on SQLite: every
-planted bug is found with its shortest path, the database is left as it was, and the bug-free
-twin gives no findings. A hand-written invariant next to ``openapi:`` sees the generated ctx."""
+"""``openapi:`` and ``auth:`` alone, against the FastAPI shop in its own process on SQLite and on
+PostgreSQL: every planted bug is found with its shortest path, the database is left as it was
+(rows and id counters), and the bug-free twin gives no findings. A hand-written invariant next
+to ``openapi:`` sees the generated ctx."""
 
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
-import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
-from _support_openapi import ShopProcess
+from _backends import Backend
+from _support_openapi import ShopProcess, run_venomqa
 
 IDENTITIES = "  auth:\n    alice: {headers: {X-User: alice}}\n    bob: {headers: {X-User: bob}}\n"
 
@@ -26,58 +25,43 @@ EXPECTED = {
 }
 
 
-def _dump(db: Path) -> list[tuple[object, ...]]:
-    with sqlite3.connect(db) as conn:
-        return [
-            row
-            for table in ("users", "items")
-            for row in conn.execute(f"SELECT '{table}', * FROM {table} ORDER BY id").fetchall()
-        ] + conn.execute("SELECT * FROM sqlite_sequence ORDER BY name").fetchall()
-
-
-def _run(tmp_path: Path, *, bugs: bool, extra: str = "") -> tuple[int, dict[str, object], str]:
-    db = tmp_path / "shop.db"
-    shop = ShopProcess(f"sqlite:///{db}", bugs=bugs)
+def run_openapi(
+    tmp_path: Path,
+    backend: Backend,
+    *,
+    bugs: bool,
+    extra: str = "",
+    section: str | None = None,
+    flags: tuple[str, ...] = (),
+) -> tuple[int, dict[str, Any], str]:
+    """Run ``venomqa run`` with ``openapi:`` (``section``, default: the shop's document and two
+    header identities) on the shop; assert the database is unchanged; (exit, report, output)."""
+    shop = ShopProcess(backend.url, bugs=bugs, flags=flags)
     try:
-        with sqlite3.connect(db) as conn:  # some data before the run
-            conn.execute("INSERT INTO items (name, price, owner) VALUES ('seed', 5, 'carol')")
-        before = _dump(db)
+        # some data before the run
+        backend.execute("INSERT INTO items (name, price, owner) VALUES ('seed', 5, 'carol')")
+        before = backend.dump()
+        openapi = section or f"openapi:\n  spec: {shop.url}/openapi.json\n{IDENTITIES}"
         config = tmp_path / "venomqa.yaml"
         config.write_text(
-            f"target: {shop.url}\n"
-            f"openapi:\n  spec: {shop.url}/openapi.json\n{IDENTITIES}"
-            f"stores:\n  db: {{adapter: sqlite, path: {db}}}\n"
+            f"target: {shop.url}\n{openapi}"
+            f"stores:\n  db: {backend.store}\n"
             "explore: {max_depth: 3}\n" + extra
         )
         out = tmp_path / "report.json"
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "venomqa.cli.main",
-                "run",
-                "-c",
-                str(config),
-                "--report",
-                f"json:{out}",
-                "--no-console",
-            ],
-            cwd=tmp_path,
-            env={**os.environ, "VENOMQA_LOAD_PLUGINS": "openapi"},
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert _dump(db) == before  # rolled back: rows and id counters
+        args = ("run", "-c", str(config), "--report", f"json:{out}", "--no-console")
+        result = run_venomqa(tmp_path, *args, plugins=backend.plugins)
+        assert backend.dump() == before  # rolled back: rows and id counters
     finally:
         shop.stop()
     assert out.is_file(), result.stdout + result.stderr
     return result.returncode, json.loads(out.read_text()), result.stdout + result.stderr
 
 
-def _findings(report: dict[str, object]) -> dict[str, list[str]]:
+def findings(report: dict[str, Any]) -> dict[str, list[str]]:
+    """invariant (or ``KIND ACTION`` for 5xx/exceptions) -> shortest path."""
     found = {}
-    for violation in report["violations"]:  # type: ignore[attr-defined]
+    for violation in report["violations"]:
         name = violation["invariant"]
         if violation["kind"] != "invariant":
             name = f"{violation['kind']} {violation['path'][-1]}"
@@ -85,18 +69,20 @@ def _findings(report: dict[str, object]) -> dict[str, list[str]]:
     return found
 
 
-def test_every_planted_bug_is_found_with_its_shortest_path(tmp_path: Path) -> None:
-    code, report, output = _run(tmp_path, bugs=True)
+def test_every_planted_bug_is_found_with_its_shortest_path(
+    tmp_path: Path, backend: Backend
+) -> None:
+    code, report, output = run_openapi(tmp_path, backend, bugs=True)
     assert code == 1, output
-    assert _findings(report) == EXPECTED, output
+    assert findings(report) == EXPECTED, output
     [drift] = [v for v in report["violations"] if v["invariant"].startswith("response matches")]
     assert "$.price" in drift["message"] and "integer" in drift["message"]
     [bola] = [v for v in report["violations"] if v["invariant"].startswith("object-level")]
     assert bola["steps"][-1]["response"]["status"] == 200
 
 
-def test_the_bug_free_twin_gives_no_findings(tmp_path: Path) -> None:
-    code, report, output = _run(tmp_path, bugs=False)
+def test_the_bug_free_twin_gives_no_findings(tmp_path: Path, backend: Backend) -> None:
+    code, report, output = run_openapi(tmp_path, backend, bugs=False)
     assert report["violations"] == [], output
     assert code == 0, output
     fired = report["actions"]
@@ -117,9 +103,13 @@ def item_ids_stay_below_4(world):
 '''
 
 
-def test_a_hand_written_invariant_sees_the_generated_context(tmp_path: Path) -> None:
+def test_a_hand_written_invariant_sees_the_generated_context(
+    tmp_path: Path, backend: Backend
+) -> None:
     (tmp_path / "my_checks.py").write_text(HAND_WRITTEN)
-    code, report, output = _run(tmp_path, bugs=False, extra="actions: [my_checks]\n")
+    code, report, output = run_openapi(
+        tmp_path, backend, bugs=False, extra="actions: [my_checks]\n"
+    )
     assert code == 1, output
     [mine] = [v for v in report["violations"] if v["invariant"] == "item_ids_stay_below_4"]
     # the seeded row is id 1: the third item created gets id 4
