@@ -19,6 +19,9 @@ triggers that fill it inside the writer's own transaction, and a rollback proced
   teardown is repaired by the next ``setup()`` (or ``venomqa recover``) with a
   ``LeftoversRepaired`` warning (``_recovery``).
 
+When VenomQA's connection is lost, every operation reconnects once and runs again (see
+``_guard``).
+
 Mode ``savepoint`` is for an app in VenomQA's process running its SQL on ``store.connection``:
 the objects are installed (committed) as above, then the whole run is one transaction on that
 connection: a checkpoint is a ``SAVEPOINT`` (plus the same read), a rollback ``ROLLBACK TO
@@ -172,31 +175,33 @@ class MySQLStore:
         """Roll back to the state at setup and drop every object setup installed. Idempotent.
         When the rollback fails (DDL or TRUNCATE during the run) the objects are still removed
         and the error says what could not be put back."""
-        conn, root = self._conn, self._root
-        if conn is None:
+        root = self._root
+        if self._conn is None:
             return
         failure: Exception | None = None
         try:
             if self.mode == "savepoint":
-                with contextlib.suppress(Exception):
-                    conn.rollback()  # the run's transaction; what got committed is undone next
+                with contextlib.suppress(Exception):  # the run's transaction; what got
+                    self._conn.rollback()  # committed anyway is undone next
             if root is not None:
                 try:
-                    self._call_rollback(conn, root, "teardown")
+                    self._call_rollback(root, "teardown")
                 except StoreError as exc:
                     failure = exc
             try:
-                remove(conn, installed(conn))
-            except Exception as exc:
-                raise self._wrap(
-                    "teardown", exc, "; the next setup() (or `venomqa recover`) will finish it"
+                self._guard("teardown", lambda c: remove(c, installed(c)))
+            except StoreError as exc:
+                raise StoreError(
+                    f"{exc.detail}; the next setup() (or `venomqa recover`) will finish it",
+                    store=self.name,
                 ) from exc
         finally:
-            self._conn, self._root = None, None
+            conn, self._conn, self._root = self._conn, None, None
             self._tokens.reset()
             self._seen, self._hash = [], 0
             self._rows = ChangedRows([])
-            conn.close()
+            with contextlib.suppress(Exception):
+                conn.close()
         if failure is not None:
             raise StoreError(
                 f"{failure}; VenomQA's triggers, logs and procedure were removed anyway",
@@ -215,9 +220,7 @@ class MySQLStore:
             prefix = f"SAVEPOINT venomqa_{serial}; "
         sets = self._guard(
             "checkpoint",
-            lambda: run(
-                conn, prefix + self._read_sql + "; " + self._catalog_sql, tuple(self._seen)
-            ),
+            lambda c: run(c, prefix + self._read_sql + "; " + self._catalog_sql, tuple(self._seen)),
         )
         self._advance(sets[:-1])
         catalog = self._parse_catalog(sets[-1])
@@ -238,9 +241,9 @@ class MySQLStore:
         token = self._tokens.require(token)
         if self.mode == "savepoint":
             self._check_run_transaction(conn, "rollback")
-            self._guard("rollback", lambda: run(conn, f"ROLLBACK TO SAVEPOINT {_savepoint(token)}"))
+            self._guard("rollback", lambda c: run(c, f"ROLLBACK TO SAVEPOINT {_savepoint(token)}"))
         else:
-            self._call_rollback(conn, token, "rollback")
+            self._call_rollback(token, "rollback")
         self._seen, self._hash = list(token.positions), token.content_hash
         self._rows.undo_above(token.positions)
         self._tokens.rolled_back_to(token)
@@ -265,11 +268,11 @@ class MySQLStore:
     def audit(self) -> dict[str, str]:
         """Each tracked table's rows (count and a sum of row hashes) and AUTO_INCREMENT counter,
         read afresh from the tables (a scan of each: for ``verify_rollback``)."""
-        conn = self._require()
+        self._require()
         if not self._tracked:
             return {}
         sets = self._guard(
-            "audit", lambda: run(conn, _sql.audit_sql(self._tracked) + "; " + self._catalog_sql)
+            "audit", lambda c: run(c, _sql.audit_sql(self._tracked) + "; " + self._catalog_sql)
         )
         out = {f"table {self._tracked[int(i)].name}": f"{int(n)}/{_text(h)}" for i, n, h in sets[0]}
         catalog = self._parse_catalog(sets[1])
@@ -280,17 +283,17 @@ class MySQLStore:
 
     def observe(self) -> dict[str, Any]:
         """Row counts per tracked table (one count per table: meant for reports, not loops)."""
-        conn = self._require()
+        self._require()
         if not self._tracked:
             return {}
-        rows = self._guard("observe", lambda: run(conn, _sql.count_sql(self._tracked))[0])
+        rows = self._guard("observe", lambda c: run(c, _sql.count_sql(self._tracked))[0])
         return {self._tracked[int(i)].name: int(n) for i, n in rows}
 
     def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
         """Run a query (for invariants); each row as a dict of column -> value."""
-        conn = self._require()
+        self._require()
 
-        def go() -> list[dict[str, Any]]:
+        def go(conn: Any) -> list[dict[str, Any]]:
             with conn.cursor() as cur:
                 cur.execute(sql, params or None)
                 if cur.description is None:
@@ -453,23 +456,15 @@ class MySQLStore:
         args += ["NULL" if c is None else str(int(c)) for c in token.counters]
         return f"{self._barrier}CALL {ROLLBACK_PROC}({', '.join(args)})"
 
-    def _call_rollback(self, conn: Any, token: MySQLToken, operation: str) -> None:
-        import pymysql
-
-        try:
-            sets = run(conn, self.rollback_sql(token))
-        except pymysql.Error as exc:
-            if _sql.SCHEMA_CHANGED in str(exc):
-                catalog = self._parse_catalog(run(conn, self._catalog_sql)[0])
-                raise self._schema_changed(operation, catalog) from exc
-            raise self._wrap(operation, exc) from exc
+    def _call_rollback(self, token: MySQLToken, operation: str) -> None:
+        sets = self._guard(operation, lambda c: run(c, self.rollback_sql(token)))
         if sets:  # counters were set back, which changed their tables' CREATE_TIME
             self._expected = self._parse_catalog(sets[-1])
 
     def _read_new_entries(self, operation: str) -> None:
-        conn = self._require()
+        self._require()
         sets = self._guard(
-            operation, lambda: run(conn, self._barrier + self._read_sql, tuple(self._seen))
+            operation, lambda c: run(c, self._barrier + self._read_sql, tuple(self._seen))
         )
         self._advance(sets)
 
@@ -513,13 +508,58 @@ class MySQLStore:
                 store=self.name,
             )
 
-    def _guard(self, operation: str, fn: Callable[[], T]) -> T:
+    def _guard(self, operation: str, fn: Callable[[Any], T]) -> T:
+        """``fn(connection)``, a driver error becoming a StoreError (a schema change during the
+        run one that names the table). When the connection turns out lost (killed, server
+        restarted), reconnect once and run ``fn`` again: every operation is a read or a
+        rollback in one transaction that the server rolled back (or committed: redoing it
+        changes nothing). Not in mode savepoint, whose run lived in the lost transaction."""
         import pymysql
 
+        conn = self._require()
         try:
-            return fn()
+            return fn(conn)
         except pymysql.Error as exc:
-            raise self._wrap(operation, exc) from exc
+            if not _is_lost(conn, exc):
+                raise self._error(operation, conn, exc) from exc
+            lost = exc
+        conn = self._reopen(operation, lost)
+        try:
+            return fn(conn)
+        except pymysql.Error as exc:
+            raise self._error(operation, conn, exc) from exc
+
+    def _error(self, operation: str, conn: Any, exc: Exception) -> StoreError:
+        if _sql.SCHEMA_CHANGED in str(exc):
+            return self._schema_changed(
+                operation, self._parse_catalog(run(conn, self._catalog_sql)[0])
+            )
+        return self._wrap(operation, exc)
+
+    def _reopen(self, operation: str, lost: Exception) -> Any:
+        """Replace the lost connection (triggers mode); a StoreError when that fails, and
+        always in mode savepoint."""
+        import pymysql
+
+        with contextlib.suppress(Exception):
+            self._require().close()
+        why = _one_line(lost)
+        if self.mode == "savepoint" and operation != "teardown":
+            raise StoreError(
+                f"{operation} on {self._where} failed: the connection was lost ({why}), and "
+                "with it the run's transaction: in mode savepoint everything the app wrote and "
+                "every checkpoint lived in it, so the run cannot go on",
+                store=self.name,
+            ) from lost
+        try:
+            self._conn = connect(self.target)
+        except pymysql.Error as exc:
+            raise StoreError(
+                f"{operation} on {self._where} failed: the connection to the server was lost "
+                f"({why}) and reconnecting failed: {hide_password(_one_line(exc))}",
+                store=self.name,
+            ) from exc
+        return self._conn
 
     def _require(self) -> Any:
         if self._conn is None:
@@ -539,6 +579,15 @@ class MySQLStore:
         if denied is not None:
             return StorePermissionError(message, store=self.name)
         return StoreError(message, store=self.name)
+
+
+#: Client errors that mean the connection is gone: server gone away, lost during a query, lost.
+_LOST = {2006, 2013, 2055}
+
+
+def _is_lost(conn: Any, exc: Exception) -> bool:
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+    return code in _LOST or not conn.open
 
 
 def _text(value: Any) -> str:
