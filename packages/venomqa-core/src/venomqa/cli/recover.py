@@ -16,22 +16,15 @@ import warnings
 import click
 
 from venomqa.cli.catalog import short_help
-from venomqa.config import DEFAULT_CONFIG_NAME, describe_store, load_config
+from venomqa.cli.options import config_option
+from venomqa.config import describe_store, load_config
 from venomqa.errors import EXIT_INFRASTRUCTURE, LeftoversRepaired, StoreError
 from venomqa.interrupts import INTERRUPTS
 from venomqa.ports.store import StorePort
 
 
 @click.command(short_help=short_help("recover"))
-@click.option(
-    "-c",
-    "--config",
-    "config_path",
-    default=DEFAULT_CONFIG_NAME,
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="The configuration file naming the stores.",
-)
+@config_option("The configuration file naming the stores.")
 @click.pass_context
 def recover(ctx: click.Context, config_path: str) -> None:
     """Repair what an earlier, killed run left in the stores of venomqa.yaml."""

@@ -14,8 +14,8 @@ import click
 
 from venomqa.cli import exit_code_for
 from venomqa.cli.catalog import short_help
+from venomqa.cli.options import config_option
 from venomqa.config import (
-    DEFAULT_CONFIG_NAME,
     Config,
     ReportConfig,
     default_report_path,
@@ -27,15 +27,7 @@ from venomqa.ports.reporter import ReporterPort
 
 
 @click.command(short_help=short_help("run"))
-@click.option(
-    "-c",
-    "--config",
-    "config_path",
-    default=DEFAULT_CONFIG_NAME,
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="The configuration file.",
-)
+@config_option("The configuration file.")
 @click.option("--target", metavar="URL", help="Base URL of the API (overrides `target`).")
 @click.option(
     "--strategy", metavar="NAME", help="Search strategy: bfs, dfs, random, or a plugin's."
