@@ -50,8 +50,9 @@ def dump(dsn: str) -> dict[str, Any]:
     return content
 
 
+@pytest.mark.parametrize("depth", [6, 9])
 def test_bfs_counts_the_models_states_and_leaves_the_database_as_found(
-    blog: tuple[ApiProcess, str],
+    blog: tuple[ApiProcess, str], depth: int
 ) -> None:
     server, dsn = blog
     before = dump(dsn)
@@ -59,10 +60,54 @@ def test_bfs_counts_the_models_states_and_leaves_the_database_as_found(
     world = World(server.url, stores={"db": MySQLStore(dsn=dsn)})
     world.verify_rollback = True  # every rollback checked against the tables' own content
     try:
-        result = explore(world, ACTIONS, INVARIANTS, max_depth=6)
+        result = explore(world, ACTIONS, INVARIANTS, max_depth=depth)
+    finally:
+        world.api.close()
+    assert_matches_model(result, depth)
+    assert result.stop_reason == ("max_depth" if depth == 6 else "exhausted")
+    assert dump(dsn) == before
+
+
+#: Everything the API makes up, as ``ignore:`` declares it for this store.
+IGNORE = {
+    "db": [
+        "users.id",
+        "users.password_hash",
+        "users.created_at",
+        "sessions.jti",
+        "sessions.created_at",
+        "sessions.expires_at",
+        "posts.id",
+        "posts.checksum",
+        "posts.created_at",
+        "posts.updated_at",
+        "comments.id",
+        "comments.created_at",
+    ]
+}
+
+
+def test_declared_volatile_columns_give_the_models_states_without_learning(
+    blog: tuple[ApiProcess, str],
+) -> None:
+    server, dsn = blog
+    before = dump(dsn)
+    world = World(server.url, stores={"db": MySQLStore(dsn=dsn)})
+    try:
+        result = explore(
+            world,
+            ACTIONS,
+            INVARIANTS,
+            max_depth=6,
+            ignore=IGNORE,
+            ignore_context=["*_token"],
+            learn=False,
+        )
     finally:
         world.api.close()
     assert_matches_model(result, 6)
+    assert result.learned == []
+    assert {v.spec for v in result.volatile} == {*IGNORE["db"], "*_token"}
     assert dump(dsn) == before
 
 
