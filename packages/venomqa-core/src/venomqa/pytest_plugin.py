@@ -218,16 +218,16 @@ def run_exploration(
     options: dict[str, Any],
 ) -> ExplorationResult:
     """Explore ``world`` (already set up) with ``actions`` and ``invariants`` (default: what the
-    file's modules define, and its state graphs) with the file's options updated by
-    ``options``."""
-    from venomqa.discovery import discover
+    file's modules define, its state graphs, and what plugins make from their sections, such as
+    ``openapi:``) with the file's options updated by ``options``."""
+    from venomqa.discovery import discover_config
     from venomqa.explorer import explore, explore_graph
     from venomqa.runtime import merge_explorations
 
     settings = config.explore.replace(**options).as_kwargs()
     graphs = []
     if actions is None or invariants is None:
-        found = discover(config.actions, config.folder, file=str(config.path))
+        found = discover_config(config)  # modules, and sources such as ``openapi:``
         if actions is None:
             actions, graphs = found.actions, found.graphs
         if invariants is None:

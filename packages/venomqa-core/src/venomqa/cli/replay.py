@@ -1,9 +1,10 @@
 """``venomqa replay REPORT.json``: check whether reported violations still reproduce.
 
 With a config, every finding is replayed by running the recorded action names through the real
-actions (from the config's modules) with a fresh context, so logins, tokens and ids are fresh,
-inside a World session exactly as a run does (stores set up, checkpointed, rolled back and torn
-down), then re-checking it: the invariant, the action's exception, or the 5xx answer. Without a
+actions (from the config's modules, and those plugins make from their sections such as
+``openapi:``) with a fresh context, so logins, tokens and ids are fresh, inside a World session
+exactly as a run does (stores set up, checkpointed, rolled back and torn down), then re-checking
+it: the invariant, the action's exception, or the 5xx answer. Without a
 config, server errors are replayed by re-sending each recorded request (method, URL re-based onto
 ``--target``, JSON or text body, headers except redacted ones, so an authenticated path may
 answer 401) and comparing the final status.
@@ -145,9 +146,9 @@ def _replay_one(violation: Violation, base: str, config: Config | None) -> tuple
             f"re-checking {violation.invariant!r} needs the actions and invariants it was "
             f"found with: pass -c venomqa.yaml"
         )
-    from venomqa.discovery import discover
+    from venomqa.discovery import discover_config
 
-    found = discover(config.actions, config.folder, file=str(config.path))
+    found = discover_config(config)  # the modules', and plugins' sources' (``openapi:`` ...)
     return _in_world(config, base, lambda world: _rerun_actions(world, violation, found))
 
 
