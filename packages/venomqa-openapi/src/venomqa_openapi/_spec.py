@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 from referencing import Registry, Resource
+from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 from venomqa.errors import ConfigError
 
@@ -87,7 +88,34 @@ class Spec:
         resource = Resource.from_contents(document, default_specification=DRAFT202012)
         self.registry: Registry[Any] = Registry().with_resource(BASE_URI, resource)
         self.resolver = self.registry.resolver(base_uri=BASE_URI)
+        self._check_refs(document, "")
         self.operations = list(self._operations())
+
+    def _check_refs(self, node: Any, at: str) -> None:
+        """Every ``$ref`` is local (``#/...``) and points at something: else a ConfigError
+        naming the reference and where it sits."""
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                self._check_refs(item, f"{at}/{index}")
+            return
+        if not isinstance(node, dict):
+            return
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            problem = None
+            if not ref.startswith("#"):
+                problem = "only references inside the document (#/...) are supported"
+            else:
+                try:
+                    self.resolver.lookup(ref)
+                except Unresolvable:
+                    problem = "it points at nothing in the document"
+            if problem is not None:
+                raise ConfigError(
+                    f"{self.where}: $ref {ref!r} at {at or '/'}: {problem}", key="openapi"
+                )
+        for key, value in node.items():
+            self._check_refs(value, f"{at}/{_escape(str(key))}")
 
     def deref(self, node: Any) -> Any:
         """``node`` with its top-level ``$ref`` (chains too) followed."""

@@ -37,6 +37,8 @@ class OpenApiSource:
     def __init__(self, section: object, config: Config) -> None:
         self.config = config
         self.settings = read_settings(section, file=str(config.path), folder=config.folder)
+        #: The key naming the document: ``openapi`` itself, or ``openapi.spec`` in a mapping.
+        self.spec_key = "openapi.spec" if isinstance(section, dict) else "openapi"
 
     def contribute(self) -> Contribution:
         try:
@@ -45,7 +47,8 @@ class OpenApiSource:
             if exc.file is not None:
                 raise
             message = str(exc).removeprefix(f"{exc.key}: ") if exc.key else str(exc)
-            raise ConfigError(message, file=str(self.config.path), key=exc.key) from exc
+            key = self.spec_key if exc.key == "openapi" else exc.key
+            raise ConfigError(message, file=str(self.config.path), key=key) from exc
 
 
 def build(spec: str | Path, **options: Any) -> tuple[list[Action], list[Invariant]]:
