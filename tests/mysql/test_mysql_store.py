@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,7 +26,7 @@ from _support_mysql import (
 )
 from click.testing import CliRunner
 from venomqa.cli.main import cli
-from venomqa.errors import LeftoversRepaired, StoreError, StorePermissionError
+from venomqa.errors import LeftoversRepaired, StoreError, StorePermissionError, VenomQAWarning
 from venomqa_mysql import MySQLStore
 
 
@@ -226,20 +228,27 @@ def test_venomqa_recover_repairs_a_killed_run(my_dsn: str, tmp_path: Path) -> No
 # -- clear errors --------------------------------------------------------------------------
 
 
-@pytest.fixture
-def limited_user(my_dsn: str) -> tuple[str, str]:
-    """A user with every privilege VenomQA needs on the test database but TRIGGER."""
+@contextmanager
+def user_with(my_dsn: str, grants: str) -> Iterator[tuple[str, str]]:
+    """A new user holding ``grants`` on the test database (and no global privilege)."""
     user = f"vq_{uuid.uuid4().hex[:8]}"
     database = database_of(my_dsn)
+    try:
+        for host in ("%", "localhost"):
+            execute(my_dsn, f"CREATE USER '{user}'@'{host}' IDENTIFIED BY 'secret-pw'")
+            execute(my_dsn, f"GRANT {grants} ON `{database}`.* TO '{user}'@'{host}'")
+        yield user, dsn_for(database, user, "secret-pw")
+    finally:
+        for host in ("%", "localhost"):
+            execute(my_dsn, f"DROP USER IF EXISTS '{user}'@'{host}'")
+
+
+@pytest.fixture
+def limited_user(my_dsn: str) -> Iterator[tuple[str, str]]:
+    """A user with every privilege VenomQA needs on the test database but TRIGGER."""
     grants = "SELECT, INSERT, DELETE, CREATE, DROP, ALTER, CREATE ROUTINE, ALTER ROUTINE, "
-    grants += "EXECUTE, LOCK TABLES"
-    execute(my_dsn, f"CREATE USER '{user}'@'%' IDENTIFIED BY 'secret-pw'")
-    execute(my_dsn, f"CREATE USER '{user}'@'localhost' IDENTIFIED BY 'secret-pw'")
-    for host in ("%", "localhost"):
-        execute(my_dsn, f"GRANT {grants} ON `{database}`.* TO '{user}'@'{host}'")
-    yield user, dsn_for(database, user, "secret-pw")
-    for host in ("%", "localhost"):
-        execute(my_dsn, f"DROP USER IF EXISTS '{user}'@'{host}'")
+    with user_with(my_dsn, grants + "EXECUTE, LOCK TABLES") as user:
+        yield user
 
 
 def test_missing_privilege_names_it_and_the_grant(
@@ -267,7 +276,7 @@ def test_ddl_during_the_run_is_refused(my_dsn: str) -> None:
     write_from_other_process(my_dsn, "ALTER TABLE t ADD COLUMN extra INT")
     with pytest.raises(StoreError, match=r"table 't' was altered \(DDL\) during the run"):
         store.rollback(token)
-    with pytest.raises(StoreError, match="were removed anyway"):
+    with pytest.raises(StoreError, match="procedure anyway"):
         store.teardown()
     assert objects_left(my_dsn) == []
 
@@ -275,19 +284,58 @@ def test_ddl_during_the_run_is_refused(my_dsn: str) -> None:
 def test_truncate_is_detected_and_refused(my_dsn: str) -> None:
     execute(my_dsn, "CREATE TABLE t (k VARCHAR(10) PRIMARY KEY, v TEXT)")
     execute(my_dsn, "INSERT INTO t VALUES ('a', 'one'), ('b', 'two')")
+    execute(my_dsn, "CREATE TABLE other (id INT AUTO_INCREMENT PRIMARY KEY, v TEXT)")
+    execute(my_dsn, "INSERT INTO other (v) VALUES ('kept')")
+    before = database_content(my_dsn)
     store = MySQLStore(dsn=my_dsn)
     store.setup()
     try:
         token = store.checkpoint()
-        write_from_other_process(my_dsn, "TRUNCATE TABLE t")
+        write_from_other_process(
+            my_dsn,
+            "UPDATE t SET v = 'changed' WHERE k = 'a'",
+            "INSERT INTO other (v) VALUES ('added')",
+            "UPDATE other SET v = 'changed' WHERE id = 1",
+            "TRUNCATE TABLE t",
+        )
         with pytest.raises(StoreError, match="table 't' was truncated") as caught:
             store.checkpoint()
         assert "TRUNCATE fires no triggers" in str(caught.value)
         with pytest.raises(StoreError, match="table 't' was truncated"):
             store.rollback(token)
     finally:
-        with pytest.raises(StoreError, match="removed anyway"):
+        with pytest.raises(StoreError, match="as far as it could and removed"):
             store.teardown()
+    assert objects_left(my_dsn) == []
+    after = database_content(my_dsn)  # the other table is back, counter too; 't' cannot be
+    assert after["rows other"] == before["rows other"]
+    assert after["counters"] == before["counters"]
+    assert after["rows t"] == ["('a', 'one')"]  # the one row the log knew
+
+
+def test_truncate_is_noticed_without_the_process_privilege(my_dsn: str) -> None:
+    """Without PROCESS (no InnoDB table ids), TRUNCATE still shows as a counter gone down."""
+    execute(my_dsn, "CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v TEXT)")
+    execute(my_dsn, "INSERT INTO t (v) VALUES ('one'), ('two')")
+    grants = "SELECT, INSERT, DELETE, CREATE, DROP, ALTER, TRIGGER, CREATE ROUTINE, "
+    with user_with(my_dsn, grants + "ALTER ROUTINE, EXECUTE, LOCK TABLES") as (_, dsn):
+        store = MySQLStore(dsn=dsn)
+        with pytest.warns(VenomQAWarning, match="GRANT PROCESS"):
+            store.setup()
+        try:
+            token = store.checkpoint()
+            write_from_other_process(my_dsn, "INSERT INTO t (v) VALUES ('three')")
+            inner = store.checkpoint()
+            write_from_other_process(my_dsn, "TRUNCATE TABLE t")
+            with pytest.raises(StoreError, match="table 't' was truncated"):
+                store.rollback(inner)
+            with pytest.raises(StoreError, match="table 't' was truncated"):
+                store.checkpoint()
+            with pytest.raises(StoreError, match="table 't' was truncated"):
+                store.rollback(token)
+        finally:
+            with pytest.raises(StoreError, match="procedure anyway"):
+                store.teardown()
     assert objects_left(my_dsn) == []
 
 
