@@ -77,6 +77,7 @@ def run_action(
     """Run one action against ``world`` and record what it sent and received."""
     api = world.api
     mark = api.mark()
+    world.note_action()
     response, error = call_action(fn, api, world.ctx, args)
     step = StepRecord(
         action=name,

@@ -24,7 +24,7 @@ from venomqa.ports.cache import CachePort
 from venomqa.ports.database import DatabasePort
 from venomqa.ports.queue import QueuePort
 from venomqa.ports.storage import StoragePort
-from venomqa.ports.store import StorePort, optional_release
+from venomqa.ports.store import StorePort, optional_release, optional_unchanged
 from venomqa.restoration import Snapshot, drift, take
 from venomqa.state.view import StorePart, WorldView
 
@@ -68,6 +68,23 @@ class World:
         #: Check after every rollback that the stores hold what they held at the checkpoint
         #: (a self-check of the adapters; raises RollbackDriftError naming what differs).
         self.verify_rollback = False
+        #: Actions noted (``note_action``) and the client's request mark at the world's last call
+        #: to its stores: the same values later mean nothing the world knows of wrote since.
+        self._actions = 0
+        self._calm: tuple[int, int] | None = None
+
+    def note_action(self) -> None:
+        """An action is about to run: the stores may change (no ``unchanged`` notice next)."""
+        self._actions += 1
+
+    def _notice_if_unchanged(self) -> None:
+        """Tell the stores (``SupportsUnchangedNotice``) when no action ran and no request went
+        out since the world's previous call to them, so they may reuse what they last read."""
+        now = (self._actions, self.api.mark())
+        if now == self._calm:
+            for store in self.stores.values():
+                optional_unchanged(store)
+        self._calm = now
 
     def setup(self) -> None:
         """Set up every store in order; if one fails, tear down those already set up."""
@@ -176,6 +193,7 @@ class World:
 
     def checkpoint(self) -> WorldCheckpoint:
         """Checkpoint every store and snapshot the context."""
+        self._notice_if_unchanged()
         tokens = {
             name: self._call(name, "checkpoint", store.checkpoint)
             for name, store in self.stores.items()
@@ -187,6 +205,7 @@ class World:
     def rollback(self, checkpoint: WorldCheckpoint) -> None:
         """Roll every store back to ``checkpoint`` and restore the context (and, when the
         checkpoint was taken with ``verify_rollback``, check the stores are as they were)."""
+        self._notice_if_unchanged()
         for name, store in self.stores.items():
             self._call(name, "rollback", partial(store.rollback, checkpoint.tokens[name]))
         self.ctx.restore(checkpoint.context)
@@ -204,6 +223,7 @@ class World:
 
     def fingerprint(self) -> str:
         """The state key: every store's fingerprint plus the context's, hashed together."""
+        self._notice_if_unchanged()
         parts = [
             f"{name}={self._call(name, 'fingerprint', store.fingerprint)}"
             for name, store in self.stores.items()
@@ -250,6 +270,7 @@ class World:
         """The current state as the explorer keys and compares it: each store's changed records
         (or, for a store that cannot list them, its fingerprint) and a copy of the context."""
         parts: dict[str, StorePart] = {}
+        self._notice_if_unchanged()
         for name, store in self.stores.items():
             changed = getattr(store, "changed_records", None)
             if callable(changed):

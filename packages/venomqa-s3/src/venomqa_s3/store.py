@@ -25,6 +25,12 @@ It relies on S3 versioning instead, which keeps every overwritten or deleted obj
   version id ``null``). A run killed before teardown is finished by the next ``setup()`` (or
   ``venomqa recover``), which says what it repaired with a ``LeftoversRepaired`` warning.
 
+One listing serves a whole explorer step: when the world says nothing can have written since its
+previous call (``unchanged_since_last_call``: no action ran and no request went out), the next
+checkpoint, rollback, fingerprint or changed_records reuses the store's last listing instead of
+listing again; the store's own writes (rollback, put, delete) and any failure forget it. So the
+view, the checkpoint and the next rollback of a state cost one listing, not three.
+
 Every listing the store makes (fingerprint, records, checkpoint) is compared with the one before:
 a key whose entry changed between two listings, or that may have been rewritten without its entry
 changing (written in the second the previous listing was made: see ``_freshness``), has its
@@ -161,6 +167,10 @@ class S3Store:
         self._fresh: set[str] = set()
         self._dirty: set[str] = set()
         self._records = ObjectRecords(prefix, {})
+        # Whether ``_last`` is a listing nothing the store did has made stale, and whether the
+        # world said nothing else wrote since (both needed to reuse it, once).
+        self._last_current = False
+        self._unchanged = False
 
     def __repr__(self) -> str:
         credentials = "explicit (hidden)" if self.connection.aws_access_key_id else "boto3 chain"
@@ -244,6 +254,7 @@ class S3Store:
         self._require()
         token = self._tokens.require(token)
         _, created = self._observe("rollback")
+        self._last_current = False  # the deletes below change the bucket
         doomed: list[tuple[str, str]] = []
         for key, ids in created.items():
             doomed.extend((key, version) for version in ids - token.created.get(key, frozenset()))
@@ -279,6 +290,12 @@ class S3Store:
     def release(self, token: Any) -> None:
         """Forget ``token``; it can no longer be rolled back to."""
         self._tokens.release(token)
+
+    def unchanged_since_last_call(self) -> None:
+        """The world's notice that nothing wrote since its previous call: the next checkpoint,
+        rollback, fingerprint or changed_records may reuse the last listing (``venomqa.ports.
+        store.SupportsUnchangedNotice``)."""
+        self._unchanged = True
 
     def fingerprint(self) -> str:
         """16 hex digits, equal for equal sets of current keys, ETags and sizes (one listing)."""
@@ -334,6 +351,7 @@ class S3Store:
         """Write ``data`` to ``key`` (a new version while the store is set up)."""
         extra = {"ContentType": content_type} if content_type else {}
         client = self.connection.client()
+        self._last_current = False
         self.connection.call(
             f"put key {key!r}",
             lambda: client.put_object(Bucket=self.bucket, Key=key, Body=data, **extra),
@@ -342,6 +360,7 @@ class S3Store:
     def delete(self, key: str) -> None:
         """Delete ``key`` (a delete marker while the store is set up)."""
         client = self.connection.client()
+        self._last_current = False
         self.connection.call(
             f"delete key {key!r}", lambda: client.delete_object(Bucket=self.bucket, Key=key)
         )
@@ -379,7 +398,13 @@ class S3Store:
         return self._lister
 
     def _list(self, operation: str) -> CurrentListing:
-        """The current listing; notes the keys that (may have) changed since the previous one."""
+        """The current listing; notes the keys that (may have) changed since the previous one.
+        The previous listing itself when the world said nothing wrote since and the store did
+        not write either (see the module docstring)."""
+        unchanged, self._unchanged = self._unchanged, False
+        if unchanged and self._last_current:
+            return self._last
+        self._last_current = False  # until this listing is complete and noted
         listing, now = self.connection.call(
             operation, lambda: list_current(self._listing_api(), self.bucket, self.prefix)
         )
@@ -389,9 +414,11 @@ class S3Store:
         self._dirty |= suspects
         self._records.forget(suspects)
         self._last, self._last_time, self._fresh = listing, now, fresh_keys(listing, now)
+        self._last_current = True
         return listing
 
     def _reset_observations(self) -> None:
+        self._last_current = self._unchanged = False
         self._seen, self._created, self._last = {}, {}, {}
         self._fresh, self._dirty = set(), set()
 

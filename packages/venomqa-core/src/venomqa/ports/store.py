@@ -2,7 +2,8 @@
 
 A store is something the API under test keeps state in. Only the six methods of ``StorePort`` plus
 a ``name`` class attribute are required; everything else core may use is optional and looked up
-with ``getattr`` (see ``optional_release``, ``SupportsRecords``, ``SupportsAudit``, and the
+with ``getattr`` (see ``optional_release``, ``SupportsRecords``, ``SupportsAudit``,
+``SupportsUnchangedNotice``, and the
 ``DatabasePort``, ``CachePort``, ``StoragePort`` and ``QueuePort`` a store may also be, for
 invariants).
 
@@ -106,6 +107,30 @@ class SupportsAudit(Protocol):
     """
 
     def audit(self) -> Mapping[str, str]: ...
+
+
+@runtime_checkable
+class SupportsUnchangedNotice(Protocol):
+    """Optional: being told that nothing can have written to the store since the world's
+    previous call to it.
+
+    The world calls ``unchanged_since_last_call()`` right before a ``checkpoint``,
+    ``rollback``, ``fingerprint`` or ``changed_records`` call when, since its previous call to
+    the stores, no action has run through it and its API client sent no request (the explorer's
+    view, checkpoint and next rollback of one state). The next of those calls may then reuse
+    what the store last read from its backing system instead of reading it again (an S3 bucket
+    listing). Only that next call: the notice is never given after a write the world knows of,
+    and the store must itself forget what it read when it writes (rollback, put, delete).
+    """
+
+    def unchanged_since_last_call(self) -> None: ...
+
+
+def optional_unchanged(store: object) -> None:
+    """Call ``store.unchanged_since_last_call()`` when the store offers it."""
+    notice = getattr(store, "unchanged_since_last_call", None)
+    if callable(notice):
+        notice()
 
 
 REQUIRED_STORE_METHODS = ("setup", "teardown", "checkpoint", "rollback", "fingerprint", "observe")
