@@ -66,11 +66,15 @@ class ChangedRows:
             self._journal.append(entry)
             self._add(entry, 1)
 
-    def undo_above(self, log_id: int) -> None:
-        """Take back every applied entry with an id above ``log_id`` (a rollback removed them)."""
+    def undo_above(self, log_id: int) -> int:
+        """Take back every applied entry with an id above ``log_id`` (a rollback removed them);
+        returns how many."""
         journal = self._journal
+        taken = 0
         while journal and journal[-1][0] > log_id:
             self._add(journal.pop(), -1)
+            taken += 1
+        return taken
 
     def records(self) -> tuple[RecordChange, ...]:
         """Every row whose content differs from setup (the same tuple until something changes)."""

@@ -13,6 +13,8 @@ triggers inside its own transactions. Then:
   (the client gave up waiting) finishes and is undone too and no new write starts meanwhile
   (``_locks``), then replays the log backwards to the token with triggers and foreign-key checks
   off, deletes those entries and ``setval``s the sequences, so ids repeat: O(rows changed).
+  Once 200 entries have been rolled back this way, the log is ``VACUUM``ed (a few ms), so the
+  dead rows they leave never pile up under the reads above a token (``_vacuum_log``).
 - ``fingerprint()``: a content hash relative to the content at setup, kept up to date from the
   log entries above the last one read, hashing their row images server-side (read after locking
   the tracked tables against writers, so a write in flight is read once it commits, never
@@ -147,6 +149,7 @@ class PostgresStore:
         self._tokens = TokenStack(self.name, PostgresToken)
         self._seen = 0
         self._hash = 0
+        self._dead_entries = 0  # log entries rolled back since the log was last vacuumed
         self._rows = ChangedRows([])
         self._savepoints: list[int] = []  # savepoint mode: serials of savepoints still open
 
@@ -238,8 +241,13 @@ class PostgresStore:
         token = self._tokens.require(token)
         self._guard("rollback", partial(self._rollback_on, token))
         self._seen, self._hash = token.log_id, token.content_hash
-        self._rows.undo_above(token.log_id)  # the entries above the token are gone
+        undone = self._rows.undo_above(token.log_id)  # the entries above the token are gone
+        if self.mode != "savepoint":
+            self._dead_entries += undone  # the rollback deleted them (read ones, at least)
         self._tokens.rolled_back_to(token)
+        if self._dead_entries >= VACUUM_AFTER:
+            self._dead_entries = 0
+            self._guard("vacuuming the undo log", _vacuum_log)
 
     def _rollback_on(self, token: PostgresToken, conn: psycopg.Connection[Any]) -> None:
         if self.mode == "savepoint":
@@ -684,6 +692,20 @@ def _is_lost(conn: psycopg.Connection[Any]) -> bool:
 def _one_line(exc: BaseException) -> str:
     """An error's message on one line."""
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+#: Rolled-back log entries after which the log is vacuumed (see ``_vacuum_log``).
+VACUUM_AFTER = 200
+
+
+def _vacuum_log(conn: psycopg.Connection[Any]) -> None:
+    """``VACUUM`` the undo log (outside any transaction: the store's connection autocommits).
+
+    Every rollback deletes the log entries it undid; the dead rows they leave (and their index
+    entries) would otherwise be walked by every read above a token until autovacuum comes by,
+    so after 10,000 rollbacks a checkpoint would cost more than on a fresh log. A small table:
+    a few ms, once per ``VACUUM_AFTER`` entries rolled back."""
+    conn.execute(f"VACUUM {_sql.LOG}")
 
 
 def _savepoint_name(serial: int) -> str:
