@@ -2,8 +2,8 @@
 
 ``user_tables`` reads every base table of the connection's database (VenomQA's own
 ``_venomqa_*`` objects left out), its columns (type, character set, whether generated), its
-primary key and whether it has an AUTO_INCREMENT column, and refuses foreign keys whose
-cascades InnoDB runs without firing triggers. Cost: a few catalog queries, once per setup.
+primary key and whether it has an AUTO_INCREMENT column (foreign-key cascades: ``_cascades``).
+Cost: a few catalog queries, once per setup.
 """
 
 from __future__ import annotations
@@ -116,12 +116,6 @@ _KEYS_SQL = (
     "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.STATISTICS "
     "WHERE TABLE_SCHEMA = DATABASE() AND INDEX_NAME = 'PRIMARY' ORDER BY TABLE_NAME, SEQ_IN_INDEX"
 )
-_CASCADES_SQL = (
-    "SELECT CONSTRAINT_NAME, TABLE_NAME, REFERENCED_TABLE_NAME, DELETE_RULE, UPDATE_RULE "
-    "FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() "
-    "AND (DELETE_RULE <> 'RESTRICT' AND DELETE_RULE <> 'NO ACTION' "
-    "OR UPDATE_RULE <> 'RESTRICT' AND UPDATE_RULE <> 'NO ACTION') ORDER BY 1"
-)
 
 
 def _text(value: Any) -> str:
@@ -131,8 +125,7 @@ def _text(value: Any) -> str:
 def user_tables(
     cur: Any, only: Sequence[str] | None, exclude: Sequence[str], database: str
 ) -> list[TableInfo]:
-    """The tables to track, in name order; UnknownTableError for a name that is not there,
-    CascadeError for a tracked table that a foreign key changes by cascade."""
+    """The tables to track, in name order; UnknownTableError for a name that is not there."""
     cur.execute(_TABLES_SQL)
     present = [_text(r[0]) for r in cur.fetchall()]
     for name in [*(only or ()), *exclude]:
@@ -167,17 +160,6 @@ def user_tables(
     for table, name in cur.fetchall():
         if _text(table) in keys:
             keys[_text(table)].append(_text(name))
-    cur.execute(_CASCADES_SQL)
-    for constraint, child, parent, on_delete, on_update in cur.fetchall():
-        if _text(child) in columns:
-            raise CascadeError(
-                f"foreign key {_text(constraint)!r} of table {_text(child)!r} references "
-                f"{_text(parent)!r} with ON DELETE {_text(on_delete)} ON UPDATE "
-                f"{_text(on_update)}: InnoDB applies cascades without firing triggers, so "
-                f"VenomQA could not log (and undo) the rows they change in {_text(child)!r}; "
-                "use RESTRICT/NO ACTION keys on a test database, or leave the table out with "
-                "'exclude'"
-            )
     tables = []
     for i, t in enumerate(chosen):
         computed = {c.name for c in columns[t] if c.generated}

@@ -54,13 +54,14 @@ def log_ddl(table: TableInfo) -> str:
     return f"CREATE TABLE {table.log} ({', '.join(columns)}) ENGINE=InnoDB"
 
 
-def row_hash(table: TableInfo, ref: str) -> str:
-    """A 64-bit hash of a row image (``ref``: ``NEW``, ``OLD`` or a table alias), as an
-    unsigned integer. TIMESTAMPs are hashed as epoch seconds, so the session's time zone does
-    not matter; every value goes through QUOTE, which tells NULL from the text 'NULL'."""
+def row_hash(table: TableInfo, ref: str, nulls: tuple[str, ...] = ()) -> str:
+    """A 64-bit hash of a row image (``ref``: ``NEW``, ``OLD`` or a table alias; the columns
+    named in ``nulls`` taken as NULL), as an unsigned integer. TIMESTAMPs are hashed as epoch
+    seconds, so the session's time zone does not matter; every value goes through QUOTE, which
+    tells NULL from the text 'NULL'."""
     parts = [str(table.index)]
     for c in table.stored:
-        value = f"{ref}.{c.q}"
+        value = "NULL" if c.name in nulls else f"{ref}.{c.q}"
         if c.data_type == "timestamp":
             value = f"UNIX_TIMESTAMP({value})"
         parts.append(f"CAST(QUOTE({value}) AS BINARY)")

@@ -29,9 +29,10 @@ SAVEPOINT``; teardown rolls the transaction back, then replays what got committe
 the counters back. AUTO_INCREMENT counters are not put back between branches in this mode
 (lowering one is DDL, which would commit the run).
 
-Refused with a clear StoreError: a foreign key whose cascade changes a tracked table (InnoDB
-cascades fire no triggers), DDL on a tracked table during the run and TRUNCATE (no triggers
-fire: the rows it removed are not in the log). Missing privileges: a StorePermissionError
+ON DELETE CASCADE / SET NULL cascades (which fire no triggers) are logged by a BEFORE DELETE
+trigger on the parent (``_cascades``). Refused with a clear StoreError: cascades that cannot be
+logged (``_cascades``), DDL on a tracked table during the run and TRUNCATE (no triggers fire:
+the rows it removed are not in the log). Missing privileges: a StorePermissionError
 naming the privilege and the GRANT.
 """
 
@@ -49,6 +50,7 @@ from venomqa.ports.store import RecordChange
 from venomqa.stores.kit import TokenStack, already_set_up, hide_password, new_serial, not_set_up
 
 from venomqa_mysql import _sql
+from venomqa_mysql._cascades import before_delete_ddl, cascade_paths, read_keys
 from venomqa_mysql._catalog import (
     META,
     ROLLBACK_PROC,
@@ -346,6 +348,7 @@ class MySQLStore:
                 tables = user_tables(cur, self.tables, self.exclude, self.target.database)
                 check_privileges(cur, self.name, self.target.database, [t.name for t in tables])
                 theirs = user_triggers(cur, tables)
+                cascades = cascade_paths(read_keys(cur), {t.name for t in tables})
         except (UnknownTableError, CascadeError) as exc:
             raise StoreError(f"{self._where}: {exc}", store=self.name) from exc
         except pymysql.Error as exc:
@@ -382,9 +385,12 @@ class MySQLStore:
             for ddl in statements:
                 run(conn, ddl)
             run(conn, f"INSERT INTO {META} (k, v) VALUES ('run', %s)", (json.dumps(saved),))
+            infos = {t.name: t for t in tables}
             for t in tables:
                 for ddl in _sql.trigger_ddl(t):
                     run(conn, ddl)
+                if cascades.get(t.name):
+                    run(conn, before_delete_ddl(t, cascades[t.name], infos, _sql.row_hash))
             catalog = self._parse_catalog(run(conn, self._catalog_sql)[0])
         except BaseException as exc:
             with contextlib.suppress(pymysql.Error):
