@@ -2,7 +2,8 @@
 own OpenAPI document at /openapi.json. ``--bugs`` plants the bugs the OpenAPI tests look for;
 without it the app is their bug-free twin.
 
-    python _shop_api.py --port 8123 --db sqlite:///tmp/shop.db [--bugs]
+    python _shop_api.py --port 8123 --db sqlite:///tmp/shop.db [--bugs] [--bug NAME]...
+                        [--login] [--carts]
 
 Planted bugs (each a realistic mistake):
 - ``getItem`` serves any user's item (broken object-level authorization);
@@ -11,9 +12,25 @@ Planted bugs (each a realistic mistake):
 - ``listItems`` crashes (500) on a page size above 1000 (no maximum enforced);
 - ``getItem`` returns ``price`` as a string (drifts from its schema);
 - a deleted item is soft-deleted, and reading it crashes (500) instead of answering 404.
+
+``--bug NAME`` plants one more bug in either app (for the retrievable/listed/deleted checks):
+- ``unretrievable``: ``createItem`` answers an id off by one (the row's id + 1);
+- ``unlisted``: ``listItems`` skips the first item of every page (an OFFSET off by one);
+- ``undeleted``: ``deleteItem`` answers 204 but removes nothing (its WHERE matches no row).
+
+``--login``: users log in (``POST /login`` {name, password: NAME-pw} -> {access_token}) and send
+``Authorization: Bearer TOKEN`` instead of ``X-User``. Sessions are rows of the database, so a
+rollback makes the API forget a token (401) and the client must log in again; a token is the
+same for a user every time, so the database's state does not depend on when a login happened.
+``GET /_logins`` (not in the document) counts the logins served.
+
+``--carts``: ``POST /carts`` answers ``{"cart": {"number": N, ...}}`` and ``GET
+/carts/{cart_number}`` reads it: no name or ``id`` to guess the wiring from (OpenAPI links or
+``wiring:`` must say it). With ``--bugs``, ``getCart`` crashes (500) on a cart with no lines.
 """
 
 import argparse
+import hashlib
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +41,12 @@ SCHEMA = (
     " is_admin INTEGER NOT NULL DEFAULT 0)",
     "CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,"
     " price INTEGER NOT NULL, owner TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0)",
+    "CREATE TABLE IF NOT EXISTS sessions (name TEXT PRIMARY KEY, token TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS carts (number INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " note TEXT, owner TEXT NOT NULL)",
 )
+#: The extra bugs ``--bug`` plants.
+EXTRA_BUGS = ("unretrievable", "unlisted", "undeleted")
 PG_SCHEMA = tuple(
     s.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "SERIAL PRIMARY KEY") for s in SCHEMA
 )
@@ -66,13 +88,21 @@ class Database:
             self.run(statement)
 
 
-def create_app(db: Database, bugs: bool) -> Any:
+def create_app(
+    db: Database,
+    bugs: bool,
+    extra: frozenset[str] = frozenset(),
+    *,
+    login: bool = False,
+    carts: bool = False,
+) -> Any:
     from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
     from fastapi.responses import JSONResponse
-    from fastapi.security import APIKeyHeader
+    from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
     from pydantic import BaseModel, ConfigDict
 
     app = FastAPI(title="shop", version="1")
+    logins = [0]
 
     @app.middleware("http")
     async def crash_is_500(request: Request, call_next: Any) -> Any:
@@ -82,7 +112,44 @@ def create_app(db: Database, bugs: bool) -> Any:
         except Exception as exc:
             return JSONResponse({"detail": f"internal error: {exc}"}, status_code=500)
 
-    user_header = APIKeyHeader(name="X-User")
+    if login:
+        bearer = HTTPBearer(auto_error=False)
+
+        def user_header(
+            credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+        ) -> str:
+            token = credentials.credentials if credentials is not None else ""
+            rows = db.run("SELECT name FROM sessions WHERE token = ?", (token,))
+            if not rows:
+                raise HTTPException(401, "not logged in (or the session is gone)")
+            return str(rows[0]["name"])
+
+        class Credentials(BaseModel):
+            name: str
+            password: str
+
+        class Token(BaseModel):
+            access_token: str
+
+        @app.post("/login", operation_id="login", response_model=Token)
+        def log_in(payload: Credentials) -> dict[str, str]:
+            if payload.password != f"{payload.name}-pw":
+                raise HTTPException(401, "wrong password")
+            token = hashlib.sha256(f"{payload.name}:shop-secret".encode()).hexdigest()[:32]
+            db.run(
+                "INSERT INTO sessions (name, token) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET token = excluded.token",
+                (payload.name, token),
+            )
+            logins[0] += 1
+            return {"access_token": token}
+
+        @app.get("/_logins", include_in_schema=False)
+        def count_logins() -> dict[str, int]:
+            return {"logins": logins[0]}
+
+    else:
+        user_header = APIKeyHeader(name="X-User")  # type: ignore[assignment]
 
     class UserCreate(BaseModel):
         name: str
@@ -141,7 +208,8 @@ def create_app(db: Database, bugs: bool) -> Any:
             "INSERT INTO items (name, price, owner) VALUES (?, ?, ?) RETURNING id",
             (name, payload.price, user),
         )
-        return {"id": rows[0]["id"], "name": name, "price": payload.price, "owner": user}
+        new_id = rows[0]["id"] + (1 if "unretrievable" in extra else 0)
+        return {"id": new_id, "name": name, "price": payload.price, "owner": user}
 
     if bugs:
 
@@ -166,7 +234,7 @@ def create_app(db: Database, bugs: bool) -> Any:
     def _list(user: str, limit: int, offset: int) -> list[dict[str, Any]]:
         rows = db.run(
             "SELECT * FROM items WHERE owner = ? AND deleted = 0 ORDER BY id LIMIT ? OFFSET ?",
-            (user, limit, offset),
+            (user, limit, offset + (1 if "unlisted" in extra else 0)),
         )
         return [public(row) for row in rows]
 
@@ -193,11 +261,45 @@ def create_app(db: Database, bugs: bool) -> Any:
         row = item_row(item_id)
         if row is None or row["deleted"] or row["owner"] != user:
             raise HTTPException(404, "no such item")
-        if bugs:
+        if "undeleted" in extra:
+            db.run("DELETE FROM items WHERE id = ? AND owner <> ?", (item_id, user))
+        elif bugs:
             db.run("UPDATE items SET deleted = 1 WHERE id = ?", (item_id,))
         else:
             db.run("DELETE FROM items WHERE id = ?", (item_id,))
         return Response(status_code=204)
+
+    if carts:
+
+        class CartCreate(BaseModel):
+            note: str | None = None
+
+        class Cart(BaseModel):
+            number: int
+            note: str | None
+            lines: int
+
+        class NewCart(BaseModel):
+            cart: Cart
+
+        @app.post("/carts", operation_id="createCart", status_code=201, response_model=NewCart)
+        def create_cart(payload: CartCreate, user: str = Depends(user_header)) -> Any:
+            rows = db.run(
+                "INSERT INTO carts (note, owner) VALUES (?, ?) RETURNING number",
+                (payload.note, user),
+            )
+            return {"cart": {"number": rows[0]["number"], "note": payload.note, "lines": 0}}
+
+        @app.get(
+            "/carts/{cart_number}", operation_id="getCart", response_model=Cart, responses=not_found
+        )
+        def get_cart(cart_number: int, user: str = Depends(user_header)) -> Any:
+            rows = db.run("SELECT * FROM carts WHERE number = ? AND owner = ?", (cart_number, user))
+            if not rows:
+                raise HTTPException(404, "no such cart")
+            if bugs:
+                raise ZeroDivisionError("average line price of a cart with no lines")
+            return {"number": rows[0]["number"], "note": rows[0]["note"], "lines": 0}
 
     return app
 
@@ -207,12 +309,16 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--db", required=True)
     parser.add_argument("--bugs", action="store_true")
+    parser.add_argument("--bug", action="append", default=[], choices=EXTRA_BUGS)
+    parser.add_argument("--login", action="store_true")
+    parser.add_argument("--carts", action="store_true")
     args = parser.parse_args()
     import uvicorn
 
     db = Database(args.db)
     db.create_schema()
-    uvicorn.run(create_app(db, args.bugs), host="127.0.0.1", port=args.port, log_level="error")
+    app = create_app(db, args.bugs, frozenset(args.bug), login=args.login, carts=args.carts)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="error")
 
 
 if __name__ == "__main__":

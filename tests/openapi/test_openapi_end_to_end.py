@@ -6,6 +6,7 @@ to ``openapi:`` sees the generated ctx."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,15 +34,19 @@ def run_openapi(
     extra: str = "",
     section: str | None = None,
     flags: tuple[str, ...] = (),
+    after: Callable[[str], object] | None = None,
 ) -> tuple[int, dict[str, Any], str]:
     """Run ``venomqa run`` with ``openapi:`` (``section``, default: the shop's document and two
-    header identities) on the shop; assert the database is unchanged; (exit, report, output)."""
+    header identities; ``{url}`` is the shop's URL) on the shop started with ``flags``; assert the
+    database is unchanged; call ``after(url)`` before the shop stops; (exit, report, output)."""
     shop = ShopProcess(backend.url, bugs=bugs, flags=flags)
     try:
         # some data before the run
         backend.execute("INSERT INTO items (name, price, owner) VALUES ('seed', 5, 'carol')")
         before = backend.dump()
-        openapi = section or f"openapi:\n  spec: {shop.url}/openapi.json\n{IDENTITIES}"
+        openapi = (section or "openapi:\n  spec: {url}/openapi.json\n" + IDENTITIES).replace(
+            "{url}", shop.url
+        )
         config = tmp_path / "venomqa.yaml"
         config.write_text(
             f"target: {shop.url}\n{openapi}"
@@ -52,6 +57,8 @@ def run_openapi(
         args = ("run", "-c", str(config), "--report", f"json:{out}", "--no-console")
         result = run_venomqa(tmp_path, *args, plugins=backend.plugins)
         assert backend.dump() == before  # rolled back: rows and id counters
+        if after is not None:
+            after(shop.url)
     finally:
         shop.stop()
     assert out.is_file(), result.stdout + result.stderr

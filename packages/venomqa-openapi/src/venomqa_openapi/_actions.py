@@ -125,18 +125,19 @@ def build_request(kit: Kit, op: Operation, ctx: ExecutionContext, action: str) -
 
 
 def send(
-    kit: Kit, api: Client, request: Request, identity: str | None
+    kit: Kit, api: Client, request: Request, identity: str | None, ctx: ExecutionContext
 ) -> tuple[httpx.Response, Any]:
-    """Send ``request`` as ``identity``; the response and its JSON body (None if not JSON)."""
+    """Send ``request`` as ``identity`` (logging in first, and again once on a 401, when it has
+    a login); the response and its JSON body (None if not JSON)."""
     for attempt in (1, 2):
-        kwargs: dict[str, Any] = {"headers": kit.identities.headers(api, identity)}
+        kwargs: dict[str, Any] = {"headers": kit.identities.headers(api, identity, ctx)}
         if request.query:
             kwargs["params"] = request.query
         if request.body is not _MISSING:
             kwargs["json"] = request.body
         response = api.request(request.method, request.url, **kwargs)
         if response.status_code == 401 and attempt == 1 and kit.identities.can_refresh(identity):
-            kit.identities.forget(identity)
+            kit.identities.forget(identity, ctx)
             continue
         break
     return response, json_body(response)
@@ -195,7 +196,7 @@ def follow_ups(
     getter = kit.retrieve_op(slot)
     if getter is not None and kit.settings.on("retrievable"):
         request = build_request(kit, getter, ctx, getter.name)
-        response, _ = send(kit, api, request, identity)
+        response, _ = send(kit, api, request, identity, ctx)
         if not 200 <= response.status_code < 300:
             problems[invariant_name("retrievable", op.name)] = (
                 f"{op.name} created {slot.param}={value!r}, but {getter.method} "
@@ -204,7 +205,7 @@ def follow_ups(
     lister = kit.list_op(slot)
     if lister is not None and kit.settings.on("listed"):
         request = build_request(kit, lister, ctx, lister.name)
-        response, body = send(kit, api, request, identity)
+        response, body = send(kit, api, request, identity, ctx)
         if 200 <= response.status_code < 300 and not _contains(body, value):
             problems[invariant_name("listed", op.name)] = (
                 f"{op.name} created {slot.param}={value!r}, but {lister.method} {request.url} "
@@ -237,7 +238,7 @@ def valid_action(kit: Kit, op: Operation) -> Action:
 
     def run(api: Client, ctx: ExecutionContext) -> httpx.Response:
         request = build_request(kit, op, ctx, op.name)
-        response, body = send(kit, api, request, identity)
+        response, body = send(kit, api, request, identity, ctx)
         problems = response_problems(kit, op, response, body)
         if 200 <= response.status_code < 300:
             kit.wiring.harvest(op, body, response.headers, ctx)
@@ -267,7 +268,7 @@ def _after_delete(
     getter = kit.retrieve_op(slot)
     if getter is not None and kit.settings.on("deleted_gone"):
         request = build_request(kit, getter, ctx, getter.name)
-        response, _ = send(kit, api, request, identity)
+        response, _ = send(kit, api, request, identity, ctx)
         if response.status_code not in (404, 410) and response.status_code < 500:
             problems[invariant_name("deleted_gone", op.name)] = (
                 f"{op.name} deleted {slot.param}={ctx[slot.key]!r}, but {getter.method} "
@@ -290,7 +291,7 @@ def invalid_actions(kit: Kit, op: Operation) -> list[Action]:
         ) -> httpx.Response:
             request = build_request(kit, op, ctx, name)
             request.query, request.body = mutate(dict(request.query), request.body)
-            response, body = send(kit, api, request, identity)
+            response, body = send(kit, api, request, identity, ctx)
             kit.ledger.record(api.mark(), response_problems(kit, op, response, body))
             return response
 
@@ -377,7 +378,7 @@ def bola_actions(kit: Kit, op: Operation) -> list[Action]:
 
         def run(api: Client, ctx: ExecutionContext, other: str = other) -> httpx.Response:
             request = build_request(kit, op, ctx, op.name)
-            response, _ = send(kit, api, request, other)
+            response, _ = send(kit, api, request, other, ctx)
             problems: dict[str, str] = {}
             if 200 <= response.status_code < 300:
                 verb = "read" if op.method == "GET" else "changed"
@@ -454,7 +455,7 @@ def mass_assignment_action(kit: Kit, op: Operation) -> Action | None:
         request = build_request(kit, op, ctx, name)
         if isinstance(request.body, dict):
             request.body = {**request.body, **fields}
-        response, body = send(kit, api, request, identity)
+        response, body = send(kit, api, request, identity, ctx)
         problems = response_problems(kit, op, response, body)
         if 200 <= response.status_code < 300:
             kit.wiring.harvest(op, body, response.headers, ctx)
@@ -463,7 +464,7 @@ def mass_assignment_action(kit: Kit, op: Operation) -> Action | None:
             getter = kit.retrieve_op(slot) if slot is not None and slot.key in ctx else None
             if getter is not None:
                 _read, stored = send(
-                    kit, api, build_request(kit, getter, ctx, getter.name), identity
+                    kit, api, build_request(kit, getter, ctx, getter.name), identity, ctx
                 )
                 shown += [f for f in _shown(fields, stored) if f not in shown]
             if shown:
