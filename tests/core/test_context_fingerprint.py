@@ -1,0 +1,48 @@
+"""The context's fingerprint (part of the explorer's state key) and its step results.
+
+Two contexts holding the same data must fingerprint alike whatever order the keys were set in,
+or the explorer counts one state twice; a value that JSON cannot encode (an object an action
+stored) must still fingerprint, by its repr. Found by mutation testing (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from venomqa.context import ExecutionContext
+
+
+@dataclass
+class Order:
+    """An object an action might keep in ``ctx`` (not JSON-encodable)."""
+
+    id: int
+
+
+def test_same_content_set_in_another_order_has_the_same_fingerprint() -> None:
+    first = ExecutionContext()
+    first["user"] = "ada"
+    first["order"] = {"id": 7, "items": ["pen"]}
+    second = ExecutionContext()
+    second["order"] = {"items": ["pen"], "id": 7}
+    second["user"] = "ada"
+    assert list(first) != list(second)  # really inserted in different orders
+    assert first.fingerprint() == second.fingerprint()
+    second["user"] = "bob"
+    assert first.fingerprint() != second.fingerprint()
+
+
+def test_a_value_json_cannot_encode_fingerprints_by_its_repr() -> None:
+    ctx = ExecutionContext({"order": Order(7)})
+    same = ExecutionContext({"order": Order(7)})
+    other = ExecutionContext({"order": Order(8)})
+    assert ctx.fingerprint() == same.fingerprint()
+    assert ctx.fingerprint() != other.fingerprint()
+
+
+def test_step_result_of_a_step_that_has_not_run_is_the_default() -> None:
+    ctx = ExecutionContext()
+    assert ctx.step_result("login") is None
+    assert ctx.step_result("login", default="not yet") == "not yet"
+    ctx.set_step_result("login", {"token": "t"})
+    assert ctx.step_result("login", default="not yet") == {"token": "t"}
