@@ -40,6 +40,13 @@ class OpenApiSource:
         #: The key naming the document: ``openapi`` itself, or ``openapi.spec`` in a mapping.
         self.spec_key = "openapi.spec" if isinstance(section, dict) else "openapi"
 
+    @classmethod
+    def scaffold(cls, spec: str, folder: Path) -> dict[Path, str]:
+        """``venomqa init --openapi SPEC``: an editable actions module and a venomqa.yaml."""
+        from venomqa_openapi._scaffold import scaffold
+
+        return scaffold(spec, folder)
+
     def contribute(self) -> Contribution:
         try:
             return make(self.settings, timeout=self.config.timeout)

@@ -1,5 +1,8 @@
 """``venomqa init [DIR]``: write a starter venomqa.yaml and an actions module that load as written.
 
+``venomqa init --openapi SPEC [DIR]`` writes instead what a plugin's ``openapi`` action source
+makes of the document (venomqa-openapi: an editable module of the generated actions and a
+venomqa.yaml running it): a source class may offer ``scaffold(spec, folder) -> {path: text}``.
 Existing files are never overwritten unless ``--force`` is given.
 """
 
@@ -100,13 +103,22 @@ def created_item_is_readable(world):
 @click.command(short_help=short_help("init"))
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
-def init(directory: str, force: bool) -> None:
+@click.option(
+    "--openapi",
+    "spec",
+    metavar="SPEC",
+    help="Write the actions made from this OpenAPI document (path or URL) as an editable "
+    "module, and a venomqa.yaml using it (needs venomqa-openapi).",
+)
+def init(directory: str, force: bool, spec: str | None) -> None:
     """Write a starter venomqa.yaml and venomqa_checks.py into DIRECTORY (default: here)."""
     folder = Path(directory)
     files = {
         folder / CONFIG_FILE: STARTER_CONFIG,
         folder / f"{ACTIONS_MODULE}.py": STARTER_ACTIONS,
     }
+    if spec is not None:
+        files = _from_source("openapi", spec, folder)
     existing = [str(path) for path in files if path.exists()]
     if existing and not force:
         raise UsageError(
@@ -121,3 +133,18 @@ def init(directory: str, force: bool) -> None:
         f"Next: start your API, adjust `target` and the actions, then run "
         f"`venomqa run -c {folder / CONFIG_FILE}`."
     )
+
+
+def _from_source(name: str, spec: str, folder: Path) -> dict[Path, str]:
+    """The files the action source ``name`` scaffolds from ``spec``."""
+    from venomqa.plugins import sources
+
+    source = sources().get(name)
+    scaffold = getattr(source, "scaffold", None)
+    if source is None or not callable(scaffold):
+        raise UsageError(
+            f"--{name} needs a plugin that writes actions from {name} documents: "
+            f"pip install venomqa-{name}"
+        )
+    files: dict[Path, str] = scaffold(spec, folder)
+    return files
