@@ -136,6 +136,14 @@ def database_content(dsn: str) -> dict[str, Any]:
         conn.close()
 
 
+def content_without_venomqa(dsn: str) -> dict[str, Any]:
+    """``database_content``, after checking that no ``_venomqa_*`` object is left in it."""
+    content = database_content(dsn)
+    assert not any("_venomqa" in line for line in content["tables"] + content["triggers"])
+    assert content["routines"] == []
+    return content
+
+
 class MySQLWriter(SubprocessWriter):
     """The contract suite's writer: a key/value table ``kv`` written from another process."""
 

@@ -9,17 +9,13 @@ left)."""
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from _support_mysql import HERE, database_content, execute
+from _support_mysql import content_without_venomqa
 from blog_model import SEEDED, assert_matches_model, model_bfs, replay_in_model, shortest_violations
 from click.testing import CliRunner
 from venomqa.cli.main import cli
-from venomqa.demo.blog import start_blog_server
 from venomqa.demo.blog.checks import ACTIONS, INVARIANTS
 from venomqa.explorer import explore
 from venomqa.testing.server import ApiProcess
@@ -27,35 +23,12 @@ from venomqa.world import World
 from venomqa_mysql import MySQLStore
 
 
-@pytest.fixture
-def blog(my_dsn: str) -> Iterator[tuple[ApiProcess, str]]:
-    """The blog served by its own process on a fresh database, with one user already there."""
-    path = os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH")) if p)
-    with start_blog_server(
-        f"_support_mysql_blog:open_storage:{my_dsn}", env={"PYTHONPATH": path}
-    ) as server:
-        execute(  # a user who was there before
-            my_dsn,
-            "INSERT INTO users VALUES ('11111111-aaaa-4bbb-8ccc-000000000001', 'carol', "
-            "'pbkdf2:sha256:1000$00$00', '2020-01-01 00:00:00')",
-        )
-        yield server, my_dsn
-
-
-def dump(dsn: str) -> dict[str, Any]:
-    """The database's catalog, rows and counters; VenomQA's objects must be gone."""
-    content = database_content(dsn)
-    assert not any("_venomqa" in line for line in content["tables"] + content["triggers"])
-    assert content["routines"] == []
-    return content
-
-
 @pytest.mark.parametrize("depth", [6, 9])
 def test_bfs_counts_the_models_states_and_leaves_the_database_as_found(
     blog: tuple[ApiProcess, str], depth: int
 ) -> None:
     server, dsn = blog
-    before = dump(dsn)
+    before = content_without_venomqa(dsn)
     assert any("carol" in row for row in before["rows users"]), before
     world = World(server.url, stores={"db": MySQLStore(dsn=dsn)})
     world.verify_rollback = True  # every rollback checked against the tables' own content
@@ -65,7 +38,7 @@ def test_bfs_counts_the_models_states_and_leaves_the_database_as_found(
         world.api.close()
     assert_matches_model(result, depth)
     assert result.stop_reason == ("max_depth" if depth == 6 else "exhausted")
-    assert dump(dsn) == before
+    assert content_without_venomqa(dsn) == before
 
 
 #: Everything the API makes up, as ``ignore:`` declares it for this store.
@@ -91,7 +64,7 @@ def test_declared_volatile_columns_give_the_models_states_without_learning(
     blog: tuple[ApiProcess, str],
 ) -> None:
     server, dsn = blog
-    before = dump(dsn)
+    before = content_without_venomqa(dsn)
     world = World(server.url, stores={"db": MySQLStore(dsn=dsn)})
     try:
         result = explore(
@@ -108,7 +81,7 @@ def test_declared_volatile_columns_give_the_models_states_without_learning(
     assert_matches_model(result, 6)
     assert result.learned == []
     assert {v.spec for v in result.volatile} == {*IGNORE["db"], "*_token"}
-    assert dump(dsn) == before
+    assert content_without_venomqa(dsn) == before
 
 
 def test_venomqa_run_finds_the_seeded_bugs_by_their_shortest_paths(
@@ -125,7 +98,7 @@ def test_venomqa_run_finds_the_seeded_bugs_by_their_shortest_paths(
         "explore: {max_depth: 6}\n"
         "reports: [{format: json, path: report.json}]\n"
     )
-    before = dump(dsn)
+    before = content_without_venomqa(dsn)
     result = CliRunner().invoke(cli, ["run", "-c", str(config)])
 
     assert result.exit_code == 1, result.output
@@ -136,4 +109,4 @@ def test_venomqa_run_finds_the_seeded_bugs_by_their_shortest_paths(
     for name, length in shortest_violations(6).items():
         assert len(found[name]["path"]) == length, (name, found[name]["path"])
         replay_in_model(found[name]["path"])
-    assert dump(dsn) == before
+    assert content_without_venomqa(dsn) == before
