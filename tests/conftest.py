@@ -24,7 +24,14 @@ if _SHARED not in sys.path:
     sys.path.insert(0, _SHARED)
 
 #: The entry points of this repository's distributions.
-_OURS = ("venomqa-postgres", "venomqa-redis", "venomqa-s3", "venomqa-reporters", "venomqa-mysql")
+_OURS = (
+    "venomqa-postgres",
+    "venomqa-redis",
+    "venomqa-s3",
+    "venomqa-reporters",
+    "venomqa-mysql",
+    "venomqa-celery",
+)
 
 
 def _our_installed_plugins() -> str:

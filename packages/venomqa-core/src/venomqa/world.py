@@ -24,7 +24,12 @@ from venomqa.ports.cache import CachePort
 from venomqa.ports.database import DatabasePort
 from venomqa.ports.queue import QueuePort
 from venomqa.ports.storage import StoragePort
-from venomqa.ports.store import StorePort, optional_release, optional_unchanged
+from venomqa.ports.store import (
+    StorePort,
+    optional_release,
+    optional_settle,
+    optional_unchanged,
+)
 from venomqa.restoration import Snapshot, drift, take
 from venomqa.state.view import StorePart, WorldView
 
@@ -72,10 +77,21 @@ class World:
         #: to its stores: the same values later mean nothing the world knows of wrote since.
         self._actions = 0
         self._calm: tuple[int, int] | None = None
+        #: ``_actions`` when the stores were last settled (``SupportsSettle``).
+        self._settled = 0
 
     def note_action(self) -> None:
         """An action is about to run: the stores may change (no ``unchanged`` notice next)."""
         self._actions += 1
+
+    def settle(self) -> None:
+        """Let stores that offer ``settle`` (``SupportsSettle``) wait for their background work,
+        once after each action; called before every checkpoint, rollback, fingerprint and view."""
+        if self._settled == self._actions:
+            return
+        self._settled = self._actions
+        for name, store in self.stores.items():
+            self._call(name, "settle", partial(optional_settle, store))
 
     def _notice_if_unchanged(self) -> None:
         """Tell the stores (``SupportsUnchangedNotice``) when no action ran and no request went
@@ -193,6 +209,7 @@ class World:
 
     def checkpoint(self) -> WorldCheckpoint:
         """Checkpoint every store and snapshot the context."""
+        self.settle()
         self._notice_if_unchanged()
         tokens = {
             name: self._call(name, "checkpoint", store.checkpoint)
@@ -205,6 +222,7 @@ class World:
     def rollback(self, checkpoint: WorldCheckpoint) -> None:
         """Roll every store back to ``checkpoint`` and restore the context (and, when the
         checkpoint was taken with ``verify_rollback``, check the stores are as they were)."""
+        self.settle()
         self._notice_if_unchanged()
         for name, store in self.stores.items():
             self._call(name, "rollback", partial(store.rollback, checkpoint.tokens[name]))
@@ -223,6 +241,7 @@ class World:
 
     def fingerprint(self) -> str:
         """The state key: every store's fingerprint plus the context's, hashed together."""
+        self.settle()
         self._notice_if_unchanged()
         parts = [
             f"{name}={self._call(name, 'fingerprint', store.fingerprint)}"
@@ -270,6 +289,7 @@ class World:
         """The current state as the explorer keys and compares it: each store's changed records
         (or, for a store that cannot list them, its fingerprint) and a copy of the context."""
         parts: dict[str, StorePart] = {}
+        self.settle()
         self._notice_if_unchanged()
         for name, store in self.stores.items():
             changed = getattr(store, "changed_records", None)
@@ -281,6 +301,7 @@ class World:
 
     def observe(self) -> dict[str, Json]:
         """Each store's human-readable summary, by store name."""
+        self.settle()
         return {
             name: self._call(name, "observe", store.observe) for name, store in self.stores.items()
         }

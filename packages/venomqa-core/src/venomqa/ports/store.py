@@ -3,7 +3,7 @@
 A store is something the API under test keeps state in. Only the six methods of ``StorePort`` plus
 a ``name`` class attribute are required; everything else core may use is optional and looked up
 with ``getattr`` (see ``optional_release``, ``SupportsRecords``, ``SupportsAudit``,
-``SupportsUnchangedNotice``, and the
+``SupportsUnchangedNotice``, ``SupportsSettle``, and the
 ``DatabasePort``, ``CachePort``, ``StoragePort`` and ``QueuePort`` a store may also be, for
 invariants).
 
@@ -131,6 +131,29 @@ def optional_unchanged(store: object) -> None:
     notice = getattr(store, "unchanged_since_last_call", None)
     if callable(notice):
         notice()
+
+
+@runtime_checkable
+class SupportsSettle(Protocol):
+    """Optional: wait until work the API handed elsewhere (background jobs) is done.
+
+    The world calls ``settle()`` on every store that offers it, before reading or saving any
+    store (``checkpoint``, ``rollback``, ``fingerprint``, ``view``, ``observe``), once after each
+    action: only when an action ran since the previous settle. A store of job queues (Celery,
+    RQ) waits there until its queues are drained and no job is running, so invariants and
+    checkpoints see settled state. It must not raise for a job that failed or never finished:
+    it keeps that as part of its state for invariants to report (a finding with the path that
+    enqueued the job); an unreachable broker is a StoreError as anywhere else.
+    """
+
+    def settle(self) -> None: ...
+
+
+def optional_settle(store: object) -> None:
+    """Call ``store.settle()`` when the store offers it."""
+    settle = getattr(store, "settle", None)
+    if callable(settle):
+        settle()
 
 
 REQUIRED_STORE_METHODS = ("setup", "teardown", "checkpoint", "rollback", "fingerprint", "observe")

@@ -1,0 +1,12 @@
+"""VenomQA stores for APIs that hand work to background workers: ``celery`` and ``rq``.
+
+Both settle their queues after every action (invariants then see the jobs' effects), keep the
+jobs that failed as part of their state (``worker_invariants`` reports them with the path that
+enqueued them), or, with ``settle: false``, make pending jobs part of the state and roll queues
+back, for exploring job orderings.
+"""
+
+from venomqa_celery._problems import FAILED, STUCK, WorkerProblem, worker_invariants
+from venomqa_celery.rq_store import RQStore
+
+__all__ = ["FAILED", "STUCK", "RQStore", "WorkerProblem", "worker_invariants"]

@@ -1,0 +1,40 @@
+"""Waiting until background work is done: poll a probe until it reports nothing busy.
+
+Cost: one probe per poll; polls start 1 ms apart and back off to ``max_interval``, so a queue
+that drains at once costs one or two probes (a Redis pipeline, an AMQP declare plus a worker
+inspect), and a job that runs for ``t`` seconds about ``t / max_interval`` probes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+#: What is still busy, by queue: a short description ("1 waiting: app.pay(3)"); empty = idle.
+Busy = Mapping[str, str]
+
+
+def wait_until_idle(
+    probe: Callable[[], Busy],
+    timeout: float,
+    *,
+    quiet: int = 1,
+    max_interval: float = 0.02,
+) -> Busy:
+    """Call ``probe`` until it returns nothing busy ``quiet`` times in a row; returns {} then,
+    or what was still busy when ``timeout`` seconds passed."""
+    deadline = time.monotonic() + timeout
+    interval = 0.001
+    calm = 0
+    while True:
+        busy = probe()
+        if busy:
+            calm = 0
+        else:
+            calm += 1
+            if calm >= quiet:
+                return {}
+        if time.monotonic() >= deadline:
+            return busy
+        time.sleep(interval)
+        interval = min(interval * 2, max_interval)
