@@ -1,0 +1,165 @@
+"""The explorer meeting values that change between runs: a replay that reaches another state, and
+a volatile field learned after states it concerns were keyed (the search starts over).
+
+Actions here change the context or a real SQLite file directly (no HTTP), so every run is
+deterministic: a "volatile" value is a counter the test controls, or a hidden epoch that the
+stores and the context do not show. Found by mutation testing (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from venomqa import Action, ExecutionContext, World, explore
+from venomqa.models import FindingKind
+from venomqa.stores import SQLiteStore
+
+#: A base URL nothing listens on: these actions never call the API.
+NO_API = "http://127.0.0.1:9"
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "app.db"
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, stamp INTEGER)")
+        conn.execute("CREATE TABLE other (id INTEGER PRIMARY KEY)")
+    return path
+
+
+def _write(path: Path, sql: str, *params: object) -> None:
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute(sql, params)
+
+
+def _world(db: Path | None) -> World:
+    return World(NO_API, {"db": SQLiteStore(str(db))} if db is not None else {})
+
+
+def _set(key: str, value: object) -> Action:
+    """An action that sets ``ctx[key] = value()`` once."""
+
+    def run(api: object, ctx: ExecutionContext) -> None:
+        ctx[key] = value()
+
+    return Action(key, run, requires=lambda ctx: key not in ctx)
+
+
+@pytest.mark.parametrize("with_store", [True, False], ids=["store declared", "no store"])
+def test_a_path_that_replays_to_another_state_is_one_finding_naming_the_path(
+    db: Path, with_store: bool
+) -> None:
+    runs = itertools.count(1)
+    fired: list[str] = []
+
+    def counted(value: Iterator[int]) -> int:
+        fired.append("a")
+        return next(value)
+
+    actions = [_set("a", lambda: counted(runs)), _set("b", lambda: 1)]
+    result = explore(_world(db if with_store else None), actions, learn=False)
+
+    # BFS: a and b from the root; going back to a's state replays a, which sets a=2, not 1.
+    [finding] = result.violations
+    assert finding.kind is FindingKind.NONDETERMINISM
+    assert finding.message.startswith("the path ['a'] reached different states on two runs: ")
+    assert "context" in finding.message and "'a'" in finding.message  # what differed
+    hint = "if the API keeps state" if with_store else "no store is declared under `stores:`"
+    assert hint in finding.message
+    assert finding.path == ["a"]
+    reached = {edge.target for edge in result.state_edges if edge.action == "a"}
+    assert finding.state in reached  # the state the path was meant to reach
+    assert result.volatile == []  # learn=False: nothing learned, on a replay either
+    # a ran three times: to a's state, its replay, and from b's state; the finding is reported
+    # with the steps already run (not reproduced again from the root).
+    assert fired == ["a", "a", "a"]
+    assert result.states == 4
+
+
+def test_a_value_that_changes_only_on_replay_is_learned_and_the_search_starts_over() -> None:
+    epoch = itertools.count()
+    now = [0]
+
+    def tick() -> int:
+        now[0] = next(epoch)  # state the stores and the context do not show
+        return 1
+
+    actions = [_set("a", lambda: f"v{now[0]}"), _set("b", tick)]
+    result = explore(_world(None), actions)
+
+    assert result.violations == []
+    [learned] = [rule for rule in result.volatile if rule.spec == "a"]
+    assert learned.where == "context.ignore"
+    assert "differed on replaying ['a']" in learned.reason
+    assert result.restarts == 1
+    assert result.states == 4  # {}, {a}, {b}, {a, b}
+
+
+def test_a_context_key_learned_volatile_after_it_was_keyed_restarts_the_search() -> None:
+    stamps = itertools.count(1)
+    init = _set("t", lambda: 0)
+
+    def stamp(api: object, ctx: ExecutionContext) -> None:
+        ctx["t"] = next(stamps)
+
+    actions = [init, Action("stamp", stamp, requires=lambda ctx: "t" in ctx)]
+    result = explore(_world(None), actions, max_depth=3)
+
+    # Calibrating stamp learns that t is volatile after {t: 0} was keyed: start over, so that
+    # {t: 0} and {t: 1} are one state.
+    assert [rule.spec for rule in result.volatile] == ["t"]
+    assert result.restarts == 1
+    assert result.states == 2
+
+
+def test_a_rule_about_nothing_keyed_yet_does_not_restart_the_search() -> None:
+    stamps = itertools.count(1)
+
+    def stamp(api: object, ctx: ExecutionContext) -> None:
+        ctx["t"] = next(stamps)
+
+    result = explore(_world(None), [Action("stamp", stamp)], max_depth=2)
+
+    [rule] = result.volatile
+    assert (rule.spec, rule.reason) == ("t", "differed between two runs of 'stamp'")
+    assert result.restarts == 0
+    assert result.states == 2
+
+
+def _init_then_stamp(db: Path, init_table: str) -> list[Action]:
+    stamps = itertools.count(1)
+
+    def init(api: object, ctx: ExecutionContext) -> None:
+        _write(db, f"INSERT INTO {init_table} (id) VALUES (1)")
+        ctx["init"] = True
+
+    def stamp(api: object, ctx: ExecutionContext) -> None:
+        _write(db, "INSERT OR REPLACE INTO items (id, stamp) VALUES (1, ?)", next(stamps))
+
+    return [
+        Action("init", init, requires=lambda ctx: "init" not in ctx),
+        Action("stamp", stamp, requires=lambda ctx: "init" in ctx),
+    ]
+
+
+def test_a_store_field_learned_after_its_table_was_keyed_restarts_the_search(db: Path) -> None:
+    result = explore(_world(db), _init_then_stamp(db, "items"), max_depth=3)
+
+    assert [(rule.where, rule.spec) for rule in result.volatile] == [
+        ("stores.db.ignore", "items.stamp")
+    ]
+    assert result.restarts == 1
+    assert result.states == 2  # {}, {items row 1}: its stamp no longer splits states
+
+
+def test_a_store_field_learned_in_a_table_not_keyed_yet_does_not_restart(db: Path) -> None:
+    result = explore(_world(db), _init_then_stamp(db, "other"), max_depth=3)
+
+    assert [rule.spec for rule in result.volatile] == ["items.stamp"]
+    assert result.restarts == 0  # only `other` had been keyed in this store
+    assert result.states == 3
