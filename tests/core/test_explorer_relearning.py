@@ -1,5 +1,6 @@
 """The explorer meeting values that change between runs: a replay that reaches another state, and
-a volatile field learned after states it concerns were keyed (the search starts over).
+a volatile field learned after states it concerns were keyed (the search starts over), and a
+graph finding's steps taken from one run from the root.
 
 Actions here change the context or a real SQLite file directly (no HTTP), so every run is
 deterministic: a "volatile" value is a counter the test controls, or a hidden epoch that the
@@ -9,13 +10,16 @@ stores and the context do not show. Found by mutation testing (docs/benchmarks.m
 from __future__ import annotations
 
 import itertools
+import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
 
 import pytest
-from venomqa import Action, ExecutionContext, World, explore
+from venomqa import Action, ExecutionContext, StateGraph, World, explore
+from venomqa.client import Client
+from venomqa.explorer import explore_graph
 from venomqa.models import FindingKind
 from venomqa.stores import SQLiteStore
 
@@ -163,3 +167,29 @@ def test_a_store_field_learned_in_a_table_not_keyed_yet_does_not_restart(db: Pat
     assert [rule.spec for rule in result.volatile] == ["items.stamp"]
     assert result.restarts == 0  # only `other` had been keyed in this store
     assert result.states == 3
+
+
+def test_a_graph_finding_is_reported_with_the_steps_of_one_run_from_the_root() -> None:
+    served = itertools.count(1)
+
+    def app(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps({"serial": next(served)}).encode()]  # not rolled back by any store
+
+    def tick(api: Client, ctx: ExecutionContext) -> object:
+        return api.post("/tick")
+
+    graph = StateGraph(name="ticks")
+    graph.add_node("start")
+    graph.add_node("middle")
+    graph.add_node("end", checker=lambda world: False)
+    graph.add_edge("start", "middle", tick, name="first")
+    graph.add_edge("middle", "end", tick, name="second")
+    result = explore_graph(World(Client(app=app), {}), graph, max_depth=3)
+
+    [violation] = result.violations
+    assert violation.path == ["first", "second"]
+    # Run again from the root in one go: consecutive requests, not the ones of the first
+    # firings (calibration ran each edge twice, so those are not consecutive).
+    serials = [step.requests[-1].response_body["serial"] for step in violation.steps]
+    assert serials[1] == serials[0] + 1
