@@ -105,3 +105,67 @@ def start_rq_worker(orders_db: Path, client: Any, **extra: str) -> subprocess.Po
             pytest.fail(f"rq worker did not register within 20 s (exit {process.returncode})")
         time.sleep(0.05)
     return process
+
+
+def require_rabbitmq() -> None:
+    """Nothing, once RabbitMQ accepts connections at 127.0.0.1:5672 (else skip, or fail on CI)."""
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 5672), timeout=2).close()
+    except OSError as exc:
+        require_service(f"RabbitMQ is not reachable at 127.0.0.1:5672: {exc}")
+
+
+@pytest.fixture(params=["amqp", "redis"])
+def celery_broker(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A Celery broker URL: RabbitMQ, or Redis database 10 (flushed before and after)."""
+    require_module("celery")
+    if request.param == "amqp":
+        require_rabbitmq()
+        yield AMQP_URL
+        return
+    client = redis_client(CELERY_REDIS_DB)
+    client.flushdb()
+    try:
+        yield CELERY_REDIS_URL
+    finally:
+        client.flushdb()
+        client.close()
+
+
+def start_celery_worker(orders_db: Path, broker: str) -> subprocess.Popen[bytes]:
+    """A ``celery worker -P solo`` on the ``orders`` queue, once it answers a ping."""
+    celery = Path(sys.executable).with_name("celery")
+    process = subprocess.Popen(
+        [
+            str(celery),
+            "-A",
+            "_support_celery_app",
+            "worker",
+            "-P",
+            "solo",
+            "-Q",
+            QUEUE,
+            "-n",
+            f"venomqa-test-{os.getpid()}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "WARNING",
+        ],
+        cwd=HERE,
+        env=worker_env(orders_db, CELERY_BROKER=broker),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    from _support_celery_app import make_app
+
+    app = make_app(broker)
+    deadline = time.monotonic() + 30
+    while not app.control.ping(timeout=0.5):
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_process(process)
+            pytest.fail(f"celery worker did not answer within 30 s (exit {process.returncode})")
+    return process

@@ -7,6 +7,7 @@ back, for exploring job orderings.
 """
 
 from venomqa_celery._problems import FAILED, STUCK, WorkerProblem, worker_invariants
+from venomqa_celery.celery_store import CeleryStore
 from venomqa_celery.rq_store import RQStore
 
-__all__ = ["FAILED", "STUCK", "RQStore", "WorkerProblem", "worker_invariants"]
+__all__ = ["FAILED", "STUCK", "CeleryStore", "RQStore", "WorkerProblem", "worker_invariants"]

@@ -1,0 +1,180 @@
+"""Following a Celery cluster's task events in a background thread: which tasks are in flight,
+which failed, and a barrier that proves every event a worker sent before it has arrived.
+
+Workers send task events only when told (``-E`` or the ``enable_events`` control command);
+``TaskEvents`` asks them at ``start`` and, at ``stop``, turns events off again on exactly the
+workers that answered that it turned them on, so the workers are left as found.
+
+The barrier: a ``heartbeat`` broadcast makes each worker send a ``worker-heartbeat`` event
+through the same dispatcher as its task events, so once a heartbeat stamped after the request
+has arrived from every worker, every task event they sent before it has arrived too.
+Cost: one broadcast and one event per worker per barrier.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Events that end a task's attempt (a retry is a new attempt of the same id).
+_TERMINAL = ("task-succeeded", "task-failed", "task-retried", "task-rejected", "task-revoked")
+
+
+@dataclass
+class TaskFailure:
+    """A task that failed for good (or retried past its limit): what it was and why."""
+
+    task: str
+    error: str
+
+
+@dataclass
+class _Seen:
+    in_flight: dict[str, str] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+    failures: list[TaskFailure] = field(default_factory=list)
+    heartbeats: dict[str, float] = field(default_factory=dict)
+
+
+def describe_task(event: dict[str, Any]) -> str:
+    """``name(args)`` (plus kwargs when there are any), as the task-received event gives them."""
+    name = str(event.get("name") or "?")
+    args = str(event.get("args") or "()")
+    kwargs = str(event.get("kwargs") or "{}")
+    return f"{name}{args}" + ("" if kwargs in ("{}", "") else f" {kwargs}")
+
+
+class TaskEvents:
+    """The task events of the workers of ``app``, followed from ``start`` to ``stop``."""
+
+    def __init__(self, app: Any, reply_timeout: float) -> None:
+        self.app = app
+        self.reply_timeout = reply_timeout
+        self.workers: list[str] = []
+        self._enabled_by_us: list[str] = []
+        self._lock = threading.Lock()
+        self._seen = _Seen()
+        self._receiver: Any = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def start(self) -> None:
+        """Find the workers, turn their task events on, and start following events."""
+        replies = self.app.control.ping(timeout=self.reply_timeout) or []
+        self.workers = sorted(name for reply in replies for name in reply)
+        if self.workers:
+            answers = self.app.control.enable_events(
+                reply=True,
+                timeout=self.reply_timeout,
+                destination=self.workers,
+                limit=len(self.workers),
+            )
+            self._enabled_by_us = sorted(
+                name
+                for answer in answers or []
+                for name, said in answer.items()
+                if said.get("ok") == "task events enabled"
+            )
+        ready = threading.Event()
+        self._thread = threading.Thread(
+            target=self._follow, args=(ready,), name="venomqa-celery-events", daemon=True
+        )
+        self._thread.start()
+        if not ready.wait(self.reply_timeout * 5):
+            raise TimeoutError("the event receiver did not start")
+        if self.workers and not self.barrier(self.reply_timeout * 5):
+            raise TimeoutError("the workers' heartbeat events did not arrive")
+
+    def stop(self) -> None:
+        """Stop following events; turn task events off where ``start`` turned them on."""
+        if self._receiver is not None:
+            self._receiver.should_stop = True
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+        if self._enabled_by_us:
+            self.app.control.disable_events(
+                reply=True,
+                timeout=self.reply_timeout,
+                destination=self._enabled_by_us,
+                limit=len(self._enabled_by_us),
+            )
+            self._enabled_by_us = []
+
+    def in_flight(self) -> dict[str, str]:
+        """Tasks received by a worker and not finished yet: id -> description."""
+        self._raise_if_broken()
+        with self._lock:
+            return dict(self._seen.in_flight)
+
+    def take_failures(self) -> list[TaskFailure]:
+        """The failures that arrived since the last call, oldest first."""
+        self._raise_if_broken()
+        with self._lock:
+            failures, self._seen.failures = self._seen.failures, []
+        return failures
+
+    def describe(self, task_id: str) -> str:
+        """The description of a task seen in a task-received event (else its id)."""
+        with self._lock:
+            return self._seen.names.get(task_id, f"task {task_id}")
+
+    def barrier(self, timeout: float) -> bool:
+        """Whether a heartbeat sent after now arrived from every worker within ``timeout``."""
+        if not self.workers:
+            return True
+        asked = time.time()
+        self.app.control.broadcast("heartbeat", destination=self.workers)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                beats = self._seen.heartbeats
+                if all(beats.get(worker, 0.0) >= asked for worker in self.workers):
+                    return True
+            self._raise_if_broken()
+            time.sleep(0.0005)
+        return False
+
+    def _raise_if_broken(self) -> None:
+        if self._error is not None:
+            raise RuntimeError(f"the event receiver stopped: {self._error}") from self._error
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        kind = str(event.get("type", ""))
+        task_id = str(event.get("uuid", ""))
+        with self._lock:
+            seen = self._seen
+            if kind == "worker-heartbeat":
+                sent = float(event.get("timestamp") or 0.0)  # the worker's clock: this machine
+                seen.heartbeats[str(event.get("hostname"))] = sent
+            elif kind == "task-received":
+                description = describe_task(event)
+                seen.names[task_id] = description
+                seen.in_flight[task_id] = description
+            elif kind in _TERMINAL:
+                seen.in_flight.pop(task_id, None)
+                if kind == "task-failed":
+                    name = seen.names.get(task_id, f"task {task_id}")
+                    seen.failures.append(TaskFailure(name, str(event.get("exception", ""))))
+
+    def _follow(self, ready: threading.Event) -> None:
+        try:
+            with self.app.connection_for_read() as connection:
+                self._receiver = self.app.events.Receiver(
+                    connection, handlers={"*": self._on_event}
+                )
+                receiver = self._receiver
+                original = receiver.on_consume_ready
+
+                def consuming(*args: Any, **kwargs: Any) -> None:
+                    original(*args, **kwargs)
+                    ready.set()
+
+                receiver.on_consume_ready = consuming
+                for _ in receiver.consume(limit=None, timeout=None, safety_interval=0.1):
+                    pass
+        except BaseException as exc:  # reported by the next call from the store
+            self._error = exc
+            ready.set()

@@ -1,0 +1,227 @@
+"""The ``celery`` store: the Celery queues an API feeds, settled after every call.
+
+Settle: before the world reads or saves any store after an action, wait until every queue of
+``queues`` is empty on the broker (a passive declare: RabbitMQ's ready count, or the Redis
+lists kombu keeps) and no task is in flight: none received by a worker without a final event
+(task events, followed in a background thread), and a heartbeat barrier proves every task event
+the workers sent before it has arrived (a task a worker took from the broker is then known to
+be in flight). Idle must be seen twice in a row, each time behind its own barrier: a message
+the API published an instant ago may not be routed yet, and a worker buffers task events until
+its next loop turn, so the first heartbeat can overtake the event of a task it just took.
+``celery inspect`` (active/reserved) is not used: two of its broadcasts cost
+about 30 ms per settle, the barrier about 3 ms (docs/benchmarks.md). A task
+that fails (or retries past its limit) becomes a ``failed`` WorkerProblem, a queue that does not
+drain within ``timeout`` a ``stuck`` one; both are part of this store's state and reported by
+``venomqa_celery.worker_invariants``.
+
+Workers are the user's (``celery worker``), running before the run starts: the store finds them
+at setup (``ping``), turns their task events on for the run and off again at teardown on those
+where it turned them on. Tasks scheduled with an ETA or countdown are not waited for.
+
+Costs per settle, when the queues are already drained: two rounds of one passive declare per
+queue and one heartbeat barrier (a few milliseconds on loopback; see docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from venomqa.errors import StoreError, StoreUnreachableError
+from venomqa.json_types import Json
+
+from venomqa_celery._celery_events import TaskEvents
+from venomqa_celery._problems import FAILED, STUCK, WorkerProblem
+from venomqa_celery._settle import Busy, wait_until_idle
+
+STORE_NAME = "celery"
+
+
+def _safe_url(url: str) -> str:
+    """``url`` without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    user = f"{parts.username}:***@" if parts.username else ""
+    netloc = f"{user}{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class CeleryStore:
+    """The Celery queues ``queues`` of the broker at ``broker`` (``amqp://`` or ``redis://``)."""
+
+    name = STORE_NAME
+
+    def __init__(
+        self,
+        broker: str = "amqp://guest:guest@127.0.0.1:5672//",
+        queues: Iterable[str] = ("celery",),
+        settle: bool = True,
+        timeout: float = 10.0,
+        reply_timeout: float = 1.0,
+    ) -> None:
+        if isinstance(queues, str):
+            raise ValueError("queues must be a list of queue names, not a string")
+        self.queues = list(queues)
+        if not self.queues:
+            raise ValueError("queues must name at least one queue")
+        if settle is not True:
+            raise ValueError(
+                "settle: false (queued tasks as state) is offered by the rq store only; "
+                "the celery store always settles"
+            )
+        for option, value in (("timeout", timeout), ("reply_timeout", reply_timeout)):
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise ValueError(f"{option} must be a positive number of seconds, not {value!r}")
+        self.broker = broker
+        self.timeout = float(timeout)
+        self.reply_timeout = float(reply_timeout)
+        self._app: Any = None
+        self._connection: Any = None
+        self._channel: Any = None
+        self._events: TaskEvents | None = None
+        self._problems: list[WorkerProblem] = []
+        self._tokens: list[int] = []
+
+    # -- contract ----------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        from celery import Celery
+
+        app = Celery("venomqa-celery", broker=self.broker, set_as_current=False)
+        app.conf.broker_connection_retry_on_startup = False
+        connection = app.connection_for_write()
+        try:
+            connection.ensure_connection(max_retries=1)
+        except Exception as exc:
+            connection.release()
+            raise StoreUnreachableError(
+                f"cannot connect to the Celery broker at {_safe_url(self.broker)}: {exc}",
+                store=STORE_NAME,
+            ) from exc
+        self._app, self._connection = app, connection
+        events = TaskEvents(app, self.reply_timeout)
+        try:
+            events.start()
+        except Exception as exc:
+            events.stop()
+            self._close()
+            raise StoreError(
+                f"cannot follow the workers' task events on {_safe_url(self.broker)}: {exc}",
+                store=STORE_NAME,
+            ) from exc
+        self._events = events
+        self._problems = []
+        self._tokens = []
+
+    def teardown(self) -> None:
+        try:
+            if self._events is not None:
+                self._events.stop()
+        finally:
+            self._events = None
+            self._close()
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            self._connection.release()
+            self._connection = None
+            self._channel = None
+        self._app = None
+
+    def checkpoint(self) -> int:
+        self._tokens.append(len(self._problems))
+        return len(self._tokens) - 1
+
+    def rollback(self, token: object) -> None:
+        if not isinstance(token, int) or not 0 <= token < len(self._tokens):
+            raise StoreError(f"unknown or invalid checkpoint token {token!r}", store=STORE_NAME)
+        del self._problems[self._tokens[token] :]
+        del self._tokens[token + 1 :]
+
+    def fingerprint(self) -> str:
+        digest = hashlib.blake2b(digest_size=8)
+        for problem in self._problems:
+            digest.update(f"{problem.kind}\0{problem.queue}\0{problem.text}\n".encode())
+        return digest.hexdigest()
+
+    def observe(self) -> dict[str, Json]:
+        return {
+            "workers": list(self._require_events().workers),
+            "problems": [p.text for p in self._problems],
+        }
+
+    # -- optional capabilities ---------------------------------------------------------------
+
+    def settle(self) -> None:
+        """Wait for the queues to drain and the workers to finish; note tasks that failed."""
+        busy = wait_until_idle(self._busy, self.timeout, quiet=2)
+        for queue, what in busy.items():
+            self._problems.append(
+                WorkerProblem(
+                    STUCK, queue, f"queue {queue!r} did not settle within {self.timeout:g}s: {what}"
+                )
+            )
+        for failure in self._require_events().take_failures():
+            self._problems.append(
+                WorkerProblem(FAILED, "", f"task {failure.task} failed: {failure.error}")
+            )
+
+    def problems(self) -> list[WorkerProblem]:
+        """The failed and stuck tasks of the current state, oldest first."""
+        return list(self._problems)
+
+    def length(self, queue: str) -> int:
+        """How many messages wait in ``queue`` on the broker (QueuePort)."""
+        return self._depth(queue)
+
+    def peek(self, queue: str, count: int = 10) -> list[object]:
+        """Not offered: reading messages would take them from the workers (QueuePort)."""
+        return []
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _require_events(self) -> TaskEvents:
+        if self._events is None:
+            raise StoreError("the store is not set up", store=STORE_NAME)
+        return self._events
+
+    def _depth(self, queue: str) -> int:
+        from amqp.exceptions import NotFound
+        from kombu.exceptions import ChannelError
+
+        if self._channel is None:
+            self._channel = self._connection.channel()
+        try:
+            return int(self._channel.queue_declare(queue=queue, passive=True).message_count)
+        except (ChannelError, NotFound):  # no such queue (Redis: no message): nothing waits
+            if self._connection.transport.driver_type == "amqp":
+                self._channel = None  # AMQP closes a channel on a failed passive declare
+            return 0
+
+    def _busy(self) -> Busy:
+        """What is still busy; when nothing seems to be, a heartbeat barrier first proves that
+        every task event the workers sent before it (a task received) has arrived."""
+        events = self._require_events()
+        busy = self._pending(events)
+        if busy or events.barrier(self.reply_timeout):
+            return busy or self._pending(events)
+        workers = ", ".join(events.workers)
+        return {",".join(self.queues): f"no heartbeat from the workers ({workers})"}
+
+    def _pending(self, events: TaskEvents) -> dict[str, str]:
+        busy: dict[str, str] = {}
+        for queue in self.queues:
+            depth = self._depth(queue)
+            if depth:
+                busy[queue] = f"{depth} waiting on the broker"
+        flying = events.in_flight()
+        if flying:
+            names = ", ".join(sorted(flying.values())[:5])
+            key = ",".join(self.queues)
+            label = busy.pop(key, "") if key in busy else ""
+            busy[key] = (label + "; " if label else "") + f"{len(flying)} running ({names})"
+        return busy
