@@ -1,16 +1,25 @@
 """Setup's whole-database read: the server-side SCAN script (types from the DUMP's first byte),
-its fallback where scripts are refused, and the fingerprint relative to setup (strings are
-digested only once they change)."""
+its fallback where scripts are refused, its calls read ahead by a thread that stops with the
+reader, and the fingerprint relative to setup (strings are digested only once they change)."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from typing import Any
 
+import pytest
 from _support_redis import picture
 from conftest import STORE_DB, redis_url
 from venomqa_redis import RedisStore
-from venomqa_redis._keyspace import read_images, scan_entries, scan_images, scan_keys
+from venomqa_redis._keyspace import (
+    _read_ahead,
+    _script_steps,
+    read_images,
+    scan_entries,
+    scan_images,
+    scan_keys,
+)
 
 URL = redis_url(STORE_DB)
 
@@ -97,3 +106,46 @@ def test_the_fingerprint_is_relative_to_setup_and_history_free(store_db: Any) ->
         assert store.fingerprint() == changed
     finally:
         store.teardown()
+
+
+def _scan_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "venomqa-redis-scan"]
+
+
+def test_the_script_calls_read_ahead_and_stop_when_the_reader_stops(store_db: Any) -> None:
+    pipe = store_db.pipeline(transaction=False)
+    for i in range(20_000):  # ~20 script calls, more than READ_AHEAD
+        pipe.set(f"bulk:{i}", i)
+    pipe.execute()
+
+    steps = _script_steps(store_db, b"")
+    assert steps is not None
+    first = next(steps)
+    second = next(steps)  # the thread is reading ahead now
+    assert _scan_threads()
+    steps.close()  # the caller stops early: the thread ends after its call in flight
+    assert not _scan_threads()
+    assert first[0] != second[0]  # each reply carries the next cursor
+
+    every = _script_steps(store_db, b"")
+    assert every is not None
+    keys = {reply[i] for reply in every for i in range(1, len(reply), 4)}
+    assert len(keys) == 20_000  # all of them, once the cursor came back to 0
+    assert not _scan_threads()
+
+
+def test_an_error_in_a_call_read_ahead_is_raised_to_the_reader() -> None:
+    calls = []
+
+    def call(cursor: Any) -> list[Any]:
+        calls.append(cursor)
+        if len(calls) == 2:
+            raise ConnectionError("dropped")
+        return [cursor + 1]
+
+    steps = _read_ahead([1], call)
+    assert next(steps) == [1]
+    assert next(steps) == [2]
+    with pytest.raises(ConnectionError, match="dropped"):
+        next(steps)
+    assert not _scan_threads()

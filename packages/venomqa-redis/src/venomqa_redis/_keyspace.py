@@ -20,7 +20,9 @@ script that advances a SCAN cursor and returns each key's name, type, DUMP and e
 keys per call (the server is blocked for a few ms per call; ~3 µs per small key in all). The type
 comes from the DUMP's first byte (its RDB object type), TYPE only for types that byte does not
 name (modules). Where scripts are refused (ACLs, a disabled EVAL) it falls back to SCAN plus the
-pipelines above.
+pipelines above. The calls read ahead: a thread sends the next call as soon as a reply (with its
+cursor) arrives, at most ``READ_AHEAD`` replies ahead, so the server's work on one step and
+VenomQA's on the previous one overlap instead of adding up (``_read_ahead``).
 
 A string's digest can wait: ``Entry.digest`` is None for strings read by ``scan_images`` at setup,
 and ``digest_of`` computes it from the DUMP when it is first needed (when the key changes, see
@@ -33,8 +35,11 @@ from __future__ import annotations
 import gc
 import hashlib
 import marshal
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+import queue
+import threading
+import time
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,9 +121,10 @@ def scan_images(client: Any, prefix: bytes) -> dict[bytes, Image]:
         images = read_images(client, scan_keys(client, prefix))
         return {key: image for key, image in images.items() if image is not None}
     found: dict[bytes, Image] = {}
-    for reply in steps:
-        for i in range(1, len(reply), 4):
-            found[reply[i]] = Image(_as_bytes(reply[i + 1]), reply[i + 2], int(reply[i + 3]))
+    with closing(steps):
+        for reply in steps:
+            for i in range(1, len(reply), 4):
+                found[reply[i]] = Image(_as_bytes(reply[i + 1]), reply[i + 2], int(reply[i + 3]))
     return found
 
 
@@ -129,7 +135,11 @@ def scan_entries(client: Any, prefix: bytes) -> dict[bytes, Entry]:
     entries: dict[bytes, Entry] = {}
     compound: dict[bytes, Image | None] = {}
     with _collector_paused():  # 2e5 new objects that all stay: collecting them finds nothing
-        _fill(client, prefix, steps, entries, compound)
+        try:
+            _fill(client, prefix, steps, entries, compound)
+        finally:
+            if steps is not None:
+                steps.close()  # stops the reading thread
     for key, entry in entries_for(client, compound).items():
         assert entry is not None
         entries[key] = entry
@@ -139,7 +149,7 @@ def scan_entries(client: Any, prefix: bytes) -> dict[bytes, Entry]:
 def _fill(
     client: Any,
     prefix: bytes,
-    steps: list[list[Any]] | None,
+    steps: Iterator[list[Any]] | None,
     entries: dict[bytes, Entry],
     compound: dict[bytes, Image | None],
 ) -> None:
@@ -174,27 +184,78 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _script_steps(client: Any, prefix: bytes) -> list[list[Any]] | None:
-    """Every reply of the SCAN script over ``prefix``, or None if the server refuses scripts."""
+def _script_steps(client: Any, prefix: bytes) -> Generator[list[Any], None, None] | None:
+    """Every reply of the SCAN script over ``prefix``, read ahead (see ``_read_ahead``); None if
+    the server refuses scripts. Close the generator when done with it."""
     import redis.exceptions as rex
 
     from venomqa_redis._errors import is_forbidden
 
     script = client.register_script(_SCAN_SCRIPT)
     pattern = match_pattern(prefix)
-    steps: list[list[Any]] = []
-    cursor: Any = b"0"
     try:
-        while True:
-            reply = script(args=[cursor, pattern, SCAN_COUNT])
-            steps.append(reply)
-            cursor = reply[0]
-            if cursor in (b"0", "0", 0):
-                return steps
+        first = script(args=[b"0", pattern, SCAN_COUNT])
     except rex.ResponseError as exc:
         if not is_forbidden(exc):
             raise
         return None
+    return _read_ahead(first, lambda cursor: script(args=[cursor, pattern, SCAN_COUNT]))
+
+
+#: Script replies fetched ahead of the caller at most (each ~1,000 keys).
+READ_AHEAD = 4
+#: How long closing the generator waits for the reading thread's call in flight to end.
+_JOIN_TIMEOUT_S = 30.0
+_END = object()
+
+
+def _read_ahead(
+    first: list[Any], call: Callable[[Any], list[Any]]
+) -> Generator[list[Any], None, None]:
+    """``first``, then the replies of ``call(cursor)`` for each next cursor until it is 0.
+
+    A thread makes the calls, each as soon as the previous reply arrived and fewer than
+    ``READ_AHEAD`` wait to be taken, so the server works on the next step while the caller
+    handles this one. An error in a call is raised here, in the caller's thread. Closing the
+    generator (or an error in the caller) stops the thread after its call in flight."""
+    yield first
+    if _is_last(first[0]):
+        return
+    replies: queue.Queue[Any] = queue.Queue(maxsize=READ_AHEAD)
+    stop = threading.Event()
+
+    def fetch(cursor: Any) -> None:
+        try:
+            while not stop.is_set():
+                reply = call(cursor)
+                replies.put(reply)
+                cursor = reply[0]
+                if _is_last(cursor):
+                    replies.put(_END)
+                    return
+        except BaseException as exc:  # handed to the caller, whatever it is
+            replies.put(exc)
+
+    thread = threading.Thread(
+        target=fetch, args=(first[0],), name="venomqa-redis-scan", daemon=True
+    )
+    thread.start()
+    try:
+        while (item := replies.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        deadline = time.monotonic() + _JOIN_TIMEOUT_S
+        while thread.is_alive() and time.monotonic() < deadline:
+            with suppress(queue.Empty):  # unblock a put on a full queue
+                replies.get_nowait()
+            thread.join(timeout=0.01)
+
+
+def _is_last(cursor: Any) -> bool:
+    return cursor in (b"0", "0", 0)
 
 
 def digest_of(key: bytes, entry: Entry) -> int:
