@@ -1,0 +1,160 @@
+"""Done when: ``venomqa run`` (the CLI, stores from venomqa.yaml through the entry point),
+exploring an API whose jobs a real worker runs, is stopped by SIGINT in the middle: it exits
+130 and the queue, the worker and the database are left as found (RQ on Redis, Celery on
+RabbitMQ)."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import (
+    AMQP_URL,
+    HERE,
+    QUEUE,
+    RQ_URL,
+    redis_client,
+    require_rabbitmq,
+    start_celery_worker,
+    start_rq_worker,
+    stop_process,
+    worker_env,
+)
+from services import require_module
+from venomqa.testing.server import start_api_process
+
+pytestmark = [pytest.mark.other_distributions, pytest.mark.slow]
+
+CHECKS = '''
+"""Actions and invariants for the orders API, as a user writes them."""
+
+from venomqa import action, invariant
+from venomqa_celery import worker_invariants
+
+
+@action(requires=lambda ctx: "order" not in ctx)
+def create_order(api, ctx):
+    response = api.post("/orders")
+    ctx["order"] = response.json()["id"]
+    return response
+
+
+@action(requires=lambda ctx: "order" in ctx)
+def refund(api, ctx):
+    return api.post(f"/orders/{ctx['order']}/refund")
+
+
+@action(requires=lambda ctx: "order" in ctx)
+def ship(api, ctx):
+    return api.post(f"/orders/{ctx['order']}/ship")
+
+
+@invariant
+def never_over_refunded(world):
+    rows = world.database("db").query("SELECT amount, refunded FROM orders")
+    return all(row["refunded"] <= row["amount"] for row in rows)
+
+
+jobs_succeed, queues_settle = worker_invariants("jobs")
+'''
+
+
+def _orders(path: Path) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT * FROM orders ORDER BY id").fetchall()
+
+
+@pytest.fixture(params=["rq", "celery"])
+def kind(request: pytest.FixtureRequest) -> Iterator[str]:
+    if request.param == "rq":
+        require_module("rq")
+        client = redis_client(15)
+        client.flushdb()
+        try:
+            yield "rq"
+        finally:
+            client.flushdb()
+            client.close()
+    else:
+        require_module("celery")
+        require_rabbitmq()
+        yield "celery"
+
+
+def _queue_state(kind: str) -> object:
+    if kind == "rq":
+        client = redis_client(15)
+        keys = {k for k in client.keys("*") if not k.startswith((b"rq:worker", b"rq:clean_"))}
+        client.close()
+        return keys
+    from _support_celery_app import make_app
+    from kombu.exceptions import ChannelError
+
+    with make_app(AMQP_URL).connection_for_write() as connection:
+        try:
+            return connection.default_channel.queue_declare(QUEUE, passive=True).message_count
+        except ChannelError:
+            return 0
+
+
+def test_sigint_mid_run_leaves_queue_worker_and_database_as_found(
+    kind: str, orders_db: Path, tmp_path: Path
+) -> None:
+    if kind == "rq":
+        worker = start_rq_worker(orders_db, redis_client(15))
+        store = f'{{adapter: rq, url: "{RQ_URL}", queues: [{QUEUE}]}}'
+        api_args = ["--rq", RQ_URL]
+    else:
+        worker = start_celery_worker(orders_db, AMQP_URL)
+        store = f'{{adapter: celery, broker: "{AMQP_URL}", queues: [{QUEUE}]}}'
+        api_args = ["--celery", AMQP_URL]
+    command = [sys.executable, str(HERE / "_support_orders_api.py"), "--db", str(orders_db)]
+    try:
+        with start_api_process(
+            command + api_args + ["--queue", QUEUE], env=worker_env(orders_db)
+        ) as api:
+            (tmp_path / "orders_checks.py").write_text(textwrap.dedent(CHECKS))
+            (tmp_path / "venomqa.yaml").write_text(
+                textwrap.dedent(f"""\
+                    target: {api.url}
+                    actions: [orders_checks]
+                    stores:
+                      db: {{adapter: sqlite, path: "{orders_db}"}}
+                      jobs: {store}
+                    explore: {{strategy: bfs, max_depth: 12}}
+                    """)
+            )
+            before = (_queue_state(kind), _orders(orders_db))
+            run = subprocess.Popen(
+                [sys.executable, "-m", "venomqa", "run", "-c", str(tmp_path / "venomqa.yaml")],
+                cwd=tmp_path,
+                env=worker_env(orders_db),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            time.sleep(4)
+            assert run.poll() is None, run.communicate()
+            run.send_signal(signal.SIGINT)
+            out, err = run.communicate(timeout=60)
+            assert run.returncode == 130, (out, err)
+            assert worker.poll() is None
+            assert (_queue_state(kind), _orders(orders_db)) == before
+            if kind == "celery":  # its task events are off again, as they were
+                from _support_celery_app import make_app
+
+                app = make_app(AMQP_URL)
+                answers = app.control.enable_events(reply=True, timeout=2)
+                said = [reply["ok"] for answer in answers for reply in answer.values()]
+                app.control.disable_events(reply=True, timeout=2)
+                assert said == ["task events enabled"]
+    finally:
+        stop_process(worker)
