@@ -120,6 +120,7 @@ class CeleryStore:
     def teardown(self) -> None:
         try:
             if self._events is not None:
+                wait_until_idle(self._busy, self.timeout, quiet=2)  # let running tasks end
                 self._events.stop()
         finally:
             self._events = None
@@ -210,7 +211,11 @@ class CeleryStore:
         if busy or events.barrier(self.reply_timeout):
             return busy or self._pending(events)
         workers = ", ".join(events.workers)
-        return {",".join(self.queues): f"no heartbeat from the workers ({workers})"}
+        return {
+            ",".join(self.queues): f"workers busy, no heartbeat within {self.reply_timeout:g}s "
+            f"({workers}; a worker running a task in its own loop, as with -P solo, names it "
+            "only once it is done)"
+        }
 
     def _pending(self, events: TaskEvents) -> dict[str, str]:
         busy: dict[str, str] = {}

@@ -18,7 +18,8 @@ Modes (``settle``):
 Costs: a settle probe is one Redis pipeline of 4 commands per queue; a checkpoint reads the
 session's part of the failed registries (and, with ``settle: false``, every pending job's hash:
 O(pending jobs)); a rollback touches only what differs from the checkpoint plus the pending jobs.
-Teardown deletes every job the run left in a registry, so Redis is as it was found.
+Teardown waits (up to ``timeout`` again) for jobs still running, then deletes every job the run
+left in a queue or registry, so Redis is as it was found.
 """
 
 from __future__ import annotations
@@ -154,6 +155,8 @@ class RQStore:
         if self._client is None:
             return
         try:
+            if self.settles:  # a job still running would file itself after the clean-up
+                wait_until_idle(self._busy, self.timeout)
             left = self._session_ids(include_setup=False)
             self._delete_jobs(left)
             for key in self._unregistered:  # RQ registers a queue on its first enqueue
