@@ -191,6 +191,27 @@ def items_table(dsn: str) -> dict[str, object]:
     return database_content(dsn)
 
 
+def test_a_second_run_on_the_same_database_is_refused_not_repaired(my_dsn: str) -> None:
+    """The first store's objects are a live run's, not leftovers: the second store names its
+    connection and touches nothing; once the first is gone, the database is free again."""
+    items_table(my_dsn)
+    first, second = MySQLStore(dsn=my_dsn), MySQLStore(dsn=my_dsn)
+    first.setup()
+    try:
+        execute(my_dsn, "INSERT INTO items (name) VALUES ('c')")
+        with pytest.raises(StoreError) as refused:
+            second.setup()
+        message = str(refused.value)
+        assert "is in use by another VenomQA run (MySQL connection " in message
+        assert "would undo each other's changes" in message
+        assert objects_left(my_dsn), "the live run's objects are untouched"
+        assert first.changed_records(), "and it still sees its changes"
+    finally:
+        first.teardown()
+    second.setup()  # the lock went with the first store's connection
+    second.teardown()
+
+
 def test_next_setup_repairs_a_killed_run(my_dsn: str) -> None:
     before = items_table(my_dsn)
     killed_run(my_dsn)

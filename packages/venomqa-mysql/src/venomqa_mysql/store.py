@@ -17,7 +17,9 @@ triggers that fill it inside the writer's own transaction, and a rollback proced
 - ``changed_records()``: the rows that differ from setup, from the same read (``_records``).
 - ``teardown()``: rolls back to setup and drops every ``_venomqa_*`` object. A run killed before
   teardown is repaired by the next ``setup()`` (or ``venomqa recover``) with a
-  ``LeftoversRepaired`` warning (``_recovery``).
+  ``LeftoversRepaired`` warning (``_recovery``). A live run is never taken for a killed one:
+  a set-up store holds ``GET_LOCK('venomqa:<database>')`` on its connection, and a second store
+  on the same database is refused, naming the holder (``_run_lock``).
 
 When VenomQA's connection is lost, every operation reconnects once and runs again (see
 ``_guard``).
@@ -64,6 +66,7 @@ from venomqa_mysql._connect import LOCK_TIMEOUT_S, Target, connect, is_mariadb, 
 from venomqa_mysql._privileges import account_of, check_privileges, explain_denied
 from venomqa_mysql._records import ChangedRows, Entry, plain
 from venomqa_mysql._recovery import Repaired, installed, remove, repair
+from venomqa_mysql._run_lock import take_run_lock
 
 T = TypeVar("T")
 _MASK = (1 << 64) - 1
@@ -149,6 +152,7 @@ class MySQLStore:
             raise already_set_up(self._where, self.name)
         conn = self._connect()
         try:
+            self._take_run_lock(conn)
             self._install(conn)
         except BaseException:
             conn.close()
@@ -575,6 +579,7 @@ class MySQLStore:
             ) from lost
         try:
             self._conn = connect(self.target)
+            self._take_run_lock(self._conn)  # the old connection's lock went with it
         except pymysql.Error as exc:
             raise StoreError(
                 f"{operation} on {self._where} failed: the connection to the server was lost "
@@ -582,6 +587,15 @@ class MySQLStore:
                 store=self.name,
             ) from exc
         return self._conn
+
+    def _take_run_lock(self, conn: Any) -> None:
+        """Refuse to go on while another VenomQA run uses this database (``_run_lock``)."""
+        import pymysql
+
+        try:
+            take_run_lock(conn, self.target.database, self._where, self.name)
+        except pymysql.Error as exc:
+            raise self._wrap("setup", exc) from exc
 
     def _require(self) -> Any:
         if self._conn is None:

@@ -19,6 +19,9 @@ process, through its own connections, is recorded like any other writer (see
   store installed, leaving the user's schema, data and sqlite_sequence as they were. If a run was
   killed before teardown, the next ``setup()`` finds the leftovers, rolls their log back, removes
   them and warns.
+- While set up, the store holds an exclusive lock on ``<file>.venomqa.lock`` (see
+  ``venomqa.stores.live_run``): a second run on the same file is refused, naming the first,
+  instead of taking its undo log for a killed run's leftovers.
 
 The store never changes the journal mode. It keeps ``foreign_keys`` off on its own connection,
 so rollback works whatever the API's connections enable, and ``synchronous`` off, so a rollback
@@ -57,6 +60,7 @@ from venomqa.stores._sqlite_schema import (
 )
 from venomqa.stores._sqlite_undo import SqlValue
 from venomqa.stores.kit import TokenStack, already_set_up, new_serial, not_set_up
+from venomqa.stores.live_run import FileRunLock
 
 T = TypeVar("T")
 
@@ -86,6 +90,7 @@ class SQLiteStore:
         self._width = 0
         self._tokens = TokenStack(self.name, SQLiteToken)
         self._hashes = ContentHashes(0)
+        self._lock = FileRunLock(self.path)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -93,7 +98,13 @@ class SQLiteStore:
         """Install the undo log and triggers (recovering a crashed run's leftovers first)."""
         if self._conn is not None:
             raise already_set_up(self.path, self.name)
-        conn = self._connect()
+        if os.path.exists(self.path):  # a missing file is _connect's error to report
+            self._lock.acquire(self.path, self.name)
+        try:
+            conn = self._connect()
+        except BaseException:
+            self._lock.release()
+            raise
         try:
             with _transaction(conn):
                 if _installed(conn):
@@ -109,14 +120,13 @@ class SQLiteStore:
                 for index, table in enumerate(tables.values()):
                     for ddl in trigger_ddl(table, index):
                         conn.execute(ddl)
-        except UnsupportedTableError as exc:
+        except BaseException as exc:
             conn.close()
-            raise StoreError(f"{self.path}: {exc}", store=self.name) from exc
-        except sqlite3.Error as exc:
-            conn.close()
-            raise StoreError(f"setup of {self.path} failed: {exc}", store=self.name) from exc
-        except BaseException:
-            conn.close()
+            self._lock.release()
+            if isinstance(exc, UnsupportedTableError):
+                raise StoreError(f"{self.path}: {exc}", store=self.name) from exc
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"setup of {self.path} failed: {exc}", store=self.name) from exc
             raise
         self._conn, self._tables, self._width = conn, tables, max(width, 1)
         self._tokens.reset()
@@ -142,6 +152,7 @@ class SQLiteStore:
             ) from exc
         finally:
             conn.close()
+            self._lock.release()
 
     # -- contract --------------------------------------------------------------------------
 
