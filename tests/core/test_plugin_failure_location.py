@@ -1,4 +1,5 @@
-"""A broken plugin's message says where it failed (file:line), and the disable list's default.
+"""A broken plugin's message says where it failed (file:line); the disable list's default; one
+entry per requested plugin, installed or not.
 
 The plugin is a real installed distribution (a module plus a ``*.dist-info`` folder) in tmp_path,
 found through importlib.metadata. Found by mutation testing (docs/benchmarks.md).
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import venomqa.plugins as plugins
-from venomqa.plugins.loading import describe_exception, disabled_names
+from venomqa.plugins.loading import describe_exception, disabled_names, load_entry_points
 
 # The raise is on line 4 of the module, inside a function called at import.
 FAILS_IN_A_FUNCTION = '''"""A plugin whose import calls a function that raises."""
@@ -71,3 +72,17 @@ def test_without_the_disable_variable_no_plugin_is_disabled(
     assert disabled_names() == set()
     monkeypatch.setenv(plugins.DISABLE_PLUGINS_ENV, " lineplug , ,other")
     assert disabled_names() == {"lineplug", "other"}
+
+
+def test_each_requested_plugin_is_one_entry_and_a_missing_one_has_no_entry_point(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(plugins.LOAD_PLUGINS_ENV, "lineplug,nosuchplug")
+    entries = load_entry_points()
+    assert [entry.name for entry in entries] == ["lineplug", "nosuchplug"]
+    plugins.reset_plugins()
+    infos = {info.name: info for info in plugins.plugin_infos()}
+    assert infos["lineplug"].entry_point == "venomqa_lineplug"
+    missing = infos["nosuchplug"]
+    assert missing.entry_point == "" and missing.distribution is None
+    assert missing.error is not None and "'nosuchplug'" in missing.error
