@@ -10,8 +10,9 @@ settle alone (timed), view, rollback. Two actions:
 - ``job``: creating an order, which enqueues a job that writes the order: settle then waits
   for the worker to take and run it (broker hop, job, worker bookkeeping, polling).
 
-Prints median and p95 per action for the settle, and the action's own HTTP call for scale.
-No asserts.
+Prints median and p95 per action for the settle, and the action's own HTTP call for scale;
+for Celery also what ``celery inspect`` (active + reserved, one worker) would cost per settle,
+which the store does not use. No asserts.
 
 Run: hatch run python bench/celery_settle.py   (Redis database ``$VENOMQA_BENCH_REDIS_DB``, 9
 by default, is flushed: the test suite owns 10-15; RabbitMQ at 127.0.0.1:5672, guest/guest)
@@ -130,6 +131,21 @@ def measure(label: str, api_args: list[str], store: Any, orders_db: Path) -> Non
                 )
 
 
+def inspect_cost(label: str, broker: str) -> None:
+    """For comparison: ``celery inspect`` active + reserved, which settle does not use."""
+    from _support_celery_app import make_app
+
+    app = make_app(broker)
+    times = []
+    for _ in range(20):
+        t0 = time.perf_counter()
+        inspect = app.control.inspect(timeout=1.0, limit=1)
+        inspect.active()
+        inspect.reserved()
+        times.append(time.perf_counter() - t0)
+    print(f"{label:<22} inspect active+reserved (not used) median {_ms(statistics.median(times))}")
+
+
 def _p95(values: list[float]) -> float:
     return sorted(values)[int(len(values) * 0.95) - 1]
 
@@ -160,6 +176,7 @@ def main() -> None:
                 with celery_worker(orders_db, broker):
                     store = CeleryStore(broker=broker, queues=[QUEUE])
                     measure(label, ["--celery", broker], store, orders_db)
+                    inspect_cost(label, broker)
     finally:
         client.flushdb()
         client.close()

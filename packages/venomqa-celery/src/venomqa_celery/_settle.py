@@ -1,6 +1,6 @@
 """Waiting until background work is done: poll a probe until it reports nothing busy.
 
-Cost: one probe per poll; polls start 1 ms apart and back off to ``max_interval``, so a queue
+Cost: one probe per poll; polls start 1 ms apart and back off to ``max_interval`` (5 ms), so a queue
 that drains at once costs one or two probes (a Redis pipeline, an AMQP declare plus a worker
 inspect), and a job that runs for ``t`` seconds about ``t / max_interval`` probes.
 """
@@ -19,7 +19,7 @@ def wait_until_idle(
     timeout: float,
     *,
     quiet: int = 1,
-    max_interval: float = 0.02,
+    max_interval: float = 0.005,
 ) -> Busy:
     """Call ``probe`` until it returns nothing busy ``quiet`` times in a row; returns {} then,
     or what was still busy when ``timeout`` seconds passed."""

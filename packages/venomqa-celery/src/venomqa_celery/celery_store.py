@@ -8,9 +8,9 @@ the workers sent before it has arrived (a task a worker took from the broker is 
 be in flight). Idle must be seen twice in a row, each time behind its own barrier: a message
 the API published an instant ago may not be routed yet, and a worker buffers task events until
 its next loop turn, so the first heartbeat can overtake the event of a task it just took.
-``celery inspect`` (active/reserved) is not used: two of its broadcasts cost
-about 30 ms per settle, the barrier about 3 ms (docs/benchmarks.md). A task
-that fails (or retries past its limit) becomes a ``failed`` WorkerProblem, a queue that does not
+``celery inspect`` (active/reserved) is not used: its two broadcasts cost about as much as a
+whole settle (docs/benchmarks.md) and the barrier already covers what it would add. A task that
+fails (or retries past its limit) becomes a ``failed`` WorkerProblem, a queue that does not
 drain within ``timeout`` a ``stuck`` one; both are part of this store's state and reported by
 ``venomqa_celery.worker_invariants``.
 
