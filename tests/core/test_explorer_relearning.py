@@ -4,7 +4,8 @@ graph finding's steps taken from one run from the root.
 
 Actions here change the context or a real SQLite file directly (no HTTP; the graph's edges call
 an in-process WSGI app), so every run is deterministic: a "volatile" value is a counter the test
-controls, or a hidden epoch that the stores and the context do not show. Found by mutation testing (docs/benchmarks.md).
+controls, or a hidden epoch that the stores and the context do not show.
+Found by mutation testing (docs/benchmarks.md).
 """
 
 from __future__ import annotations
