@@ -364,7 +364,6 @@ class RQStore:
             job_id: dict(client.hgetall(f"rq:job:{job_id}"))
             for ids in pending.values()
             for job_id in ids
-            if job_id not in self._at_setup
         }
         return pending, jobs
 
