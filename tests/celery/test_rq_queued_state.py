@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from conftest import QUEUE, RQ_URL
-
 from venomqa_celery import RQStore
 
 pytestmark = [pytest.mark.other_distributions]
@@ -37,9 +36,8 @@ def _picture(client: Any) -> dict[bytes, Any]:
 def test_rollback_restores_the_queue_in_order_and_forgets_later_jobs(
     rq_redis: Any, orders_db: Path
 ) -> None:
-    from rq import Queue
-
     import _support_jobs as jobs
+    from rq import Queue
 
     queue = Queue(QUEUE, connection=rq_redis)
     queue.enqueue(jobs.pay, 1)  # there before the run: must survive it untouched

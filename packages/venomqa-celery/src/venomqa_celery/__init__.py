@@ -8,6 +8,14 @@ back, for exploring job orderings.
 
 from venomqa_celery._problems import FAILED, STUCK, WorkerProblem, worker_invariants
 from venomqa_celery.celery_store import CeleryStore
-from venomqa_celery.rq_store import RQStore
+from venomqa_celery.rq_store import RQStore, run_next_job_actions
 
-__all__ = ["FAILED", "STUCK", "CeleryStore", "RQStore", "WorkerProblem", "worker_invariants"]
+__all__ = [
+    "FAILED",
+    "STUCK",
+    "CeleryStore",
+    "RQStore",
+    "WorkerProblem",
+    "run_next_job_actions",
+    "worker_invariants",
+]

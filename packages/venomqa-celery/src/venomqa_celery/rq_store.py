@@ -31,13 +31,16 @@ from functools import partial
 from typing import Any
 
 from venomqa import Action
-from venomqa.errors import StoreError, StoreUnreachableError
+from venomqa.errors import StoreError, StoreUnreachableError, UsageError
 from venomqa.json_types import Json
 
 from venomqa_celery._problems import FAILED, STUCK, WorkerProblem
 from venomqa_celery._settle import Busy, wait_until_idle
 
 STORE_NAME = "rq"
+
+#: The rq stores set up in this process with ``settle: false``, for ``run_next_job_actions``.
+_QUEUED: list[RQStore] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +153,12 @@ class RQStore:
         self._failed = set()
         self._problems = []
         self._tokens = []
+        if not self.settles:
+            _QUEUED.append(self)
 
     def teardown(self) -> None:
+        if self in _QUEUED:
+            _QUEUED.remove(self)
         if self._client is None:
             return
         try:
@@ -423,3 +430,28 @@ def _perform(job: Any, queue: Any) -> None:
         return
     job.set_status(JobStatus.FINISHED)
     FinishedJobRegistry(queue=queue).add(job, -1)
+
+
+def run_next_job_actions(queues: Iterable[str]) -> list[Action]:
+    """An action per queue, ``run_next_job_<queue>``, for a user's actions module (the stores
+    of venomqa.yaml are built by the CLI): each runs the oldest job of that queue through the
+    ``rq`` store with ``settle: false`` that is set up for it in this process."""
+    return [
+        Action(
+            name=f"run_next_job_{name}",
+            fn=partial(_run_next_in_queued_store, name),
+            description=f"run the oldest job of RQ queue {name!r}",
+        )
+        for name in queues
+    ]
+
+
+def _run_next_in_queued_store(queue: str, api: object, ctx: object) -> str | None:
+    stores = [store for store in _QUEUED if queue in store.queues]
+    if len(stores) != 1:
+        problem = "no rq store" if not stores else f"{len(stores)} rq stores"
+        raise UsageError(
+            f"run_next_job_{queue}: {problem} with settle: false and queue {queue!r} is set up "
+            "(exactly one is needed)"
+        )
+    return stores[0].run_next_job(queue)
