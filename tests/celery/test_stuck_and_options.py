@@ -113,3 +113,11 @@ def test_unreachable_brokers_are_infrastructure_errors_naming_where() -> None:
     )
     assert "secret" not in str(caught.value)
     assert caught.value.exit_code == EXIT_INFRASTRUCTURE
+
+
+def test_a_missing_optional_package_names_the_extra_to_install() -> None:
+    from venomqa.errors import StoreError
+    from venomqa_celery._imports import require
+
+    with pytest.raises(StoreError, match=r"pip install 'venomqa-celery\[no_such_queue_lib\]'"):
+        require("no_such_queue_lib")

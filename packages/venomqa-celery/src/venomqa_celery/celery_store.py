@@ -33,6 +33,7 @@ from venomqa.errors import StoreError, StoreUnreachableError
 from venomqa.json_types import Json
 
 from venomqa_celery._celery_events import TaskEvents
+from venomqa_celery._imports import require as _require
 from venomqa_celery._problems import FAILED, STUCK, WorkerProblem
 from venomqa_celery._settle import Busy, wait_until_idle
 
@@ -89,6 +90,7 @@ class CeleryStore:
     # -- contract ----------------------------------------------------------------------------
 
     def setup(self) -> None:
+        _require("celery")
         from celery import Celery
 
         app = Celery("venomqa-celery", broker=self.broker, set_as_current=False)

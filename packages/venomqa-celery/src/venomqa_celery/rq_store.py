@@ -34,6 +34,7 @@ from venomqa import Action
 from venomqa.errors import StoreError, StoreUnreachableError, UsageError
 from venomqa.json_types import Json
 
+from venomqa_celery._imports import require as _require
 from venomqa_celery._problems import FAILED, STUCK, WorkerProblem
 from venomqa_celery._settle import Busy, wait_until_idle
 
@@ -120,6 +121,8 @@ class RQStore:
 
     def setup(self) -> None:
         import redis
+
+        _require("rq")
         from rq import Queue
         from rq.registry import (
             FailedJobRegistry,
