@@ -1,4 +1,5 @@
-"""The context's fingerprint (part of the explorer's state key) and its step results.
+"""The context's fingerprint (part of the explorer's state key), its step results, and restoring
+values held directly in it (a list, a tuple of containers, an object) after in-place changes.
 
 Two contexts holding the same data must fingerprint alike whatever order the keys were set in,
 or the explorer counts one state twice; a value that JSON cannot encode (an object an action
@@ -46,3 +47,14 @@ def test_step_result_of_a_step_that_has_not_run_is_the_default() -> None:
     assert ctx.step_result("login", default="not yet") == "not yet"
     ctx.set_step_result("login", {"token": "t"})
     assert ctx.step_result("login", default="not yet") == {"token": "t"}
+
+
+def test_restore_undoes_in_place_changes_of_a_list_held_directly_in_ctx() -> None:
+    ctx = ExecutionContext({"ids": [1], "pair": ([1], {"n": 1}), "order": Order(7)})
+    snapshot = ctx.snapshot()
+    ctx["ids"].append(2)
+    ctx["pair"][0].append(2)
+    ctx["pair"][1]["n"] = 2
+    ctx["order"].id = 8
+    ctx.restore(snapshot)
+    assert ctx.to_dict() == {"ids": [1], "pair": ([1], {"n": 1}), "order": Order(7)}
