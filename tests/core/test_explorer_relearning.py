@@ -18,7 +18,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from venomqa import Action, ExecutionContext, StateGraph, World, explore
+from venomqa import Action, ExecutionContext, Invariant, StateGraph, World, explore
 from venomqa.client import Client
 from venomqa.explorer import explore_graph
 from venomqa.models import FindingKind
@@ -190,7 +190,38 @@ def test_a_graph_finding_is_reported_with_the_steps_of_one_run_from_the_root() -
 
     [violation] = result.violations
     assert violation.path == ["first", "second"]
+    reached = {edge.target for edge in result.state_edges if edge.action == "second"}
+    assert violation.state in reached  # keyed in the graph node the path ends in
     # Run again from the root in one go: consecutive requests, not the ones of the first
     # firings (calibration ran each edge twice, so those are not consecutive).
     serials = [step.requests[-1].response_body["serial"] for step in violation.steps]
     assert serials[1] == serials[0] + 1
+
+
+@pytest.mark.parametrize("strategy", ["bfs", "dfs", "random"])
+def test_calls_counts_every_action_run_replays_calibrations_and_reproductions_included(
+    strategy: str,
+) -> None:
+    ran: list[str] = []
+
+    def step(name: str) -> Action:
+        def run(api: object, ctx: ExecutionContext) -> None:
+            ran.append(name)
+            ctx[name] = ctx.get(name, 0) + 1  # type: ignore[operator]
+
+        return Action(name, run, requires=lambda ctx: ctx.get(name, 0) < 2)  # type: ignore[operator]
+
+    def at_most_three_steps(world: World) -> bool:
+        return sum(world.ctx.values()) <= 3  # type: ignore[arg-type]
+
+    result = explore(
+        _world(None),
+        [step("x"), step("y")],
+        [Invariant("at_most_three_steps", at_most_three_steps)],
+        strategy=strategy,
+        seed=3,
+    )
+
+    assert {v.invariant for v in result.violations} == {"at_most_three_steps"}
+    assert len(ran) > result.transitions  # calibration, replays and the finding's re-run
+    assert result.calls == len(ran)
