@@ -136,7 +136,9 @@ def test_an_exploration_whose_backend_is_killed_again_and_again_finds_the_same(
     undisturbed = run(server, dsn)
     assert database_content(dsn) == before
 
-    killer = BackendKiller(dsn, every=0.05)
+    # min_age: a reconnected backend lives long enough to finish the retried operation, even
+    # on a loaded machine (the store reconnects once per operation, by design)
+    killer = BackendKiller(dsn, every=0.05, min_age=0.1)
     killer.start()
     try:
         disturbed = run(server, dsn)
