@@ -225,3 +225,19 @@ def test_calls_counts_every_action_run_replays_calibrations_and_reproductions_in
     assert {v.invariant for v in result.violations} == {"at_most_three_steps"}
     assert len(ran) > result.transitions  # calibration, replays and the finding's re-run
     assert result.calls == len(ran)
+
+
+@pytest.mark.parametrize("strategy", ["dfs", "random"])
+def test_a_two_step_path_is_shrunk_when_one_step_is_enough(strategy: str) -> None:
+    actions = [_set("noise", lambda: 1), _set("bad", lambda: True)]
+    never_bad = Invariant("never_bad", lambda world: "bad" not in world.ctx)
+
+    for seed in range(20):  # a seed whose first walk fires noise first
+        result = explore(
+            _world(None), actions, [never_bad], strategy=strategy, stop_on_first=True, seed=seed
+        )
+        [violation] = result.violations
+        assert violation.path == ["bad"]
+        if result.transitions > 1:  # the search took noise before bad: the path was shrunk
+            return
+    pytest.fail("no run fired noise before bad")
