@@ -193,7 +193,8 @@ def _blog_config(folder: Path, url: str, store: str, depth: int) -> Path:
 
 @contextmanager
 def sqlite_target(folder: Path, depth: int = 10) -> Iterator[Target]:
-    """The blog API on a SQLite file; the dump is every statement that rebuilds the file."""
+    """The blog API on a SQLite file; the dump is every statement that rebuilds the file, and
+    whatever else VenomQA may leave beside it (its lock file)."""
     import sqlite3
 
     from venomqa.demo.blog import start_blog_server
@@ -203,7 +204,8 @@ def sqlite_target(folder: Path, depth: int = 10) -> Iterator[Target]:
 
         def dump() -> object:
             with closing(sqlite3.connect(db)) as conn:
-                return list(conn.iterdump())
+                statements = list(conn.iterdump())
+            return {"file": statements, "beside": sorted(p.name for p in folder.glob("blog.db.*"))}
 
         config = _blog_config(folder, server.url, f"{{adapter: sqlite, path: {db.name}}}", depth)
         yield Target("sqlite", folder, config, dump)
