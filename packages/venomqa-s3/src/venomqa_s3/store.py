@@ -29,7 +29,9 @@ One listing serves a whole explorer step: when the world says nothing can have w
 previous call (``unchanged_since_last_call``: no action ran and no request went out), the next
 checkpoint, rollback, fingerprint or changed_records reuses the store's last listing instead of
 listing again; the store's own writes (rollback, put, delete) and any failure forget it. So the
-view, the checkpoint and the next rollback of a state cost one listing, not three.
+view, the checkpoint and the next rollback of a state cost one listing, not three. A listing still
+reads every page, but parses only the pages that differ from the previous listing's (``_listing``),
+so in VenomQA's process a step costs O(pages the API changed); S3 still sends them all.
 
 Every listing the store makes (fingerprint, records, checkpoint) is compared with the one before:
 a key whose entry changed between two listings, or that may have been rewritten without its entry
