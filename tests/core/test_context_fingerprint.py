@@ -8,6 +8,7 @@ stored) must still fingerprint, by its repr. Found by mutation testing (docs/ben
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from venomqa.context import ExecutionContext
@@ -58,3 +59,12 @@ def test_restore_undoes_in_place_changes_of_a_list_held_directly_in_ctx() -> Non
     ctx["order"].id = 8
     ctx.restore(snapshot)
     assert ctx.to_dict() == {"ids": [1], "pair": ([1], {"n": 1}), "order": Order(7)}
+
+
+def test_a_value_that_cannot_be_copied_is_shared_by_the_snapshot() -> None:
+    lock = threading.Lock()  # deepcopy refuses locks
+    ctx = ExecutionContext({"lock": lock, "ids": [1]})
+    snapshot = ctx.snapshot()
+    ctx["ids"] = [1, 2]
+    ctx.restore(snapshot)
+    assert ctx["lock"] is lock and ctx["ids"] == [1]
