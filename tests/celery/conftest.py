@@ -8,6 +8,7 @@ fail. Workers run from this folder so they import the ``_support_*`` job modules
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import subprocess
@@ -123,7 +124,11 @@ def celery_broker(request: pytest.FixtureRequest) -> Iterator[str]:
     require_module("celery")
     if request.param == "amqp":
         require_rabbitmq()
-        yield AMQP_URL
+        _purge_amqp()  # a failed test must not leave messages for the next one
+        try:
+            yield AMQP_URL
+        finally:
+            _purge_amqp()
         return
     client = redis_client(CELERY_REDIS_DB)
     client.flushdb()
@@ -132,6 +137,15 @@ def celery_broker(request: pytest.FixtureRequest) -> Iterator[str]:
     finally:
         client.flushdb()
         client.close()
+
+
+def _purge_amqp() -> None:
+    """Empty the tests' ``orders`` queue on RabbitMQ (when it exists)."""
+    from kombu import Connection
+    from kombu.exceptions import ChannelError
+
+    with Connection(AMQP_URL) as connection, contextlib.suppress(ChannelError):
+        connection.default_channel.queue_purge(QUEUE)
 
 
 def start_celery_worker(orders_db: Path, broker: str) -> subprocess.Popen[bytes]:

@@ -93,8 +93,10 @@ def test_bad_options_name_the_option() -> None:
         RQStore(queues="orders")
     with pytest.raises(ValueError, match="timeout must be a positive number of seconds, not 0"):
         RQStore(timeout=0)
-    with pytest.raises(ValueError, match=r"settle: false .* rq store only"):
-        CeleryStore(settle=False)
+    with pytest.raises(ValueError, match="settle must be true or false, not 'no'"):
+        CeleryStore(settle="no")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="app must be 'module:attribute'"):
+        CeleryStore(app="tasks.app")
     with pytest.raises(ValueError, match="reply_timeout must be a positive number"):
         CeleryStore(reply_timeout=-1)
 

@@ -7,8 +7,9 @@ back, for exploring job orderings.
 """
 
 from venomqa_celery._problems import FAILED, STUCK, WorkerProblem, worker_invariants
+from venomqa_celery._queued import run_next_job_actions
 from venomqa_celery.celery_store import CeleryStore
-from venomqa_celery.rq_store import RQStore, run_next_job_actions
+from venomqa_celery.rq_store import RQStore
 
 __all__ = [
     "FAILED",

@@ -1,4 +1,15 @@
-"""The ``celery`` store: the Celery queues an API feeds, settled after every call.
+"""The ``celery`` store: the Celery queues an API feeds, settled after every call, or (with
+``settle: false``) kept as state.
+
+With ``settle: false`` no worker may consume the queues: the pending messages are state (the
+fingerprint lists each queue's tasks in order, by name and arguments, never their ids), a
+checkpoint records them and a rollback purges each queue and publishes the recorded messages
+again in order (``_celery_queue``; O(messages) per checkpoint and fingerprint). On AMQP, after
+each action the queues' depths must hold still for 10 ms first (the API's publish is
+asynchronous: see ``_await_routing``).
+``run_next_job_actions()`` gives an action per queue that takes the oldest message and runs its
+task in this process (``Task.apply`` with the user's app, the ``app`` option); a failure is a
+``failed`` WorkerProblem.
 
 Settle: before the world reads or saves any store after an action, wait until every queue of
 ``queues`` is empty on the broker (a passive declare: RabbitMQ's ready count, or the Redis
@@ -25,19 +36,30 @@ queue and one heartbeat barrier (a few milliseconds on loopback; see docs/benchm
 from __future__ import annotations
 
 import hashlib
+import importlib
+import time
+import warnings
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from venomqa.errors import StoreError, StoreUnreachableError
+from venomqa import Action
+from venomqa.errors import StoreError, StoreUnreachableError, VenomQAWarning
 from venomqa.json_types import Json
 
+from venomqa_celery import _celery_queue as _queue
 from venomqa_celery._celery_events import TaskEvents
+from venomqa_celery._celery_queue import Pending
 from venomqa_celery._imports import require as _require
 from venomqa_celery._problems import FAILED, STUCK, WorkerProblem
+from venomqa_celery._queued import QUEUED, run_next_job_actions
 from venomqa_celery._settle import Busy, wait_until_idle
 
 STORE_NAME = "celery"
+#: With ``settle: false`` on AMQP: queue depths must not change for this long after an action.
+ROUTING_QUIET = 0.01
+#: Seconds teardown waits (at least) for running tasks before it stops following events.
+TEARDOWN_WAIT = 30.0
 
 
 def _safe_url(url: str) -> str:
@@ -63,21 +85,26 @@ class CeleryStore:
         settle: bool = True,
         timeout: float = 10.0,
         reply_timeout: float = 1.0,
+        app: str | None = None,
     ) -> None:
         if isinstance(queues, str):
             raise ValueError("queues must be a list of queue names, not a string")
         self.queues = list(queues)
         if not self.queues:
             raise ValueError("queues must name at least one queue")
-        if settle is not True:
-            raise ValueError(
-                "settle: false (queued tasks as state) is offered by the rq store only; "
-                "the celery store always settles"
-            )
+        if not isinstance(settle, bool):
+            raise ValueError(f"settle must be true or false, not {settle!r}")
+        if app is not None and (not isinstance(app, str) or ":" not in app):
+            raise ValueError(f"app must be 'module:attribute' naming a Celery app, not {app!r}")
         for option, value in (("timeout", timeout), ("reply_timeout", reply_timeout)):
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 raise ValueError(f"{option} must be a positive number of seconds, not {value!r}")
         self.broker = broker
+        self.settles = settle
+        self.app = app
+        self._user_app: Any = None
+        self._queue_channel: Any = None
+        self._pending_at: list[dict[str, list[Pending]]] = []
         self.timeout = float(timeout)
         self.reply_timeout = float(reply_timeout)
         self._app: Any = None
@@ -105,6 +132,13 @@ class CeleryStore:
                 store=STORE_NAME,
             ) from exc
         self._app, self._connection = app, connection
+        self._problems = []
+        self._tokens = []
+        self._pending_at = []
+        if not self.settles:
+            self._queue_channel = connection.channel()
+            QUEUED.append(self)
+            return
         events = TaskEvents(app, self.reply_timeout)
         try:
             events.start()
@@ -116,19 +150,27 @@ class CeleryStore:
                 store=STORE_NAME,
             ) from exc
         self._events = events
-        self._problems = []
-        self._tokens = []
 
     def teardown(self) -> None:
+        if self in QUEUED:
+            QUEUED.remove(self)
         try:
             if self._events is not None:
-                wait_until_idle(self._busy, self.timeout, quiet=2)  # let running tasks end
+                busy = wait_until_idle(self._busy, max(self.timeout, TEARDOWN_WAIT), quiet=2)
+                if busy:  # let running tasks end, or say they did not
+                    warnings.warn(
+                        "celery store: tasks still running at teardown: "
+                        + "; ".join(f"queue {q!r}: {what}" for q, what in busy.items()),
+                        VenomQAWarning,
+                        stacklevel=2,
+                    )
                 self._events.stop()
         finally:
             self._events = None
             self._close()
 
     def _close(self) -> None:
+        self._queue_channel = None
         if self._connection is not None:
             self._connection.release()
             self._connection = None
@@ -137,6 +179,8 @@ class CeleryStore:
 
     def checkpoint(self) -> int:
         self._tokens.append(len(self._problems))
+        if not self.settles:
+            self._pending_at.append(self._read_queues())
         return len(self._tokens) - 1
 
     def rollback(self, token: object) -> None:
@@ -144,23 +188,39 @@ class CeleryStore:
             raise StoreError(f"unknown or invalid checkpoint token {token!r}", store=STORE_NAME)
         del self._problems[self._tokens[token] :]
         del self._tokens[token + 1 :]
+        if not self.settles:
+            del self._pending_at[token + 1 :]
+            for queue, messages in self._pending_at[token].items():
+                _queue.restore(self._queue_channel, queue, messages)
 
     def fingerprint(self) -> str:
         digest = hashlib.blake2b(digest_size=8)
         for problem in self._problems:
             digest.update(f"{problem.kind}\0{problem.queue}\0{problem.text}\n".encode())
+        if not self.settles:
+            for queue, messages in self._read_queues().items():
+                listed = chr(1).join(m.describe() for m in messages)
+                digest.update(f"queue {queue}\0{listed}\n".encode())
         return digest.hexdigest()
 
     def observe(self) -> dict[str, Json]:
-        return {
-            "workers": list(self._require_events().workers),
-            "problems": [p.text for p in self._problems],
-        }
+        summary: dict[str, Json] = {"problems": [p.text for p in self._problems]}
+        if self.settles:
+            summary["workers"] = list(self._require_events().workers)
+        else:
+            summary["pending"] = {
+                q: [m.describe() for m in messages] for q, messages in self._read_queues().items()
+            }
+        return summary
 
     # -- optional capabilities ---------------------------------------------------------------
 
     def settle(self) -> None:
-        """Wait for the queues to drain and the workers to finish; note tasks that failed."""
+        """Wait for the queues to drain and the workers to finish; note tasks that failed
+        (with ``settle: false``: nothing to wait for)."""
+        if not self.settles:
+            self._await_routing()
+            return
         busy = wait_until_idle(self._busy, self.timeout, quiet=2)
         for queue, what in busy.items():
             self._problems.append(
@@ -185,7 +245,75 @@ class CeleryStore:
         """Not offered: reading messages would take them from the workers (QueuePort)."""
         return []
 
+    def run_next_job_actions(self) -> list[Action]:
+        """An action per queue, ``run_next_job_<queue>``, that runs the queue's oldest task in
+        this process (``settle: false``; needs the ``app`` option)."""
+        return run_next_job_actions(self.queues)
+
+    def run_next_job(self, queue: str) -> str | None:
+        """Take the oldest message of ``queue`` and run its task here (``Task.apply``) with
+        the user's app (the ``app`` option); a failure is kept as a ``failed`` problem.
+        Returns the task's description, or None when the queue is empty."""
+        if self._queue_channel is None:
+            raise StoreError("run_next_job needs settle: false and a set-up store", store=self.name)
+        taken = _queue.take(self._queue_channel, queue)
+        if taken is None:
+            return None
+        message, body = taken
+        name = str(message.headers.get("task", ""))
+        task = self._tasks().get(name)
+        if task is None:
+            raise StoreError(f"the app {self.app!r} has no task {name!r}", store=STORE_NAME)
+        if isinstance(body, dict):  # task message protocol 1
+            args, kwargs = body.get("args", ()), body.get("kwargs", {})
+        else:
+            args, kwargs = body[0], body[1]
+        result = task.apply(args=args, kwargs=kwargs, task_id=message.headers.get("id"))
+        if result.failed():
+            self._problems.append(
+                WorkerProblem(FAILED, queue, f"task {message.describe()} failed: {result.result!r}")
+            )
+        return message.describe()
+
     # -- internals ---------------------------------------------------------------------------
+
+    def _tasks(self) -> Any:
+        if self._user_app is None:
+            if self.app is None:
+                raise StoreError(
+                    "run_next_job needs the app option ('module:attribute' naming the Celery "
+                    "app whose tasks the queue holds)",
+                    store=STORE_NAME,
+                )
+            module, _, attribute = self.app.partition(":")
+            try:
+                self._user_app = getattr(importlib.import_module(module), attribute)
+            except (ImportError, AttributeError) as exc:
+                raise StoreError(
+                    f"cannot load the app {self.app!r}: {type(exc).__name__}: {exc}",
+                    store=STORE_NAME,
+                ) from exc
+        return self._user_app.tasks
+
+    def _await_routing(self) -> None:
+        """``settle: false`` on AMQP: a message the API published just before answering may
+        not be routed to its queue yet (publishing is asynchronous and the API's connection is
+        not ours), so wait until the queues' depths read the same twice, ROUTING_QUIET apart.
+        A heuristic (no barrier exists without publisher confirms in the API); Redis pushes
+        synchronously and needs none."""
+        if self._connection.transport.driver_type != "amqp":
+            return
+        deadline = time.monotonic() + self.timeout
+        depths = [self._depth(q) for q in self.queues]
+        while time.monotonic() < deadline:
+            time.sleep(ROUTING_QUIET)
+            again = [self._depth(q) for q in self.queues]
+            if again == depths:
+                return
+            depths = again
+
+    def _read_queues(self) -> dict[str, list[Pending]]:
+        return {queue: _queue.read(self._queue_channel, queue) for queue in self.queues}
 
     def _require_events(self) -> TaskEvents:
         if self._events is None:

@@ -18,30 +18,32 @@ Modes (``settle``):
 Costs: a settle probe is one Redis pipeline of 4 commands per queue; a checkpoint reads the
 session's part of the failed registries (and, with ``settle: false``, every pending job's hash:
 O(pending jobs)); a rollback touches only what differs from the checkpoint plus the pending jobs.
-Teardown waits (up to ``timeout`` again) for jobs still running, then deletes every job the run
-left in a queue or registry, so Redis is as it was found.
+Teardown waits for jobs still running (up to ``timeout`` or 30 s, whichever is longer; a
+warning names those still running then), then deletes every job the run left in a queue or
+registry, so Redis is as it was found.
 """
 
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from venomqa import Action
-from venomqa.errors import StoreError, StoreUnreachableError, UsageError
+from venomqa.errors import StoreError, StoreUnreachableError, VenomQAWarning
 from venomqa.json_types import Json
 
 from venomqa_celery._imports import require as _require
 from venomqa_celery._problems import FAILED, STUCK, WorkerProblem
+from venomqa_celery._queued import QUEUED
 from venomqa_celery._settle import Busy, wait_until_idle
 
 STORE_NAME = "rq"
-
-#: The rq stores set up in this process with ``settle: false``, for ``run_next_job_actions``.
-_QUEUED: list[RQStore] = []
+#: Seconds teardown waits (at least) for running jobs before it cleans up after them.
+TEARDOWN_WAIT = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,16 +159,16 @@ class RQStore:
         self._problems = []
         self._tokens = []
         if not self.settles:
-            _QUEUED.append(self)
+            QUEUED.append(self)
 
     def teardown(self) -> None:
-        if self in _QUEUED:
-            _QUEUED.remove(self)
+        if self in QUEUED:
+            QUEUED.remove(self)
         if self._client is None:
             return
         try:
             if self.settles:  # a job still running would file itself after the clean-up
-                wait_until_idle(self._busy, self.timeout)
+                _warn_if_busy(wait_until_idle(self._busy, max(self.timeout, TEARDOWN_WAIT)))
             left = self._session_ids(include_setup=False)
             self._delete_jobs(left)
             for key in self._unregistered:  # RQ registers a queue on its first enqueue
@@ -408,6 +410,16 @@ class RQStore:
         return result
 
 
+def _warn_if_busy(busy: Busy) -> None:
+    if busy:
+        warnings.warn(
+            "rq store: jobs still running at teardown may leave their records behind: "
+            + "; ".join(f"queue {q!r}: {what}" for q, what in busy.items()),
+            VenomQAWarning,
+            stacklevel=3,
+        )
+
+
 def _job_id(entry: bytes | str) -> str:
     """The job id of a queue or registry entry (started registries hold ``id:execution``)."""
     text = entry.decode() if isinstance(entry, bytes) else entry
@@ -433,28 +445,3 @@ def _perform(job: Any, queue: Any) -> None:
         return
     job.set_status(JobStatus.FINISHED)
     FinishedJobRegistry(queue=queue).add(job, -1)
-
-
-def run_next_job_actions(queues: Iterable[str]) -> list[Action]:
-    """An action per queue, ``run_next_job_<queue>``, for a user's actions module (the stores
-    of venomqa.yaml are built by the CLI): each runs the oldest job of that queue through the
-    ``rq`` store with ``settle: false`` that is set up for it in this process."""
-    return [
-        Action(
-            name=f"run_next_job_{name}",
-            fn=partial(_run_next_in_queued_store, name),
-            description=f"run the oldest job of RQ queue {name!r}",
-        )
-        for name in queues
-    ]
-
-
-def _run_next_in_queued_store(queue: str, api: object, ctx: object) -> str | None:
-    stores = [store for store in _QUEUED if queue in store.queues]
-    if len(stores) != 1:
-        problem = "no rq store" if not stores else f"{len(stores)} rq stores"
-        raise UsageError(
-            f"run_next_job_{queue}: {problem} with settle: false and queue {queue!r} is set up "
-            "(exactly one is needed)"
-        )
-    return stores[0].run_next_job(queue)
