@@ -3,8 +3,9 @@ before it reads or saves any store (checkpoint, rollback, fingerprint, view, obs
 
 from __future__ import annotations
 
-from venomqa import World, action, explore, invariant
+from venomqa import Journey, Step, World, action, explore, invariant
 from venomqa.evaluation import run_action
+from venomqa.runner import run_journey
 
 
 class Backlog:
@@ -86,3 +87,20 @@ def test_an_invariant_after_an_action_sees_settled_state() -> None:
     assert runs >= 2
     assert store.log.count("settle") == runs
     assert all(store.log[i + 1] == "settle" for i, c in enumerate(store.log) if c == "action")
+
+
+def test_a_journey_settles_after_each_step_before_its_invariants() -> None:
+    store = Backlog()
+    world = World("http://127.0.0.1:9", {"jobs": store})
+
+    def enqueue(api: object, ctx: object) -> None:
+        store.queued += 1
+
+    @invariant
+    def jobs_are_done(w: World) -> bool:
+        return store.done == store.queued
+
+    journey = Journey("two jobs", [Step("first", enqueue), Step("second", enqueue)])
+    result = run_journey(world, journey, [jobs_are_done])
+    assert result.violations == []
+    assert store.log.count("settle") == 2

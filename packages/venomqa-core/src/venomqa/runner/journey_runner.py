@@ -196,6 +196,7 @@ class JourneyRunner:
     # -- steps and invariants ----------------------------------------------------------------
 
     def _run_step(self, step: Step, line: _Line, result: JourneyResult) -> StepResult:
+        self.world.note_action()
         outcome = execute_step(step, self.world.api, self.world.ctx)
         if outcome.returned:
             self.world.ctx.set_step_result(step.name, outcome.value)
@@ -205,6 +206,7 @@ class JourneyRunner:
                 action=step.name, requests=list(step_result.requests), error=step_result.error
             )
         )
+        self.world.settle()  # invariants see what background workers did (SupportsSettle)
         self._check_invariants(line, result)
         return step_result
 
