@@ -9,7 +9,7 @@ stored) must still fingerprint, by its repr. Found by mutation testing (docs/ben
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from venomqa.context import ExecutionContext
 
@@ -19,6 +19,7 @@ class Order:
     """An object an action might keep in ``ctx`` (not JSON-encodable)."""
 
     id: int
+    items: list[str] = field(default_factory=list)
 
 
 def test_same_content_set_in_another_order_has_the_same_fingerprint() -> None:
@@ -51,14 +52,15 @@ def test_step_result_of_a_step_that_has_not_run_is_the_default() -> None:
 
 
 def test_restore_undoes_in_place_changes_of_a_list_held_directly_in_ctx() -> None:
-    ctx = ExecutionContext({"ids": [1], "pair": ([1], {"n": 1}), "order": Order(7)})
+    ctx = ExecutionContext({"ids": [1], "pair": ([1], {"n": 1}), "order": Order(7, ["pen"])})
     snapshot = ctx.snapshot()
     ctx["ids"].append(2)
     ctx["pair"][0].append(2)
     ctx["pair"][1]["n"] = 2
     ctx["order"].id = 8
+    ctx["order"].items.append("ink")
     ctx.restore(snapshot)
-    assert ctx.to_dict() == {"ids": [1], "pair": ([1], {"n": 1}), "order": Order(7)}
+    assert ctx.to_dict() == {"ids": [1], "pair": ([1], {"n": 1}), "order": Order(7, ["pen"])}
 
 
 def test_a_value_that_cannot_be_copied_is_shared_by_the_snapshot() -> None:
