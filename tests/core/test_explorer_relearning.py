@@ -241,3 +241,24 @@ def test_a_two_step_path_is_shrunk_when_one_step_is_enough(strategy: str) -> Non
         if result.transitions > 1:  # the search took noise before bad: the path was shrunk
             return
     pytest.fail("no run fired noise before bad")
+
+
+def test_shrinking_an_invariant_path_may_drop_the_step_where_it_was_found() -> None:
+    # The invariant breaks with q, or with p done without a; dfs first finds [a, p, q].
+    actions = [
+        _set("a", lambda: 1),
+        _set("p", lambda: 1),
+        Action("q", lambda api, ctx: ctx.update(q=1), requires=lambda ctx: "p" in ctx),
+    ]
+
+    def fine(world: World) -> bool:
+        ctx = world.ctx
+        return "q" not in ctx and ("a" in ctx or "p" not in ctx)
+
+    result = explore(
+        _world(None), actions, [Invariant("fine", fine)], strategy="dfs", stop_on_first=True
+    )
+
+    [violation] = result.violations
+    assert violation.path == ["p"]  # the shortest path that shows it, without q
+    assert result.transitions == 3
