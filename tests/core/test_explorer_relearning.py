@@ -262,3 +262,17 @@ def test_shrinking_an_invariant_path_may_drop_the_step_where_it_was_found() -> N
     [violation] = result.violations
     assert violation.path == ["p"]  # the shortest path that shows it, without q
     assert result.transitions == 3
+
+
+def test_a_new_rule_restarts_for_itself_not_for_a_declared_rule_about_keyed_states() -> None:
+    stamps = itertools.count(1)
+
+    def stamp(api: object, ctx: ExecutionContext) -> None:
+        ctx["u"] = next(stamps)
+
+    actions = [_set("t", lambda: 0), Action("stamp", stamp, requires=lambda ctx: "t" in ctx)]
+    result = explore(_world(None), actions, ignore_context=["t"], max_depth=3)
+
+    assert [(rule.spec, rule.declared) for rule in result.volatile] == [("t", True), ("u", False)]
+    assert result.restarts == 0  # u was learned before any state with u was keyed
+    assert result.states == 3  # {}, {t}, {t, u}
