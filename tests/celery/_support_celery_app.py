@@ -19,6 +19,12 @@ def make_app(broker: str) -> Celery:
     app.conf.worker_hijack_root_logger = False
     for job in (jobs.pay, jobs.refund, jobs.ship, jobs.stall):
         app.task(name=f"orders.{job.__name__}")(job)
+    app.task(
+        name="orders.ship_retrying",
+        autoretry_for=(RuntimeError,),
+        max_retries=2,
+        default_retry_delay=0,
+    )(jobs.ship)
     return app
 
 

@@ -9,6 +9,7 @@ Jobs are ``_support_jobs`` functions (RQ) or the tasks of ``_support_celery_app`
     POST /orders              -> 201 {id}       (inserts a 'new' order of 10, enqueues pay)
     POST /orders/ID/refund    -> 202 | 404      (enqueues refund)
     POST /orders/ID/ship      -> 202 | 404      (enqueues ship, which always fails)
+    POST /orders/ID/ship-retrying -> 202 | 404  (the same, retried twice before it fails)
     POST /orders/ID/cancel    -> 200 | 404 | 409
         Bug: cancelling a paid order marks it cancelled but never refunds the charge; only a
         pay job that ran between the order and its cancellation gets there.
@@ -42,20 +43,22 @@ def connect(options: Namespace) -> State:
     if options.rq:
         import _support_jobs as jobs
         import redis
-        from rq import Queue
+        from rq import Queue, Retry
 
         queue = Queue(options.queue, connection=redis.Redis.from_url(options.rq))
 
-        def enqueue_rq(job: str, *args: object) -> None:
-            queue.enqueue(getattr(jobs, job), *args)
+        def enqueue_rq(job: str, *args: object, retries: int = 0) -> None:
+            retry = Retry(max=retries) if retries else None
+            queue.enqueue(getattr(jobs, job), *args, retry=retry)
 
         return State(options.db, enqueue_rq)
     from _support_celery_app import make_app
 
     app = make_app(options.celery)
 
-    def enqueue_celery(job: str, *args: object) -> None:
-        app.send_task(f"orders.{job}", args=args, queue=options.queue)
+    def enqueue_celery(job: str, *args: object, retries: int = 0) -> None:
+        name = f"orders.{job}_retrying" if retries else f"orders.{job}"
+        app.send_task(name, args=args, queue=options.queue)
 
     return State(options.db, enqueue_celery)
 
@@ -74,9 +77,9 @@ def _order(request: Request) -> tuple[int, str]:
     return order_id, str(row[0])
 
 
-def _enqueue(request: Request, job: str, *args: object) -> None:
+def _enqueue(request: Request, job: str, *args: object, retries: int = 0) -> None:
     assert isinstance(request.state, State)
-    request.state.enqueue(job, *args)
+    request.state.enqueue(job, *args, retries=retries)
 
 
 @api.route("POST", r"/orders")
@@ -98,6 +101,13 @@ def refund(request: Request) -> Reply:
 def ship(request: Request) -> Reply:
     order_id, _ = _order(request)
     _enqueue(request, "ship", order_id)
+    return 202, {"id": order_id}
+
+
+@api.route("POST", r"/orders/(?P<order>\d+)/ship-retrying")
+def ship_retrying(request: Request) -> Reply:
+    order_id, _ = _order(request)
+    _enqueue(request, "ship", order_id, retries=2)
     return 202, {"id": order_id}
 
 

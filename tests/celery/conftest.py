@@ -124,11 +124,11 @@ def celery_broker(request: pytest.FixtureRequest) -> Iterator[str]:
     require_module("celery")
     if request.param == "amqp":
         require_rabbitmq()
-        _purge_amqp()  # a failed test must not leave messages for the next one
+        purge_amqp()  # a failed test must not leave messages for the next one
         try:
             yield AMQP_URL
         finally:
-            _purge_amqp()
+            purge_amqp()
         return
     client = redis_client(CELERY_REDIS_DB)
     client.flushdb()
@@ -139,7 +139,7 @@ def celery_broker(request: pytest.FixtureRequest) -> Iterator[str]:
         client.close()
 
 
-def _purge_amqp() -> None:
+def purge_amqp() -> None:
     """Empty the tests' ``orders`` queue on RabbitMQ (when it exists)."""
     from kombu import Connection
     from kombu.exceptions import ChannelError

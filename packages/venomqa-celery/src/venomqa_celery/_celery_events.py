@@ -6,9 +6,11 @@ Workers send task events only when told (``-E`` or the ``enable_events`` control
 workers that answered that it turned them on, so the workers are left as found.
 
 The barrier: a ``heartbeat`` broadcast makes each worker send a ``worker-heartbeat`` event
-through the same dispatcher as its task events, so once a heartbeat stamped after the request
-has arrived from every worker, every task event they sent before it has arrived too.
-Cost: one broadcast and one event per worker per barrier.
+at once, stamped after the request. A worker with an event loop buffers its task events and
+publishes them on a later turn of that loop, so a heartbeat can overtake the events of a task it
+just ran; a barrier during which no task event arrived, seen twice in a row (each needing its
+own loop turn of the worker), proves the buffer was empty. Cost: one broadcast and one event
+per worker per barrier.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Events that end a task's attempt (a retry is a new attempt of the same id).
-_TERMINAL = ("task-succeeded", "task-failed", "task-retried", "task-rejected", "task-revoked")
+#: Events that end a task. Not ``task-retried``: the worker has published the next attempt
+#: (same id), which may not have reached it yet, so the task stays in flight until it succeeds
+#: or fails for good.
+_TERMINAL = ("task-succeeded", "task-failed", "task-rejected", "task-revoked")
 
 
 @dataclass
@@ -36,6 +40,7 @@ class _Seen:
     names: dict[str, str] = field(default_factory=dict)
     failures: list[TaskFailure] = field(default_factory=list)
     heartbeats: dict[str, float] = field(default_factory=dict)
+    task_events: int = 0
 
 
 def describe_task(event: dict[str, Any]) -> str:
@@ -116,6 +121,11 @@ class TaskEvents:
             failures, self._seen.failures = self._seen.failures, []
         return failures
 
+    def task_events(self) -> int:
+        """How many task events have arrived so far."""
+        with self._lock:
+            return self._seen.task_events
+
     def describe(self, task_id: str) -> str:
         """The description of a task seen in a task-received event (else its id)."""
         with self._lock:
@@ -149,7 +159,9 @@ class TaskEvents:
             if kind == "worker-heartbeat":
                 sent = float(event.get("timestamp") or 0.0)  # the worker's clock: this machine
                 seen.heartbeats[str(event.get("hostname"))] = sent
-            elif kind == "task-received":
+            if kind.startswith("task-"):
+                seen.task_events += 1
+            if kind == "task-received":
                 description = describe_task(event)
                 seen.names[task_id] = description
                 seen.in_flight[task_id] = description

@@ -16,9 +16,10 @@ Settle: before the world reads or saves any store after an action, wait until ev
 lists kombu keeps) and no task is in flight: none received by a worker without a final event
 (task events, followed in a background thread), and a heartbeat barrier proves every task event
 the workers sent before it has arrived (a task a worker took from the broker is then known to
-be in flight). Idle must be seen twice in a row, each time behind its own barrier: a message
-the API published an instant ago may not be routed yet, and a worker buffers task events until
-its next loop turn, so the first heartbeat can overtake the event of a task it just took.
+be in flight). Idle must be seen twice in a row, each time behind its own barrier during which
+no task event arrived: a message the API published an instant ago may not be routed yet, and a
+worker buffers task events until a later turn of its loop, so a heartbeat can overtake the
+events of a task it just ran (a retried task's next attempt, for one).
 ``celery inspect`` (active/reserved) is not used: its two broadcasts cost about as much as a
 whole settle (docs/benchmarks.md) and the barrier already covers what it would add. A task that
 fails (or retries past its limit) becomes a ``failed`` WorkerProblem, a queue that does not
@@ -338,8 +339,13 @@ class CeleryStore:
         every task event the workers sent before it (a task received) has arrived."""
         events = self._require_events()
         busy = self._pending(events)
-        if busy or events.barrier(self.reply_timeout):
-            return busy or self._pending(events)
+        if busy:
+            return busy
+        arrived = events.task_events()
+        if events.barrier(self.reply_timeout):
+            if events.task_events() != arrived:  # a buffer was flushed: not quiet yet
+                return {",".join(self.queues): "task events still arriving"}
+            return self._pending(events)
         workers = ", ".join(events.workers)
         return {
             ",".join(self.queues): f"workers busy, no heartbeat within {self.reply_timeout:g}s "
