@@ -278,8 +278,10 @@ def test_a_new_rule_restarts_for_itself_not_for_a_declared_rule_about_keyed_stat
     assert result.states == 3  # {}, {t}, {t, u}
 
 
-@pytest.mark.parametrize("failing", [1, 2])
-def test_a_calibration_finding_says_which_of_the_two_runs_raised(failing: int) -> None:
+@pytest.mark.parametrize(("failing", "with_store"), [(1, True), (2, False)])
+def test_a_calibration_finding_says_which_of_the_two_runs_raised(
+    db: Path, failing: int, with_store: bool
+) -> None:
     runs = itertools.count(1)
 
     def flaky(api: object, ctx: ExecutionContext) -> None:
@@ -288,9 +290,12 @@ def test_a_calibration_finding_says_which_of_the_two_runs_raised(failing: int) -
             raise ValueError("this run fails half-way")
         ctx["done"] = True
 
-    result = explore(_world(None), [Action("flaky", flaky, requires=lambda ctx: not ctx)])
+    world = _world(db if with_store else None)
+    result = explore(world, [Action("flaky", flaky, requires=lambda ctx: not ctx)])
 
     [finding] = [v for v in result.violations if v.kind is FindingKind.NONDETERMINISM]
     assert finding.message.startswith("action 'flaky' reached different states on two runs: ")
     assert f"run {failing} raised ValueError: this run fails half-way" in finding.message
     assert f"run {3 - failing} raised" not in finding.message
+    hint = "if the API keeps state" if with_store else "no store is declared under `stores:`"
+    assert hint in finding.message
