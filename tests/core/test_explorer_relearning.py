@@ -299,3 +299,32 @@ def test_a_calibration_finding_says_which_of_the_two_runs_raised(
     assert f"run {3 - failing} raised" not in finding.message
     hint = "if the API keeps state" if with_store else "no store is declared under `stores:`"
     assert hint in finding.message
+    # Reported where the action was fired from, with the first run's step; not run again.
+    assert finding.state == result.initial_state
+    assert finding.path == ["flaky"] and [s.action for s in finding.steps] == ["flaky"]
+    assert (finding.steps[0].error is not None) == (failing == 1)
+    # The two calibration runs, plus the re-run of run 2's action error when it raised.
+    assert result.calls == next(runs) - 1 == (2 if failing == 1 else 3)
+
+
+def test_a_calibration_finding_below_the_root_is_not_run_again_from_the_root() -> None:
+    runs = itertools.count(1)
+    started: list[int] = []
+
+    def start(api: object, ctx: ExecutionContext) -> None:
+        started.append(1)
+        ctx["started"] = True
+
+    def flaky(api: object, ctx: ExecutionContext) -> None:
+        ctx[f"run{next(runs)}"] = True  # another key on every run: not explained by a field
+
+    actions = [
+        Action("start", start, requires=lambda ctx: "started" not in ctx),
+        Action("flaky", flaky, requires=lambda ctx: len(ctx) == 1),
+    ]
+    result = explore(_world(None), actions)
+
+    [finding] = result.violations
+    assert finding.kind is FindingKind.NONDETERMINISM and finding.path == ["start", "flaky"]
+    assert len(started) == 2  # start's own calibration; the finding did not replay it
+    assert result.calls == len(started) + next(runs) - 1
