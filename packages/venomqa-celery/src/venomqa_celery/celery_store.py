@@ -28,7 +28,8 @@ drain within ``timeout`` a ``stuck`` one; both are part of this store's state an
 
 Workers are the user's (``celery worker``), running before the run starts: the store finds them
 at setup (``ping``), turns their task events on for the run and off again at teardown on those
-where it turned them on. Tasks scheduled with an ETA or countdown are not waited for.
+where it turned them on. Tasks with an ETA or countdown are waited for like any other (a
+worker receives them at once, and they stay in flight until they ran), up to ``timeout``.
 
 Costs per settle, when the queues are already drained: two rounds of one passive declare per
 queue and one heartbeat barrier (a few milliseconds on loopback; see docs/benchmarks.md).
