@@ -328,3 +328,22 @@ def test_a_calibration_finding_below_the_root_is_not_run_again_from_the_root() -
     assert finding.kind is FindingKind.NONDETERMINISM and finding.path == ["start", "flaky"]
     assert len(started) == 2  # start's own calibration; the finding did not replay it
     assert result.calls == len(started) + next(runs) - 1
+
+
+def test_a_move_is_calibrated_until_it_changes_something_at_most_three_times() -> None:
+    noop_runs: list[int] = []
+
+    def inc(api: object, ctx: ExecutionContext) -> None:
+        ctx["n"] = ctx.get("n", 0) + 1  # type: ignore[operator]
+
+    def noop(api: object, ctx: ExecutionContext) -> None:
+        noop_runs.append(1)  # changes nothing: its arrival is never a new state, never replayed
+
+    actions = [
+        Action("inc", inc, requires=lambda ctx: ctx.get("n", 0) < 4),  # type: ignore[operator]
+        Action("noop", noop),
+    ]
+    result = explore(_world(None), actions)
+
+    assert result.states == 5 and result.actions["noop"] == 5
+    assert len(noop_runs) == 5 + 3  # each firing, plus a second run for the first three
