@@ -281,3 +281,23 @@ def test_psycopg_error_type_is_wrapped(db: str) -> None:
         assert store.query("SELECT 1 AS one") == [{"one": 1}]
     finally:
         store.teardown()
+
+
+def test_a_second_run_on_the_same_schema_is_refused_not_repaired(db: str) -> None:
+    """The first store's log and triggers are a live run's, not leftovers: the second store
+    names the backend holding the schema's lock and touches nothing; afterwards it is free."""
+    first, second = PostgresStore(dsn=db), PostgresStore(dsn=db)
+    first.setup()
+    try:
+        write_from_other_process(db, *BRANCH)
+        with pytest.raises(StoreError) as refused:
+            second.setup()
+        message = str(refused.value)
+        backend = first.connection.info.backend_pid
+        assert f"is in use by another VenomQA run (PostgreSQL backend {backend} " in message
+        assert "(venomqa), connected since" in message
+        assert first.changed_records(), "the live run still sees its changes"
+    finally:
+        first.teardown()
+    second.setup()
+    second.teardown()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from venomqa.stores.live_run import busy_error
+from venomqa.stores.live_run import GRACE_S, busy_error
 
 from venomqa_mysql._connect import run
 
@@ -24,10 +24,12 @@ def lock_name(database: str) -> str:
 
 
 def take_run_lock(conn: Any, database: str, where: str, store: str) -> None:
-    """Take the database's lock on ``conn`` at once, or raise the busy error naming who has
-    it (their connection id, host and user, as the process list shows them)."""
+    """Take the database's lock on ``conn`` (waiting up to ``GRACE_S`` for a holder that is
+    going away), or raise the busy error naming who has it (their connection id, host and
+    user, as the process list shows them)."""
     name = lock_name(database)
-    [[(taken,)]] = run(conn, "SELECT GET_LOCK(%s, 0)", (name,))
+    # waits up to GRACE_S: a connection that just closed may hold it a moment longer
+    [[(taken,)]] = run(conn, "SELECT GET_LOCK(%s, %s)", (name, GRACE_S))
     if taken == 1:
         return
     [[(holder,)]] = run(conn, "SELECT IS_USED_LOCK(%s)", (name,))

@@ -33,7 +33,9 @@ triggers inside its own transactions. Then:
 - ``teardown()``: rolls back to the setup point and drops the schema (and with it the
   triggers), leaving schema, data and sequences as the user had them. A run killed before
   teardown is recovered by the next ``setup()`` (or ``venomqa recover``), which says what it
-  undid with a ``LeftoversRepaired`` warning (``_recovery``).
+  undid with a ``LeftoversRepaired`` warning (``_recovery``). A live run is never taken for a
+  killed one: a set-up store holds a session advisory lock keyed on the database and schema,
+  and a second store on them is refused, naming the backend that holds it (``_run_lock``).
 
 VenomQA's connection is named ``application_name = 'venomqa'`` (unless the dsn names it). When
 it is lost (the backend terminated, the server restarted, a proxy dropped it), every operation
@@ -82,6 +84,7 @@ from venomqa_postgres._locks import TableLocked, table_in_context
 from venomqa_postgres._privileges import can_use_replica_role, check_privileges
 from venomqa_postgres._records import ChangedRows
 from venomqa_postgres._recovery import Repaired, leftovers_exist, repair
+from venomqa_postgres._run_lock import take_run_lock
 from venomqa_postgres._unreachable import cannot_connect
 
 if TYPE_CHECKING:
@@ -161,6 +164,7 @@ class PostgresStore:
             raise already_set_up(self._where, self.name)
         conn = self._connect()
         try:
+            self._take_run_lock(conn)
             if self.mode == "savepoint":
                 self._begin_run_transaction(conn)
             self._install(conn)
@@ -441,6 +445,7 @@ class PostgresStore:
             ) from lost
         try:
             self._conn = self._open()
+            self._take_run_lock(self._conn)  # the old connection's lock went with it
         except psycopg.Error as exc:
             raise StoreError(
                 f"{operation} on {self._where} failed: the connection to the database was "
@@ -448,6 +453,15 @@ class PostgresStore:
                 store=self.name,
             ) from exc
         return self._conn
+
+    def _take_run_lock(self, conn: psycopg.Connection[Any]) -> None:
+        """Refuse to go on while another VenomQA run uses this schema (``_run_lock``)."""
+        import psycopg
+
+        try:
+            take_run_lock(conn, self.schema, self._where, self.name)
+        except psycopg.Error as exc:
+            raise self._wrap("setup", exc) from exc
 
     # -- internals: installing and removing ------------------------------------------------
 

@@ -22,6 +22,9 @@ from venomqa.errors import StoreError
 
 #: The file beside a file store that its lock is taken on.
 LOCK_SUFFIX = ".venomqa.lock"
+#: How long a server-side lock is waited for before refusing: a killed run's connection may
+#: take a moment to end on the server.
+GRACE_S = 2.0
 
 
 def owner_description() -> str:
