@@ -90,11 +90,18 @@ def test_a_value_that_changes_only_on_replay_is_learned_and_the_search_starts_ov
     epoch = itertools.count()
     now = [0]
 
+    ran: list[str] = []
+
     def tick() -> int:
+        ran.append("b")
         now[0] = next(epoch)  # state the stores and the context do not show
         return 1
 
-    actions = [_set("a", lambda: f"v{now[0]}"), _set("b", tick)]
+    def stamp() -> str:
+        ran.append("a")
+        return f"v{now[0]}"
+
+    actions = [_set("a", stamp), _set("b", tick)]
     result = explore(_world(None), actions)
 
     assert result.violations == []
@@ -103,6 +110,7 @@ def test_a_value_that_changes_only_on_replay_is_learned_and_the_search_starts_ov
     assert "differed on replaying ['a']" in learned.reason
     assert result.restarts == 1
     assert result.states == 4  # {}, {a}, {b}, {a, b}
+    assert result.calls == len(ran)  # both passes' runs, replays included
 
 
 def test_a_context_key_learned_volatile_after_it_was_keyed_restarts_the_search() -> None:
@@ -347,3 +355,14 @@ def test_a_move_is_calibrated_until_it_changes_something_at_most_three_times() -
 
     assert result.states == 5 and result.actions["noop"] == 5
     assert len(noop_runs) == 5 + 3  # each firing, plus a second run for the first three
+
+
+def test_a_precondition_that_raises_does_not_disable_the_actions_after_it() -> None:
+    def broken(ctx: ExecutionContext) -> bool:
+        raise KeyError("missing")
+
+    actions = [Action("broken", lambda api, ctx: None, requires=broken), _set("after", lambda: 1)]
+    result = explore(_world(None), actions)
+
+    assert result.actions == {"broken": 0, "after": 1} and result.states == 2
+    assert [v.kind for v in result.violations] == [FindingKind.ACTION_ERROR]
