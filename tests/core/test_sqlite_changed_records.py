@@ -1,6 +1,7 @@
 """SQLiteStore.changed_records() on tables the contract suite does not cover: a WITHOUT ROWID
 table with a composite key, and a rowid table without an INTEGER PRIMARY KEY; kept right across
-checkpoints and rollbacks. Found by mutation testing (docs/benchmarks.md)."""
+checkpoints and rollbacks, and for more rows at once than one batched lookup holds. Found by
+mutation testing (docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from _support_sqlite import create_db, write_from_other_process
 from venomqa.ports.store import RecordChange
 from venomqa.stores import SQLiteStore
+from venomqa.stores._sqlite_hash import _CHUNK
 
 SCHEMA = """
 CREATE TABLE stock (sku TEXT, site INTEGER, qty REAL, PRIMARY KEY (sku, site)) WITHOUT ROWID;
@@ -82,3 +84,15 @@ def test_a_key_change_and_a_rollback_are_reflected(store: SQLiteStore) -> None:
         "DELETE FROM stock WHERE sku = 'd'",  # inserted then deleted: no difference
     )
     assert store.changed_records() == []
+
+
+def test_thousands_of_rows_changed_at_once_are_all_listed(store: SQLiteStore) -> None:
+    many = 2 * _CHUNK + 7  # more rows than two of the store's batched lookups hold
+    write_from_other_process(
+        Path(store.path),
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < "
+        f"{many}) INSERT INTO notes (rowid, body) SELECT i + 1, 'row ' || i FROM n",
+    )
+    changes = store.changed_records()
+    assert len(changes) == many
+    assert all(c.before is None and c.after is not None for c in changes)
