@@ -22,6 +22,7 @@ from venomqa import Action, ExecutionContext, Invariant, StateGraph, World, expl
 from venomqa.client import Client
 from venomqa.explorer import explore_graph
 from venomqa.models import FindingKind
+from venomqa.models.results import Progress
 from venomqa.stores import SQLiteStore
 
 #: A base URL nothing listens on: these actions never call the API.
@@ -366,3 +367,18 @@ def test_a_precondition_that_raises_does_not_disable_the_actions_after_it() -> N
 
     assert result.actions == {"broken": 0, "after": 1} and result.states == 2
     assert [v.kind for v in result.violations] == [FindingKind.ACTION_ERROR]
+
+
+def test_observers_hear_how_much_is_left_and_how_deep_the_search_is() -> None:
+    heard: list[Progress] = []
+
+    class Listener:
+        def on_progress(self, progress: Progress) -> None:
+            heard.append(progress)
+
+    actions = [_set("a", lambda: 1), _set("b", lambda: 1)]
+    result = explore(_world(None), actions, observers=[Listener()])
+
+    assert heard and heard[-1].states == result.states == 4
+    assert all(isinstance(p.frontier, int) and isinstance(p.depth, int) for p in heard)
+    assert heard[-1].depth == 1  # the last move fired was from a state one step deep
