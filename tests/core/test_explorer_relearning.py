@@ -382,3 +382,21 @@ def test_observers_hear_how_much_is_left_and_how_deep_the_search_is() -> None:
     assert heard and heard[-1].states == result.states == 4
     assert all(isinstance(p.frontier, int) and isinstance(p.depth, int) for p in heard)
     assert heard[-1].depth == 1  # the last move fired was from a state one step deep
+
+
+def test_a_state_is_checkpointed_so_its_other_moves_do_not_replay_its_path() -> None:
+    ran: list[str] = []
+
+    def first(api: object, ctx: ExecutionContext) -> None:
+        ran.append("first")
+        ctx["first"] = True
+
+    actions = [
+        Action("first", first, requires=lambda ctx: "first" not in ctx),
+        Action("x", lambda api, ctx: ctx.update(x=1), requires=lambda ctx: len(ctx) == 1),
+        Action("y", lambda api, ctx: ctx.update(y=1), requires=lambda ctx: len(ctx) == 1),
+    ]
+    result = explore(_world(None), actions, learn=False)
+
+    assert result.states == 4
+    assert ran == ["first"]  # x and y were fired from a checkpoint of its state, not a replay
