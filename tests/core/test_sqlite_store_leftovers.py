@@ -8,6 +8,7 @@ this interpreter. Found by mutation testing (docs/benchmarks.md).
 from __future__ import annotations
 
 import inspect
+import re
 import sqlite3
 import warnings
 from pathlib import Path
@@ -170,5 +171,21 @@ def test_an_audit_that_fails_names_the_operation_and_the_file(shop: Path) -> Non
             store.audit()
         assert f"audit on {shop} failed" in str(caught.value)
         assert caught.value.store == "sqlite"
+    finally:
+        store.teardown()
+
+
+def test_a_rollback_through_a_damaged_undo_log_names_what_it_cannot_undo(shop: Path) -> None:
+    store = SQLiteStore(str(shop))
+    store.setup()
+    try:
+        token = store.checkpoint()
+        _execute(shop, "DELETE FROM notes WHERE body = 'first'")
+        _execute(shop, f"UPDATE {LOG_TABLE} SET op = 'X'")  # not an insert, update or delete
+        failed = f"rollback on {re.escape(str(shop))} failed"
+        with pytest.raises(StoreError, match=failed) as caught:
+            store.rollback(token)
+        assert "unknown operation 'X' in the undo log of table 'notes'" in str(caught.value)
+        _execute(shop, f"UPDATE {LOG_TABLE} SET op = 'D'")
     finally:
         store.teardown()
