@@ -400,3 +400,17 @@ def test_a_state_is_checkpointed_so_its_other_moves_do_not_replay_its_path() -> 
 
     assert result.states == 4
     assert ran == ["first"]  # x and y were fired from a checkpoint of its state, not a replay
+
+
+def test_without_learning_the_graph_node_is_still_part_of_the_state() -> None:
+    def nothing(api: Client, ctx: ExecutionContext) -> None:
+        return None
+
+    graph = StateGraph(name="walk")
+    for node in ("start", "middle", "end"):
+        graph.add_node(node)
+    graph.add_edge("start", "middle", nothing, name="on")
+    graph.add_edge("middle", "end", nothing, name="further")
+    result = explore_graph(World(NO_API, {}), graph, learn=False)
+
+    assert result.states == 3  # the same (empty) data in three nodes
