@@ -78,6 +78,7 @@ def test_a_path_that_replays_to_another_state_is_one_finding_naming_the_path(
     hint = "if the API keeps state" if with_store else "no store is declared under `stores:`"
     assert hint in finding.message
     assert finding.path == ["a"]
+    assert finding.steps[0].changed  # what the step changed, for the report
     reached = {edge.target for edge in result.state_edges if edge.action == "a"}
     assert finding.state in reached  # the state the path was meant to reach
     assert result.volatile == []  # learn=False: nothing learned, on a replay either
