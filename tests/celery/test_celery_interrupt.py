@@ -36,6 +36,8 @@ pytestmark = [pytest.mark.other_distributions, pytest.mark.slow]
 CHECKS = '''
 """Actions and invariants for the orders API, as a user writes them."""
 
+import time
+
 from venomqa import action, invariant
 from venomqa_celery import worker_invariants
 
@@ -55,6 +57,13 @@ def refund(api, ctx):
 @action(requires=lambda ctx: "order" in ctx)
 def ship(api, ctx):
     return api.post(f"/orders/{ctx['order']}/ship")
+
+
+@action
+def look_around(api, ctx):
+    """Changes nothing; slow, so that the run is still going when the test stops it."""
+    time.sleep(0.25)
+    return api.get("/orders")
 
 
 @invariant
@@ -141,7 +150,10 @@ def test_sigint_mid_run_leaves_queue_worker_and_database_as_found(
                 stderr=subprocess.PIPE,
                 text=True,
             )
-            time.sleep(4)
+            deadline = time.monotonic() + 30
+            while not _orders(orders_db) and time.monotonic() < deadline:
+                time.sleep(0.05)  # until the run writes through the API
+            time.sleep(0.5)  # and settles, checkpoints and rolls back a few times
             assert run.poll() is None, run.communicate()
             run.send_signal(signal.SIGINT)
             out, err = run.communicate(timeout=60)

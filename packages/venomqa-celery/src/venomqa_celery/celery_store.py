@@ -43,11 +43,11 @@ import time
 import warnings
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from venomqa import Action
 from venomqa.errors import StoreError, StoreUnreachableError, VenomQAWarning
 from venomqa.json_types import Json
+from venomqa.stores.kit import hide_password
 
 from venomqa_celery import _celery_queue as _queue
 from venomqa_celery._celery_events import TaskEvents
@@ -62,17 +62,6 @@ STORE_NAME = "celery"
 ROUTING_QUIET = 0.01
 #: Seconds teardown waits (at least) for running tasks before it stops following events.
 TEARDOWN_WAIT = 30.0
-
-
-def _safe_url(url: str) -> str:
-    """``url`` without its password, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    user = f"{parts.username}:***@" if parts.username else ""
-    netloc = f"{user}{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class CeleryStore:
@@ -130,7 +119,7 @@ class CeleryStore:
         except Exception as exc:
             connection.release()
             raise StoreUnreachableError(
-                f"cannot connect to the Celery broker at {_safe_url(self.broker)}: {exc}",
+                f"cannot connect to the Celery broker at {hide_password(self.broker)}: {exc}",
                 store=STORE_NAME,
             ) from exc
         self._app, self._connection = app, connection
@@ -148,7 +137,7 @@ class CeleryStore:
             events.stop()
             self._close()
             raise StoreError(
-                f"cannot follow the workers' task events on {_safe_url(self.broker)}: {exc}",
+                f"cannot follow the workers' task events on {hide_password(self.broker)}: {exc}",
                 store=STORE_NAME,
             ) from exc
         self._events = events

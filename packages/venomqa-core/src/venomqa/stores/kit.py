@@ -23,7 +23,7 @@ from typing import Generic, Protocol, TypeVar
 from venomqa.errors import StoreError
 
 _serials = itertools.count(1)
-_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@/\s]+@|(password\s*=\s*)('[^']*'|\S+)", re.IGNORECASE)
+_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@/\s]+@|(password\s*=\s*)('[^']*'|\S+)", re.IGNORECASE)
 
 
 class Token(Protocol):
