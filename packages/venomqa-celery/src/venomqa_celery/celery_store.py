@@ -53,6 +53,7 @@ from venomqa_celery import _celery_queue as _queue
 from venomqa_celery._celery_events import TaskEvents
 from venomqa_celery._celery_queue import Pending
 from venomqa_celery._imports import require as _require
+from venomqa_celery._options import flag, queue_names, seconds
 from venomqa_celery._problems import FAILED, STUCK, WorkerProblem
 from venomqa_celery._queued import QUEUED, run_next_job_actions
 from venomqa_celery._settle import Busy, wait_until_idle
@@ -78,26 +79,17 @@ class CeleryStore:
         reply_timeout: float = 1.0,
         app: str | None = None,
     ) -> None:
-        if isinstance(queues, str):
-            raise ValueError("queues must be a list of queue names, not a string")
-        self.queues = list(queues)
-        if not self.queues:
-            raise ValueError("queues must name at least one queue")
-        if not isinstance(settle, bool):
-            raise ValueError(f"settle must be true or false, not {settle!r}")
+        self.queues = queue_names(queues)
+        self.settles = flag("settle", settle)
         if app is not None and (not isinstance(app, str) or ":" not in app):
             raise ValueError(f"app must be 'module:attribute' naming a Celery app, not {app!r}")
-        for option, value in (("timeout", timeout), ("reply_timeout", reply_timeout)):
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise ValueError(f"{option} must be a positive number of seconds, not {value!r}")
+        self.timeout = seconds("timeout", timeout)
+        self.reply_timeout = seconds("reply_timeout", reply_timeout)
         self.broker = broker
-        self.settles = settle
         self.app = app
         self._user_app: Any = None
         self._queue_channel: Any = None
         self._pending_at: list[dict[str, list[Pending]]] = []
-        self.timeout = float(timeout)
-        self.reply_timeout = float(reply_timeout)
         self._app: Any = None
         self._connection: Any = None
         self._channel: Any = None

@@ -37,6 +37,7 @@ from venomqa.errors import StoreError, StoreUnreachableError, VenomQAWarning
 from venomqa.json_types import Json
 
 from venomqa_celery._imports import require as _require
+from venomqa_celery._options import flag, queue_names, seconds
 from venomqa_celery._problems import FAILED, STUCK, WorkerProblem
 from venomqa_celery._queued import QUEUED
 from venomqa_celery._settle import Busy, wait_until_idle
@@ -82,18 +83,10 @@ class RQStore:
         settle: bool = True,
         timeout: float = 10.0,
     ) -> None:
-        if isinstance(queues, str):
-            raise ValueError("queues must be a list of queue names, not a string")
-        self.queues = list(queues)
-        if not self.queues:
-            raise ValueError("queues must name at least one queue")
-        if not isinstance(settle, bool):
-            raise ValueError(f"settle must be true or false, not {settle!r}")
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        self.queues = queue_names(queues)
+        self.settles = flag("settle", settle)
+        self.timeout = seconds("timeout", timeout)
         self.url = url
-        self.settles = settle
-        self.timeout = float(timeout)
         self._client: Any = None
         self._keys: dict[str, _Keys] = {}
         self._at_setup: set[str] = set()
