@@ -93,6 +93,12 @@ class World:
         for name, store in self.stores.items():
             self._call(name, "settle", partial(optional_settle, store))
 
+    def _before_reading_stores(self) -> None:
+        """What every checkpoint, rollback, fingerprint and view starts with: let background
+        work settle, then tell the stores if nothing can have written since the last call."""
+        self.settle()
+        self._notice_if_unchanged()
+
     def _notice_if_unchanged(self) -> None:
         """Tell the stores (``SupportsUnchangedNotice``) when no action ran and no request went
         out since the world's previous call to them, so they may reuse what they last read."""
@@ -209,8 +215,7 @@ class World:
 
     def checkpoint(self) -> WorldCheckpoint:
         """Checkpoint every store and snapshot the context."""
-        self.settle()
-        self._notice_if_unchanged()
+        self._before_reading_stores()
         tokens = {
             name: self._call(name, "checkpoint", store.checkpoint)
             for name, store in self.stores.items()
@@ -222,8 +227,7 @@ class World:
     def rollback(self, checkpoint: WorldCheckpoint) -> None:
         """Roll every store back to ``checkpoint`` and restore the context (and, when the
         checkpoint was taken with ``verify_rollback``, check the stores are as they were)."""
-        self.settle()
-        self._notice_if_unchanged()
+        self._before_reading_stores()
         for name, store in self.stores.items():
             self._call(name, "rollback", partial(store.rollback, checkpoint.tokens[name]))
         self.ctx.restore(checkpoint.context)
@@ -241,8 +245,7 @@ class World:
 
     def fingerprint(self) -> str:
         """The state key: every store's fingerprint plus the context's, hashed together."""
-        self.settle()
-        self._notice_if_unchanged()
+        self._before_reading_stores()
         parts = [
             f"{name}={self._call(name, 'fingerprint', store.fingerprint)}"
             for name, store in self.stores.items()
@@ -289,8 +292,7 @@ class World:
         """The current state as the explorer keys and compares it: each store's changed records
         (or, for a store that cannot list them, its fingerprint) and a copy of the context."""
         parts: dict[str, StorePart] = {}
-        self.settle()
-        self._notice_if_unchanged()
+        self._before_reading_stores()
         for name, store in self.stores.items():
             changed = getattr(store, "changed_records", None)
             if callable(changed):
