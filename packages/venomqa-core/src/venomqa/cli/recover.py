@@ -5,7 +5,9 @@ Every store repairs an earlier run's leftovers when it is set up (undo logs repl
 and schemas removed, configuration restored, object versions deleted) and says so with a
 ``LeftoversRepaired`` warning. This command does exactly that for every store in venomqa.yaml,
 without the API and without exploring: set up (repairing), tear down (removing what the setup
-installed), and report per store what was repaired or that nothing was left. Exit 0 when every
+installed), remove the copies of the store that parallel workers of a killed run left
+(``SupportsClone.drop_leftover_clones``), and report per store what was repaired or that
+nothing was left. Exit 0 when every
 store is clean now, 3 when one could not be repaired (the message says which and why).
 """
 
@@ -20,7 +22,7 @@ from venomqa.cli.options import config_option
 from venomqa.config import describe_store, load_config
 from venomqa.errors import EXIT_INFRASTRUCTURE, LeftoversRepaired, StoreError
 from venomqa.interrupts import INTERRUPTS
-from venomqa.ports.store import StorePort
+from venomqa.ports.store import StorePort, SupportsClone
 
 
 @click.command(short_help=short_help("recover"))
@@ -63,6 +65,12 @@ def _recover(store: StorePort) -> list[str]:
         store.setup()
         store.teardown()
     repaired = [str(w.message) for w in seen if issubclass(w.category, LeftoversRepaired)]
+    if isinstance(store, SupportsClone):
+        with INTERRUPTS.handled(), INTERRUPTS.critical():
+            repaired.extend(
+                f"removed the worker copy {line}"
+                for line in store.drop_leftover_clones()
+            )
     for other in seen:  # anything else the store warned about is still shown
         if not issubclass(other.category, LeftoversRepaired):
             warnings.warn_explicit(

@@ -3,7 +3,7 @@
 A store is something the API under test keeps state in. Only the six methods of ``StorePort`` plus
 a ``name`` class attribute are required; everything else core may use is optional and looked up
 with ``getattr`` (see ``optional_release``, ``SupportsRecords``, ``SupportsAudit``,
-``SupportsUnchangedNotice``, ``SupportsSettle``, and the
+``SupportsUnchangedNotice``, ``SupportsSettle``, ``SupportsClone``, and the
 ``DatabasePort``, ``CachePort``, ``StoragePort`` and ``QueuePort`` a store may also be, for
 invariants).
 
@@ -154,6 +154,34 @@ def optional_settle(store: object) -> None:
     settle = getattr(store, "settle", None)
     if callable(settle):
         settle()
+
+
+@runtime_checkable
+class SupportsClone(Protocol):
+    """Optional: copies of the store's backing data, one per extra parallel worker
+    (``venomqa run --workers N``: worker 1 uses the store itself, workers 2..N a copy each).
+
+    ``clone(label)`` is called on a store that is *not* set up, before any API process of the
+    run is started (nothing of the run is connected to the data). It copies the data as it is
+    now (tables, keys, objects, id counters; nothing VenomQA installs) into a new database,
+    file, database number or bucket whose name contains ``venomqa`` and ``label`` (``w2``,
+    ``w3``...), and returns the constructor options of a store of the same adapter over the
+    copy: the store's own options with the location changed. Those options are also what
+    ``{stores.KEY.OPTION}`` in ``target.command``/``target.env`` is filled from for that
+    worker's API. A copy of the same name left by an earlier run that is not running any more
+    is replaced; one a live run uses is a StoreError naming it.
+
+    ``drop_clone(options)`` removes the copy made with those options (its own store has been
+    torn down). ``drop_leftover_clones()`` removes the copies earlier runs left behind (killed
+    before their clean-up), leaving alone any a live run uses, and returns one line per copy
+    removed, naming it (``venomqa recover`` prints them).
+    """
+
+    def clone(self, label: str) -> dict[str, Json]: ...
+
+    def drop_clone(self, options: Mapping[str, Json]) -> None: ...
+
+    def drop_leftover_clones(self) -> list[str]: ...
 
 
 REQUIRED_STORE_METHODS = ("setup", "teardown", "checkpoint", "rollback", "fingerprint", "observe")
