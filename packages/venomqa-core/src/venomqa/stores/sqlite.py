@@ -22,6 +22,8 @@ process, through its own connections, is recorded like any other writer (see
 - While set up, the store holds an exclusive lock on ``<file>.venomqa.lock`` (see
   ``venomqa.stores.live_run``): a second run on the same file is refused, naming the first,
   instead of taking its undo log for a killed run's leftovers.
+- ``clone(label)`` (``SupportsClone``, for parallel workers): a consistent copy of the file
+  beside it, ``<stem>.venomqa-<label><suffix>``, made with the backup API (``_sqlite_clone``).
 
 The store never changes the journal mode. It keeps ``foreign_keys`` off on its own connection,
 so rollback works whatever the API's connections enable, and ``synchronous`` off, so a rollback
@@ -37,7 +39,7 @@ import json
 import os
 import sqlite3
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
@@ -46,6 +48,7 @@ from venomqa.errors import LeftoversRepaired, StoreError
 from venomqa.json_types import Json
 from venomqa.ports.database import QueryParams
 from venomqa.ports.store import RecordChange
+from venomqa.stores import _sqlite_clone
 from venomqa.stores import _sqlite_undo as undo
 from venomqa.stores._sqlite_hash import ContentHashes
 from venomqa.stores._sqlite_schema import (
@@ -261,6 +264,25 @@ class SQLiteStore:
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
         return self._guard(f"query {sql!r}", run)
+
+    # -- copies for parallel workers (SupportsClone, see _sqlite_clone) ----------------------
+
+    def clone(self, label: str) -> dict[str, Json]:
+        """Copy the file (not set up) for worker ``label``: ``{"path": "<stem>.venomqa-<label>
+        <suffix>"}``, repairing a killed run's leftovers in it first."""
+        return _sqlite_clone.clone(self.path, label, self.name, repair=self._repair_leftovers)
+
+    def drop_clone(self, options: Mapping[str, Json]) -> None:
+        """Remove the copy ``clone`` made with these options."""
+        _sqlite_clone.drop(self.path, options, self.name)
+
+    def drop_leftover_clones(self) -> list[str]:
+        """Remove the copies of the file no live run uses; one line per copy removed."""
+        return _sqlite_clone.drop_leftovers(self.path, self.name)
+
+    def _repair_leftovers(self) -> None:
+        self.setup()
+        self.teardown()
 
     # -- internals -------------------------------------------------------------------------
 
