@@ -8,6 +8,8 @@ it: the invariant, the action's exception, or the 5xx answer. Without a
 config, server errors are replayed by re-sending each recorded request (method, URL re-based onto
 ``--target``, JSON or text body, headers except redacted ones, so an authenticated path may
 answer 401) and comparing the final status.
+When the config says how to start the API (``target.command``) and no ``--target`` is given,
+the API is started once for all the replays and stopped after them.
 Exit code: 1 if any selected violation reproduces, 0 if none does, 2 on bad input.
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 from urllib.parse import urlsplit
@@ -76,17 +79,22 @@ def replay(
     config = load_config(config_path) if config_path else None
     recorded = report.get("target")
     reported = recorded if isinstance(recorded, str) else None
-    base = (target or (config.target if config else None) or reported or "").rstrip("/")
     reproduced = 0
-    for index, violation in violations:
-        click.echo(
-            f"Violation {index}: [{violation.severity.name}] {violation.invariant} "
-            f"({violation.kind}) after {' -> '.join(violation.path) or '(initial state)'}"
-        )
-        still, why = _replay_one(violation, base, config)
-        reproduced += still
-        verdict = "REPRODUCED" if still else "not reproduced"
-        click.echo(f"  {verdict}: {why}")
+    with ExitStack() as started:
+        if target is None and config is not None and config.launch is not None:
+            from venomqa.cli.run import target_url
+
+            target = started.enter_context(target_url(config))
+        base = (target or (config.target if config else None) or reported or "").rstrip("/")
+        for index, violation in violations:
+            click.echo(
+                f"Violation {index}: [{violation.severity.name}] {violation.invariant} "
+                f"({violation.kind}) after {' -> '.join(violation.path) or '(initial state)'}"
+            )
+            still, why = _replay_one(violation, base, config)
+            reproduced += still
+            verdict = "REPRODUCED" if still else "not reproduced"
+            click.echo(f"  {verdict}: {why}")
     click.echo(f"{reproduced} of {len(violations)} violation(s) reproduced.")
     ctx.exit(EXIT_VIOLATIONS if reproduced else EXIT_OK)
 

@@ -3,12 +3,18 @@
 Command-line options override the file; ``--report FORMAT:PATH`` adds to the file's reports
 (``--report FORMAT`` alone writes ``venomqa-report.EXT`` in the current folder, ``FORMAT:-``
 writes to standard output). The console ends with where each report was written.
-Exit code: 0 clean, 1 violations (or a failed journey), 2 usage/config, 3 API/store unreachable.
+With ``target: {url: ..., command: ...}`` the API is started first (after the stores are built,
+before they are set up, so the stores capture changes on the tables the API created when it
+started) and stopped after the stores were rolled back and torn down, also on errors and signals;
+``--target URL`` replaces the whole ``target:`` and nothing is started.
+Exit code: 0 clean, 1 violations (or a failed journey), 2 usage/config, 3 API/store unreachable
+(or the API's command failed to start).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 import click
 
@@ -22,13 +28,17 @@ from venomqa.config import (
     load_config,
 )
 from venomqa.config.stores import Registered
-from venomqa.errors import StoreError, StoreUnreachableError, UsageError
+from venomqa.errors import InfrastructureError, StoreError, StoreUnreachableError, UsageError
 from venomqa.ports.reporter import ReporterPort
 
 
 @click.command(short_help=short_help("run"))
 @config_option("The configuration file.")
-@click.option("--target", metavar="URL", help="Base URL of the API (overrides `target`).")
+@click.option(
+    "--target",
+    metavar="URL",
+    help="Base URL of the API (replaces `target`; a `target.command` is then not started).",
+)
 @click.option(
     "--strategy", metavar="NAME", help="Search strategy: bfs, dfs, random, or a plugin's."
 )
@@ -134,21 +144,22 @@ def run(
 
     stores = build_stores(config)
     try:
-        report = run_session(
-            target=config.target,
-            actions=found.actions,
-            invariants=found.invariants,
-            journeys=found.journeys,
-            graphs=found.graphs,
-            stores=stores,
-            explore_options=config.explore.as_kwargs(),
-            reporters=active,
-            headers=config.headers,
-            auth=config.client_auth(),
-            timeout=config.timeout,
-            secrets=config.secrets,
-            client_settings=config.client.client_kwargs(),
-        )
+        with target_url(config, announce=not (no_console or quiet)) as url:
+            report = run_session(
+                target=url,
+                actions=found.actions,
+                invariants=found.invariants,
+                journeys=found.journeys,
+                graphs=found.graphs,
+                stores=stores,
+                explore_options=config.explore.as_kwargs(),
+                reporters=active,
+                headers=config.headers,
+                auth=config.client_auth(),
+                timeout=config.timeout,
+                secrets=config.secrets,
+                client_settings=config.client.client_kwargs(),
+            )
     except StoreError as exc:
         located = _with_store_location(exc, config)
         if located is exc:
@@ -157,6 +168,36 @@ def run(
     finally:  # also when the run was stopped: the reports were written all the same
         announce_reports(active, quiet=no_console)
     ctx.exit(exit_code_for(report))
+
+
+@contextmanager
+def target_url(config: Config, *, announce: bool = False) -> Iterator[str]:
+    """The API's URL for the duration of the block: ``config.target``, or, when the file says
+    how to start the API (``config.launch``), the URL of the API started for the block and
+    stopped after it (also on errors and signals). If the block fails on the API (an
+    InfrastructureError) after the API's process ended, what became of it is printed first.
+    ``announce`` prints one line on stderr once the API is ready."""
+    if config.launch is None:
+        yield config.target
+        return
+    import time
+
+    from venomqa.target import start_target
+
+    started = time.monotonic()
+    with start_target(config.launch, stores=config.store_options()) as running:
+        if announce:
+            click.echo(
+                f"api: started `{running.launch.describe()}` (pid {running.pid}), ready at "
+                f"{running.url} after {time.monotonic() - started:.1f}s",
+                err=True,
+            )
+        try:
+            yield running.url
+        except InfrastructureError:
+            if not running.alive():
+                click.echo(f"note: {running.stopped_message()}", err=True)
+            raise
 
 
 def parse_report_spec(spec: str, known: Mapping[str, type]) -> ReportConfig:

@@ -28,6 +28,8 @@ from venomqa.config.model import (
 )
 from venomqa.config.suggest import unknown_name_message
 from venomqa.errors import ConfigError
+from venomqa.target.spec import DEFAULT_READY_TIMEOUT_S, DEFAULT_STOP_TIMEOUT_S, TargetSpec
+from venomqa.target.template import option_text, placeholders
 
 if TYPE_CHECKING:
     from venomqa.plugins import PluginInfo
@@ -46,6 +48,8 @@ _TOP_LEVEL = (
     "timeout",
     "client",
 )
+#: ``target:`` as a mapping; every key but ``url`` needs ``command``.
+_TARGET = ("url", "command", "env", "ready", "ready_timeout", "stop_timeout", "cwd")
 _CLIENT = ("timeout", "retries", "verify", "cert")
 #: ``ignore`` lives with each store (``stores.NAME.ignore``) and in ``context.ignore``.
 _EXPLORE = tuple(n for n in ExploreOptions.names() if n not in ("ignore", "ignore_context"))
@@ -180,9 +184,12 @@ class _Validator:
         self.no_unknown_keys(raw, (*_TOP_LEVEL, *sorted(sources)), "")
         if raw.get("target") is None:
             raise self.error(
-                "target", "missing: expected the API's base URL, e.g. http://127.0.0.1:8000"
+                "target",
+                "missing: expected the API's base URL, e.g. http://127.0.0.1:8000, or "
+                "{url: ..., command: ...} to have VenomQA start it",
             )
         stores = self.stores(raw.get("stores"))
+        target, launch = self.target(raw["target"], stores)
         explore = self.explore(raw.get("explore")).replace(
             ignore={name: list(entry.ignore) for name, entry in stores.items() if entry.ignore},
             ignore_context=self.context(raw.get("context")),
@@ -197,7 +204,8 @@ class _Validator:
             timeout = client.timeout
         return Config(
             path=self.path,
-            target=self.url(raw["target"], "target"),
+            target=target,
+            launch=launch,
             actions=self.actions(raw.get("actions")),
             stores=stores,
             explore=explore,
@@ -312,6 +320,134 @@ class _Validator:
                 name=str(name), adapter=adapter, options=options, ignore=tuple(ignore)
             )
         return stores
+
+    def target(
+        self, value: object, stores: Mapping[str, StoreConfig]
+    ) -> tuple[str, TargetSpec | None]:
+        """``target:``: a URL, or a mapping (``url`` and, to have VenomQA start the API,
+        ``command`` ...); returns the URL (with a command, its template) and the launch spec."""
+        if not isinstance(value, dict):
+            if isinstance(value, list):
+                raise self.error(
+                    "target",
+                    f"expected the API's base URL or a mapping {{url: ..., command: ...}}, "
+                    f"got {_kind(value)}",
+                )
+            return self.url(value, "target"), None
+        self.no_unknown_keys(value, _TARGET, "target")
+        if value.get("url") is None:
+            raise self.error(
+                "target.url", "missing: expected the API's base URL, e.g. http://127.0.0.1:{port}"
+            )
+        url = self.url(value["url"], "target.url")
+        if value.get("command") is None:
+            needing = [name for name in _TARGET[2:] if name in value]
+            if needing or "command" in value:
+                key = "command" if "command" in value else needing[0]
+                raise self.error(
+                    f"target.{key}",
+                    "needs a command: give target.command (the program that starts the API), "
+                    "or write the URL alone",
+                )
+            if placeholders(url):
+                raise self.error(
+                    "target.url",
+                    f"placeholders such as {{port}} need target.command (VenomQA fills them in "
+                    f"when it starts the API), got {url!r}",
+                )
+            return url, None
+        spec = TargetSpec(
+            url=url,
+            command=self.command(value["command"]),
+            env=self.environment(value.get("env")),
+            ready=self.ready(value.get("ready")),
+            ready_timeout_s=self.number(
+                value.get("ready_timeout", DEFAULT_READY_TIMEOUT_S),
+                "target.ready_timeout",
+                positive=True,
+            )
+            or DEFAULT_READY_TIMEOUT_S,
+            stop_timeout_s=self.number(
+                value.get("stop_timeout", DEFAULT_STOP_TIMEOUT_S),
+                "target.stop_timeout",
+                positive=True,
+            )
+            or DEFAULT_STOP_TIMEOUT_S,
+            cwd=self.folder_option(value.get("cwd"), "target.cwd"),
+            file=self.file,
+        )
+        spec.check({name: entry.options for name, entry in stores.items()})
+        self.port_is_passed(spec)
+        return url, spec
+
+    def command(self, value: object) -> tuple[str, ...] | str:
+        expected = (
+            "expected the program and its arguments ([uvicorn, app:app, --port, '{port}']) or "
+            "one shell command (a string)"
+        )
+        if isinstance(value, str):
+            if not value.strip():
+                raise self.error("target.command", f"{expected}, got an empty string")
+            return value.strip()
+        if not isinstance(value, list) or not value:
+            raise self.error("target.command", f"{expected}, got {_kind(value)}")
+        parts: list[str] = []
+        for index, item in enumerate(value):
+            key = f"target.command[{index}]"
+            if isinstance(item, bool) or not isinstance(item, str | int | float):
+                raise self.error(key, f"expected a string, got {_kind(item)}")
+            parts.append(str(item))
+        if not parts[0].strip():
+            raise self.error("target.command[0]", "expected the program to run, got ''")
+        return tuple(parts)
+
+    def environment(self, value: object) -> dict[str, str]:
+        if value is None:
+            return {}
+        raw = self.mapping(value, "target.env", "environment variable names to values")
+        env: dict[str, str] = {}
+        for name, item in raw.items():
+            key = f"target.env.{name}"
+            if not isinstance(name, str) or not name or "=" in name or "\0" in name:
+                raise self.error(key, "expected an environment variable name")
+            text = option_text(item)
+            if text is None:
+                raise self.error(key, f"expected a string, got {_kind(item)}")
+            env[name] = text
+        return env
+
+    def ready(self, value: object) -> str | None:
+        if value is None:
+            return None
+        text = self.string(value, "target.ready").strip()
+        if not (text.startswith("/") or re.match(r"^https?://[^/\s]+", text)):
+            raise self.error(
+                "target.ready",
+                f"expected a path on target.url (/health) or a full http(s) URL, got {text!r}",
+            )
+        return text
+
+    def folder_option(self, value: object, key: str) -> str:
+        """A folder relative to the file's (default: the file's own); it must exist."""
+        if value is None:
+            return str(self.folder)
+        path = Path(self.relative_path(self.string(value, key).strip()))
+        if not path.is_dir():
+            raise self.error(key, f"folder not found: {path}")
+        return str(path)
+
+    def port_is_passed(self, spec: TargetSpec) -> None:
+        """A URL on ``{port}`` is only reachable if the command learns the port."""
+        if "port" not in placeholders(spec.url) + placeholders(spec.ready or ""):
+            return
+        texts = [spec.command] if isinstance(spec.command, str) else list(spec.command or ())
+        texts += spec.env.values()
+        if not any("port" in placeholders(text) for text in texts):
+            raise self.error(
+                "target.url",
+                "uses {port} but neither target.command nor target.env passes {port} to the "
+                "API, so it cannot listen there (e.g. command: [..., --port, '{port}'])",
+            )
 
     def context(self, value: object) -> list[str]:
         if value is None:

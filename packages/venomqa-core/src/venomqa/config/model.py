@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
 from venomqa.explorer.options import ExploreOptions as ExploreOptions
+from venomqa.target.spec import TargetSpec
 
 if TYPE_CHECKING:
     import httpx
@@ -114,6 +115,8 @@ class Config:
     """A loaded, validated ``venomqa.yaml``."""
 
     path: Path
+    #: The API's base URL; with ``launch``, its template (``http://127.0.0.1:{port}``): use the
+    #: ``url`` of the RunningTarget ``start_target(config.launch, ...)`` returns instead.
     target: str
     actions: list[str] = field(default_factory=list)
     stores: dict[str, StoreConfig] = field(default_factory=dict)
@@ -130,11 +133,18 @@ class Config:
     #: Top-level sections owned by plugins' action sources (``openapi:`` ...), by key, as
     #: written (environment interpolated); ``venomqa.discovery.discover_config`` builds them.
     sections: dict[str, object] = field(default_factory=dict)
+    #: How to start the API (``target:`` as a mapping with a ``command``); None when VenomQA
+    #: only connects to ``target``.
+    launch: TargetSpec | None = None
 
     @property
     def folder(self) -> Path:
         """The folder holding the file; relative paths and action modules resolve from here."""
         return self.path.parent
+
+    def store_options(self) -> dict[str, dict[str, object]]:
+        """Each store's options by key, as ``{stores.KEY.OPTION}`` placeholders read them."""
+        return {name: dict(entry.options) for name, entry in self.stores.items()}
 
     def client_auth(self) -> httpx.Auth | None:
         """The client's authentication from ``auth:``, if any."""
