@@ -7,7 +7,9 @@ from typing import Unpack
 
 from venomqa.errors import InfrastructureError, RunInterrupted, UsageError
 from venomqa.explorer._engine import Engine
+from venomqa.explorer._executor import Inline
 from venomqa.explorer._moves import Move, moves_from_actions, moves_from_graph, unique_invariants
+from venomqa.explorer._work import WorldRunner
 from venomqa.explorer.options import ExploreKwargs, ExploreOptions
 from venomqa.explorer.search import Strategy
 from venomqa.models.actions import Action, Invariant
@@ -134,13 +136,16 @@ def _run(
     try:
         with world.session(manage=manage_world) as root:
             observations = world.observe()
+            runner = WorldRunner(
+                world, moves, invariants, root, root_node, root_checker=root_checker
+            )
             engine = Engine(
-                world,
+                Inline(runner),
                 moves,
                 invariants,
                 options,
                 strategy,
-                root,
+                stores_declared=bool(world.stores),
                 observers=observers,
                 root_node=root_node,
                 root_checker=root_checker,

@@ -4,8 +4,10 @@ A state is identified by its *abstract* key (see ``venomqa.state``): every store
 records and the context, with volatile fields left out, prefixed by the graph node when a
 StateGraph is explored. Each distinct state is recorded once with the route that first reached
 it; invariants run in the initial state and after every action; an action that raises or gets
-a 5xx is a finding, never a crash. The world is moved between states with a checkpoint trail
-(see ``_trail``) because store tokens behave like a stack.
+a 5xx is a finding, never a crash. The work in the world (moving it between states with a
+checkpoint trail, running actions, evaluating the rules) is an executor's (``_executor``): the
+engine's own world, or one world per parallel worker; the engine decides and judges, so one
+world and several give the same states, paths and findings.
 
 Learning volatile fields (unless ``learn=False``):
 
@@ -31,13 +33,7 @@ from functools import partial
 from signal import SIGINT
 
 from venomqa.errors import InfrastructureError, RollbackDriftError
-from venomqa.evaluation import (
-    Executed,
-    failed_invariants,
-    node_check_failure,
-    run_action,
-    server_error_status,
-)
+from venomqa.explorer._executor import Executor
 from venomqa.explorer._findings import (
     Finding,
     Findings,
@@ -49,9 +45,10 @@ from venomqa.explorer._findings import (
     rollback_drift_violation,
     server_error_finding,
 )
-from venomqa.explorer._moves import Move, node_after, state_key
+from venomqa.explorer._moves import Move, state_key
 from venomqa.explorer._shrink import shrink_path
-from venomqa.explorer._trail import ReplayMismatch, Trail
+from venomqa.explorer._trail import ReplayMismatch
+from venomqa.explorer._work import Fired, FireTask, Judged
 from venomqa.explorer.options import ExploreOptions
 from venomqa.explorer.search import Arrival, Route, State, Strategy
 from venomqa.interrupts import signal_name
@@ -70,7 +67,6 @@ from venomqa.ports.reporter import notify
 from venomqa.state import CONTEXT, Normalizer, VolatileRules, WorldView, explain
 from venomqa.state.changes import describe_changes
 from venomqa.state.rules import split_spec
-from venomqa.world import World, WorldCheckpoint
 
 _PROGRESS_INTERVAL_S = 0.1
 #: Firings of a move that calibrate it at most, until one of them changes something.
@@ -96,42 +92,41 @@ class _Restart(Exception):
 
 
 class Engine:
-    """One exploration of ``world`` with ``moves``; build it, call ``run()`` once."""
+    """One exploration with ``moves`` through ``executor``; build it, call ``run()`` once.
+    ``stores_declared``: whether the worlds have stores (a nondeterminism finding's hint)."""
 
     def __init__(
         self,
-        world: World,
+        executor: Executor,
         moves: Sequence[Move],
         invariants: Sequence[Invariant],
         options: ExploreOptions,
         strategy: type[Strategy],
-        root: WorldCheckpoint,
         *,
+        stores_declared: bool,
         observers: Sequence[object] = (),
         root_node: str | None = None,
         root_checker: NodeChecker | None = None,
     ) -> None:
-        self.world = world
+        self.executor = executor
+        self._stores_declared = stores_declared
         self.moves = list(moves)
         self.invariants = list(invariants)
         self.options = options
         self.strategy = strategy
         self.root_node = root_node
         self._root_checker = root_checker
-        self._root_checkpoint = root
         self._observers = list(observers)
         self.rules = VolatileRules.declared(options.ignore, options.ignore_context)
         self._learning = options.learn
         self.normalizer = Normalizer(self.rules, clues=options.learn)
         self.findings = Findings(self._observers)
-        self._trail: Trail | None = None
         self._root: State | None = None
         self._states: dict[str, State] = {}
         self.edges: dict[tuple[str, int, str], None] = {}
         self.fired = [0] * len(self.moves)
         self.ever_enabled: set[int] = set()
         self.transitions = 0
-        self.calls = 0
         self.passes = 0
         self.max_depth_reached = 0
         self._fired_total = 0
@@ -173,17 +168,19 @@ class Engine:
         self._frontier = frontier
         self._depth_now = depth
 
-    @property
-    def trail(self) -> Trail:
-        """The checkpoint trail (exists once the initial state has been keyed)."""
-        if self._trail is None:
-            raise RuntimeError("the exploration has not started")
-        return self._trail
+    def plan(self, fires: Sequence[tuple[State, int]]) -> None:
+        """The strategy will fire these moves from these states next, in this order."""
+        calibrations = self._calibrations
+        self.executor.plan(
+            [
+                FireTask(state.route.hops, index, state.node, calibrations[index] < _CALIBRATIONS)
+                for state, index in fires
+            ]
+        )
 
     def release_checkpoints(self) -> None:
-        """Release every checkpoint the search took (not the root, which the caller owns)."""
-        if self._trail is not None:
-            self._trail.release_above_root()
+        """Release every checkpoint the search took (not the roots, which the callers own)."""
+        self.executor.release()
 
     # -- driving ------------------------------------------------------------------------------
 
@@ -215,7 +212,7 @@ class Engine:
                 stop_reason = StopReason.ABORTED
                 self.failure = failure
                 break
-        self._account_replays()
+        self.executor.drop_plans()
         result = self._result(stop_reason)
         if self.interruption is not None:
             result.stop_detail = signal_name(getattr(self.interruption, "signum", SIGINT))
@@ -229,9 +226,7 @@ class Engine:
     def _begin_pass(self) -> State:
         """Key the initial state (again, after a restart) and check it."""
         self.passes += 1
-        if self._trail is not None:
-            self._account_replays()
-            self._trail.rollback_to_root()
+        self.executor.drop_plans()
         self._states.clear()
         self.edges.clear()
         self._touched.clear()
@@ -243,28 +238,23 @@ class Engine:
         self._root = None
         if self.passes > 1:
             self.findings.begin_pass()
-        key, view = self._key_here(self.root_node)
-        if self._trail is None:
-            self._trail = Trail(
-                self.world, self.moves, self._root_checkpoint, key, self.root_node, self._key_here
-            )
-        else:
-            self._trail.restart(key)
+        view, judged = self.executor.at_root()
+        key = self._key_of(view, self.root_node)
+        self.executor.start(key, self._key_of)
         root = State(key=key, node=self.root_node, route=Route(), view=view)
         self._states[key] = root
         self._root = root
-        findings = self._analyse(root)
+        findings = self._analyse(root, judged)
         checker = self._root_checker
-        if checker is not None and self.root_node is not None:
-            message = node_check_failure(checker, self.root_node, self.world)
-            if message is not None:
-                findings.append(
-                    node_check_finding("the initial state", self.root_node, checker, message, None)
+        if checker is not None and self.root_node is not None and judged.node_message is not None:
+            findings.append(
+                node_check_finding(
+                    "the initial state", self.root_node, checker, judged.node_message, None
                 )
-        failed = failed_invariants(self.world, self.invariants)
-        if failed:
-            root.violated = frozenset(inv.name for inv, _ in failed)
-            findings.extend(invariant_finding(inv, failure) for inv, failure in failed)
+            )
+        if judged.failed:
+            root.violated = frozenset(self.invariants[i].name for i, _ in judged.failed)
+            findings.extend(self._invariant_findings(judged))
         if findings:
             self._report(findings, root.route, key)
         return root
@@ -278,26 +268,25 @@ class Engine:
         self._check_limits()
         calibrate = self._calibrations[index] < _CALIBRATIONS
         try:
-            self.trail.goto(route.hops, anchor=anchor or calibrate)
+            fired = self.executor.fire(FireTask(route.hops, index, source.node, calibrate, anchor))
         except ReplayMismatch as mismatch:
-            self._replay_mismatch(source, mismatch)
+            self._replay_mismatch(source, mismatch, None)
             return None
-        world = self.world
+        if fired.replay_view is not None and self._went_astray(source, route, fired):
+            return None
         move = self.moves[index]
-        node = node_after(move, source.node)
+        executed, view, node = fired.executed, fired.view, fired.node
         if calibrate:
-            executed, key, view = self._calibrate(source, route, index, node)
+            key = self._learn_from_calibration(source, route, index, fired)
         else:
-            executed = run_action(world, move.name, move.run)
-            self.calls += 1
-            key, view = self._key_here(node)
+            key = self._key_of(view, node)
         self.transitions += 1
         self._fired_total += 1
         self.fired[index] += 1
         if source.view is not None:  # for reports: what this action changed, short
             executed.step.changed = describe_changes(source.view, view)
         new_route = route.then(index, key, executed.step)
-        self.trail.arrive(len(new_route), key, node)
+        self.executor.arrived(len(new_route), key, node)
 
         state = self._states.get(key)
         is_new = state is None
@@ -308,28 +297,22 @@ class Engine:
             state = State(key=key, node=node, route=new_route, view=view)
             self._states[key] = state
             self.max_depth_reached = max(self.max_depth_reached, len(new_route))
-            findings = self._analyse(state)
+            findings = self._analyse(state, fired.judged)
         self.edges[(source.key, index, key)] = None
 
+        judged = fired.judged
         if executed.error_type is not None:
             findings.append(action_error_finding(move, index, executed))
-        elif self.options.check_server_errors:
-            status = server_error_status(executed)
-            if status is not None:
-                findings.append(server_error_finding(move, index, executed, status))
-        if move.to_node is not None and move.to_checker is not None:
-            message = node_check_failure(move.to_checker, move.to_node, world)
-            if message is not None:
-                edge = f"edge {move.name!r} ({move.from_node} -> {move.to_node})"
-                findings.append(
-                    node_check_finding(edge, move.to_node, move.to_checker, message, index)
-                )
-        if self.invariants:
-            failed = failed_invariants(world, self.invariants)
-            if failed:
-                if is_new:
-                    state.violated = frozenset(inv.name for inv, _ in failed)
-                findings.extend(invariant_finding(inv, failure) for inv, failure in failed)
+        elif self.options.check_server_errors and fired.server_status is not None:
+            findings.append(server_error_finding(move, index, executed, fired.server_status))
+        message = judged.node_message
+        if move.to_node is not None and move.to_checker is not None and message is not None:
+            edge = f"edge {move.name!r} ({move.from_node} -> {move.to_node})"
+            findings.append(node_check_finding(edge, move.to_node, move.to_checker, message, index))
+        if judged.failed:
+            if is_new:
+                state.violated = frozenset(self.invariants[i].name for i, _ in judged.failed)
+            findings.extend(self._invariant_findings(judged))
         if findings:
             self._report(findings, new_route, key)
         return Arrival(state, is_new, new_route)
@@ -345,32 +328,16 @@ class Engine:
             self._next_progress = now + _PROGRESS_INTERVAL_S
             notify(self._observers, "on_progress", self._progress())
 
-    def _analyse(self, state: State) -> list[Finding]:
-        """Work out which moves are enabled in a new state (the world is in it)."""
-        ctx = self.world.ctx
-        node = state.node
-        enabled: list[int] = []
-        findings: list[Finding] = []
-        for index, move in enumerate(self.moves):
-            try:
-                ok = move.enabled(ctx, node)
-            except InfrastructureError:
-                raise
-            except Exception as exc:
-                findings.append(precondition_finding(move, exc))
-                continue
-            if ok:
-                enabled.append(index)
-        state.enabled = tuple(enabled)
-        self.ever_enabled.update(enabled)
-        return findings
+    def _analyse(self, state: State, judged: Judged) -> list[Finding]:
+        """Record which moves are enabled in a new state; preconditions that raised."""
+        state.enabled = judged.enabled
+        self.ever_enabled.update(judged.enabled)
+        return [precondition_finding(self.moves[i], exc) for i, exc in judged.precondition_errors]
+
+    def _invariant_findings(self, judged: Judged) -> list[Finding]:
+        return [invariant_finding(self.invariants[i], failure) for i, failure in judged.failed]
 
     # -- keys and learning --------------------------------------------------------------------
-
-    def _key_here(self, node: str | None) -> tuple[str, WorldView]:
-        """The key of the state the world is in now, and its view."""
-        view = self.world.view()
-        return self._key_of(view, node), view
 
     def _key_of(self, view: WorldView, node: str | None) -> str:
         known = len(self.rules.rules)
@@ -397,20 +364,14 @@ class Engine:
             if hit and self._learning:
                 raise _Restart()
 
-    def _calibrate(
-        self, source: State, route: Route, index: int, node: str | None
-    ) -> tuple[Executed, str, WorldView]:
-        """Fire move ``index`` twice from ``source`` (rolling back between) and learn from the
-        difference; the second run is the transition."""
-        world, move, trail = self.world, self.moves[index], self.trail
+    def _learn_from_calibration(self, source: State, route: Route, index: int, fired: Fired) -> str:
+        """Learn from the difference between the two runs of a calibrated fire (the second is
+        the transition); the key of the state it reached."""
+        first, first_view = fired.first, fired.first_view
+        if first is None or first_view is None:
+            raise RuntimeError("a calibrating fire came back without its first run")
+        move, second, view = self.moves[index], fired.executed, fired.view
         known = len(self.rules.rules)
-        trail.anchor()
-        first = run_action(world, move.name, move.run)
-        first_view = world.view()
-        trail.rewind()
-        second = run_action(world, move.name, move.run)
-        self.calls += 2
-        view = world.view()
         explanation = explain(
             self.normalizer,
             first_view,
@@ -420,7 +381,7 @@ class Engine:
         )
         if len(self.rules.rules) != known:
             self._check_learned(known)
-        key = self._key_of(view, node)
+        key = self._key_of(view, fired.node)
         if explanation.unexplained:
             self._calibrations[index] = _CALIBRATIONS
             steps = (*route.steps, first.step)
@@ -432,18 +393,34 @@ class Engine:
             finding = nondeterminism_finding(
                 f"action {move.name!r}",
                 [*raised, *explanation.unexplained],
-                stores_declared=bool(self.world.stores),
+                stores_declared=self._stores_declared,
             )
             self._report([finding], Route(route.hops, steps), source.key, shrink=False)
         elif key != source.key:
             self._calibrations[index] = _CALIBRATIONS
         else:
             self._calibrations[index] += 1
-        return second, key, view
+        return key
 
-    def _replay_mismatch(self, source: State, mismatch: ReplayMismatch) -> None:
+    def _went_astray(self, source: State, route: Route, fired: Fired) -> bool:
+        """Check where a worker's replay to ``source`` ended; report it when that is another
+        state (True: the fire is void)."""
+        view = fired.replay_view
+        assert view is not None
+        expected = route.hops[-1][1]
+        reached = self._key_of(view, source.node)
+        if reached == expected:
+            return False
+        hops = route.hops
+        mismatch = ReplayMismatch(hops, len(hops), expected, reached, view, fired.replay_errors)
+        self._replay_mismatch(source, mismatch, fired)
+        return True
+
+    def _replay_mismatch(
+        self, source: State, mismatch: ReplayMismatch, fired: Fired | None
+    ) -> None:
         """Going back to ``source`` reached another state: learn why, or report it."""
-        self.trail.lose()
+        self.executor.forget(fired)
         names = [self.moves[index].name for index, _ in mismatch.hops]
         known = len(self.rules.rules)
         explanation = (
@@ -462,7 +439,7 @@ class Engine:
         differences = [*mismatch.errors, *(explanation.unexplained if explanation else [])]
         source.unreachable = True
         finding = nondeterminism_finding(
-            f"the path {names}", differences, stores_declared=bool(self.world.stores)
+            f"the path {names}", differences, stores_declared=self._stores_declared
         )
         self._report([finding], source.route, source.key, shrink=False)
 
@@ -506,43 +483,13 @@ class Engine:
         """Run ``path`` from the root in one go: its steps, the finding's message and the state
         key when the finding shows again, else None (a precondition fails on the way, or the
         problem does not reproduce)."""
-        world, trail, moves = self.world, self.trail, self.moves
-        trail.goto((), anchor=False)
-        node = self.root_node
-        steps: list[StepRecord] = []
-        last: Executed | None = None
-        before = world.view()  # each step reports what it changed (one view per step)
-        for index in path:
-            move = moves[index]
-            try:
-                if not move.enabled(world.ctx, node):
-                    return None
-            except InfrastructureError:
-                raise
-            except Exception:
-                return None
-            trail.lose()
-            last = run_action(world, move.name, move.run)
-            self.calls += 1
-            after = world.view()
-            last.step.changed = describe_changes(before, after)
-            before = after
-            steps.append(last.step)
-            node = node_after(move, node)
-        if finding.final_move is not None and (not path or path[-1] != finding.final_move):
+        reproduced = self.executor.reproduce(finding, path)
+        if reproduced is None:
             return None
-        message = finding.recheck(world, last)
-        if message is None:
-            return None
-        key, _ = self._key_here(node)
-        return tuple(steps), message, key
+        key = self._key_of(reproduced.view, reproduced.node)
+        return reproduced.steps, reproduced.message, key
 
     # -- output -------------------------------------------------------------------------------
-
-    def _account_replays(self) -> None:
-        if self._trail is not None:
-            self.calls += self._trail.replayed
-            self._trail.replayed = 0
 
     def _progress(self) -> Progress:
         return Progress(
@@ -576,7 +523,7 @@ class Engine:
                 StateEdge(source=s, action=moves[i].name, target=t) for s, i, t in self.edges
             ],
             invariants=[inv.name for inv in self.invariants],
-            calls=self.calls,
+            calls=self.executor.calls(),
             restarts=self.passes - 1,
             volatile=[
                 VolatileFieldInfo(rule.where, rule.spec, rule.reason, rule.declared)

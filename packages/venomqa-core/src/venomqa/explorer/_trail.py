@@ -9,6 +9,9 @@ each), and checks that the replay reached the state it reached the first time.
 A hop is ``(move index, state key reached)``; a tuple of hops is a path from the root. A
 checkpoint at depth ``d`` lies on the way to a target when the target's hop ``d`` reached the
 same state key: equal keys mean equal (abstract) states, whatever path led there.
+
+A trail given no keyer (a parallel worker's) does not check replays: ``goto`` returns the view
+the replay ended in, for the engine to check when it takes the outcome.
 """
 
 from __future__ import annotations
@@ -49,6 +52,14 @@ class ReplayMismatch(Exception):
 
 
 @dataclass(slots=True)
+class Replay:
+    """Where an unchecked replay ended: the view there, and what replayed actions raised."""
+
+    view: WorldView
+    errors: list[str]
+
+
+@dataclass(slots=True)
 class _Entry:
     depth: int
     key: str
@@ -67,7 +78,7 @@ class Trail:
         root: WorldCheckpoint,
         root_key: str,
         root_node: str | None,
-        keyer: Keyer,
+        keyer: Keyer | None,
     ) -> None:
         self.world = world
         self.moves = moves
@@ -94,14 +105,15 @@ class Trail:
             return key == self.entries[0].key
         return depth <= len(hops) and hops[depth - 1][1] == key
 
-    def goto(self, hops: Hops, *, anchor: bool = True) -> None:
+    def goto(self, hops: Hops, *, anchor: bool = True) -> Replay | None:
         """Put the world in the state ``hops`` leads to; with ``anchor``, with a checkpoint of
         it on top of the trail.
 
         Every replayed step is checkpointed, so later targets sharing the way replay less; the
         state is verified where the replay ends (a replay that went astray on the way almost
         never finds its way back to the recorded state). Raises ReplayMismatch when it does
-        not reach the recorded state; the checkpoints that replay took are dropped then.
+        not reach the recorded state; the checkpoints that replay took are dropped then. A trail
+        without a keyer returns where a replay ended instead (None when nothing was replayed).
         """
         entries = self.entries
         world = self.world
@@ -126,10 +138,11 @@ class Trail:
             self.arrive(target, base.key if target == base.depth else hops[-1][1], node)
             if anchor:
                 self.anchor()
-            return
+            return None
         self.lose()
         kept = len(entries)
         errors: list[str] = []
+        replay: Replay | None = None
         for position in range(start, target):
             index, expected = hops[position]
             move = self.moves[index]
@@ -140,13 +153,17 @@ class Trail:
             node = node_after(move, node)
             depth = position + 1
             if depth == target:
-                reached, view = self.keyer(node)
-                if reached != expected:
-                    self._drop_above(kept)
-                    raise ReplayMismatch(hops, depth, expected, reached, view, errors)
+                if self.keyer is None:
+                    replay = Replay(world.view(), errors)
+                else:
+                    reached, view = self.keyer(node)
+                    if reached != expected:
+                        self._drop_above(kept)
+                        raise ReplayMismatch(hops, depth, expected, reached, view, errors)
             if anchor or depth < target:
                 entries.append(_Entry(depth, expected, node, world.checkpoint()))
         self.arrive(target, hops[-1][1], node)
+        return replay if self.keyer is None else None
 
     def anchor(self) -> None:
         """Checkpoint the current state on top of the trail unless it is there already. Only
