@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,20 @@ def describe_task(event: dict[str, Any]) -> str:
     return f"{name}{args}" + ("" if kwargs in ("{}", "") else f" {kwargs}")
 
 
+def disable_task_events(app: Any, workers: list[str], timeout: float) -> list[str]:
+    """Turn task events off on ``workers``; the workers that confirmed it (turned off now, or
+    already off) within ``timeout`` seconds."""
+    answers = app.control.disable_events(
+        reply=True, timeout=timeout, destination=workers, limit=len(workers)
+    )
+    return sorted(
+        name
+        for answer in answers or []
+        for name, said in answer.items()
+        if str(said.get("ok", "")).startswith("task events")
+    )
+
+
 class TaskEvents:
     """The task events of the workers of ``app``, followed from ``start`` to ``stop``."""
 
@@ -65,10 +80,14 @@ class TaskEvents:
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
-    def start(self) -> None:
-        """Find the workers, turn their task events on, and start following events."""
+    def start(self, before_enabling: Callable[[list[str]], None] | None = None) -> None:
+        """Find the workers, turn their task events on, and start following events.
+        ``before_enabling`` is called with the workers found before any is asked (the store
+        journals them there: a run killed now must still be repairable)."""
         replies = self.app.control.ping(timeout=self.reply_timeout) or []
         self.workers = sorted(name for reply in replies for name in reply)
+        if before_enabling is not None:
+            before_enabling(list(self.workers))
         if self.workers:
             answers = self.app.control.enable_events(
                 reply=True,
@@ -92,21 +111,26 @@ class TaskEvents:
         if self.workers and not self.barrier(self.reply_timeout * 5):
             raise TimeoutError("the workers' heartbeat events did not arrive")
 
-    def stop(self) -> None:
-        """Stop following events; turn task events off where ``start`` turned them on."""
+    @property
+    def enabled_by_us(self) -> list[str]:
+        """The workers whose task events ``start`` turned on (and ``stop`` has not turned off)."""
+        return list(self._enabled_by_us)
+
+    def stop(self) -> list[str]:
+        """Stop following events; turn task events off where ``start`` turned them on. Returns
+        the workers that did not confirm it within the reply timeout (a worker busy in its own
+        loop, as with ``-P solo``, answers only once its task is done; it still gets the
+        command then)."""
         if self._receiver is not None:
             self._receiver.should_stop = True
         if self._thread is not None:
             self._thread.join(5)
             self._thread = None
-        if self._enabled_by_us:
-            self.app.control.disable_events(
-                reply=True,
-                timeout=self.reply_timeout,
-                destination=self._enabled_by_us,
-                limit=len(self._enabled_by_us),
-            )
-            self._enabled_by_us = []
+        enabled, self._enabled_by_us = self._enabled_by_us, []
+        if not enabled:
+            return []
+        confirmed = disable_task_events(self.app, enabled, self.reply_timeout)
+        return sorted(set(enabled) - set(confirmed))
 
     def in_flight(self) -> dict[str, str]:
         """Tasks received by a worker and not finished yet: id -> description."""
@@ -131,8 +155,9 @@ class TaskEvents:
         with self._lock:
             return self._seen.names.get(task_id, f"task {task_id}")
 
-    def barrier(self, timeout: float) -> bool:
-        """Whether a heartbeat sent after now arrived from every worker within ``timeout``."""
+    def barrier(self, timeout: float, stop: Callable[[], bool] = lambda: False) -> bool:
+        """Whether a heartbeat sent after now arrived from every worker within ``timeout``
+        (False at once when ``stop()`` becomes true)."""
         if not self.workers:
             return True
         asked = time.time()
@@ -144,6 +169,8 @@ class TaskEvents:
                 if all(beats.get(worker, 0.0) >= asked for worker in self.workers):
                     return True
             self._raise_if_broken()
+            if stop():
+                return False
             time.sleep(0.0005)
         return False
 

@@ -31,6 +31,17 @@ at setup (``ping``), turns their task events on for the run and off again at tea
 where it turned them on. Tasks with an ETA or countdown are waited for like any other (a
 worker receives them at once, and they stay in flight until they ran), up to ``timeout``.
 
+A run killed before its teardown (SIGKILL) would leave the workers' task events on (and, with
+``settle: false``, its messages in the queues). So setup journals, before it changes anything
+(``_journal``), the workers it is about to ask (then those it did turn events on for) and, with
+``settle: false``, each queue's messages; teardown removes the journal once everything is back.
+The next setup on the same broker and queues, or ``venomqa recover``, finishes the clean-up from
+it (task events off again, queues purged and their messages published again) and says so
+(``LeftoversRepaired``). A Ctrl-C during a long settle ends the wait at once (``_settle``);
+teardown then does not wait for the tasks still running either, and keeps the journal for the
+workers that did not confirm their events are off (a ``-P solo`` worker answers only once its
+task is done).
+
 Costs per settle, when the queues are already drained: two rounds of one passive declare per
 queue and one heartbeat barrier (a few milliseconds on loopback; see docs/benchmarks.md).
 """
@@ -42,6 +53,7 @@ import importlib
 import time
 import warnings
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from venomqa import Action
@@ -50,13 +62,14 @@ from venomqa.json_types import Json
 from venomqa.stores.kit import hide_password
 
 from venomqa_celery import _celery_queue as _queue
-from venomqa_celery._celery_events import TaskEvents
+from venomqa_celery._celery_events import TaskEvents, disable_task_events
 from venomqa_celery._celery_queue import Pending
 from venomqa_celery._imports import require as _require
+from venomqa_celery._journal import RunJournal, decode, default_state_dir, encode, journal_path
 from venomqa_celery._options import flag, queue_names, seconds
 from venomqa_celery._problems import FAILED, STUCK, WorkerProblem
 from venomqa_celery._queued import QUEUED, run_next_job_actions
-from venomqa_celery._settle import Busy, wait_until_idle
+from venomqa_celery._settle import Busy, stop_requested, wait_until_idle
 
 STORE_NAME = "celery"
 #: With ``settle: false`` on AMQP: queue depths must not change for this long after an action.
@@ -78,6 +91,7 @@ class CeleryStore:
         timeout: float = 10.0,
         reply_timeout: float = 1.0,
         app: str | None = None,
+        state_dir: str | None = None,
     ) -> None:
         self.queues = queue_names(queues)
         self.settles = flag("settle", settle)
@@ -87,6 +101,10 @@ class CeleryStore:
         self.reply_timeout = seconds("reply_timeout", reply_timeout)
         self.broker = broker
         self.app = app
+        self.state_dir = Path(state_dir) if state_dir else default_state_dir(STORE_NAME)
+        self._journal: RunJournal | None = None
+        #: What was still busy when a stop signal cut a settle short (teardown does not wait).
+        self._cut_short: Busy = {}
         self._user_app: Any = None
         self._queue_channel: Any = None
         self._pending_at: list[dict[str, list[Pending]]] = []
@@ -118,16 +136,45 @@ class CeleryStore:
         self._problems = []
         self._tokens = []
         self._pending_at = []
+        self._cut_short = {}
+        where = hide_password(self.broker)
+        journal = RunJournal(
+            journal_path(self.state_dir, STORE_NAME, where, self.queues), STORE_NAME, where
+        )
+        try:
+            journal.open(self._repair)
+        except BaseException as exc:
+            self._close()
+            if isinstance(exc, Exception) and not isinstance(exc, StoreError):
+                raise StoreError(
+                    f"repairing what an earlier run left ({journal.path}) failed: "
+                    f"{type(exc).__name__}: {exc}",
+                    store=STORE_NAME,
+                ) from exc
+            raise
+        self._journal = journal
         if not self.settles:
-            self._queue_channel = connection.channel()
+            try:
+                self._queue_channel = connection.channel()
+                journal.write({"pending": self._journal_messages(self._read_queues())})
+            except BaseException:
+                self._journal = None
+                journal.close()
+                self._close()
+                raise
             QUEUED.append(self)
             return
         events = TaskEvents(app, self.reply_timeout)
-        try:
-            events.start()
-        except Exception as exc:
-            events.stop()
+        try:  # journaled before any worker is asked: a run killed meanwhile stays repairable
+            events.start(lambda workers: journal.write({"asked": workers, "enabled": None}))
+            journal.write({"asked": events.workers, "enabled": events.enabled_by_us})
+        except BaseException as exc:
+            left = events.stop()
+            self._journal = None
+            journal.close(keep=bool(left))
             self._close()
+            if not isinstance(exc, Exception):
+                raise
             raise StoreError(
                 f"cannot follow the workers' task events on {hide_password(self.broker)}: {exc}",
                 store=STORE_NAME,
@@ -137,20 +184,86 @@ class CeleryStore:
     def teardown(self) -> None:
         if self in QUEUED:
             QUEUED.remove(self)
+        journal, self._journal = self._journal, None
+        unconfirmed: list[str] = []
+        busy: Busy = dict(self._cut_short)
         try:
             if self._events is not None:
-                busy = wait_until_idle(self._busy, max(self.timeout, TEARDOWN_WAIT), quiet=2)
-                if busy:  # let running tasks end, or say they did not
-                    warnings.warn(
-                        "celery store: tasks still running at teardown: "
-                        + "; ".join(f"queue {q!r}: {what}" for q, what in busy.items()),
-                        VenomQAWarning,
-                        stacklevel=2,
-                    )
-                self._events.stop()
+                if not busy:  # let running tasks end (a second Ctrl-C stops waiting)
+                    busy = wait_until_idle(self._busy, max(self.timeout, TEARDOWN_WAIT), quiet=2)
+                unconfirmed = self._events.stop()
+                if busy or unconfirmed:
+                    self._warn_left(busy, unconfirmed, journal)
         finally:
             self._events = None
             self._close()
+            if journal is not None:
+                if unconfirmed:
+                    journal.write({"asked": unconfirmed, "enabled": unconfirmed})
+                journal.close(keep=bool(unconfirmed))
+
+    def _warn_left(self, busy: Busy, unconfirmed: list[str], journal: RunJournal | None) -> None:
+        parts = []
+        if busy:
+            parts.append(
+                "tasks still running at teardown: "
+                + "; ".join(f"queue {q!r}: {what}" for q, what in busy.items())
+            )
+        if unconfirmed:
+            later = f" (journal {journal.path})" if journal is not None else ""
+            parts.append(
+                f"workers {', '.join(unconfirmed)} did not confirm their task events are off "
+                "again (busy?): they get the command once their task is done; the next setup "
+                f"of this store or `venomqa recover` makes sure{later}"
+            )
+        warnings.warn("celery store: " + "; ".join(parts), VenomQAWarning, stacklevel=3)
+
+    def _repair(self, journal: dict[str, Any]) -> str:
+        """Finish the teardown of the killed run that left ``journal``: task events off again
+        on the workers it turned them on for, and (``settle: false``) each queue back to the
+        messages it held at that run's setup."""
+        done = []
+        enabled = journal.get("enabled")
+        if isinstance(enabled, list) and enabled:
+            workers = [str(w) for w in enabled]
+            confirmed = disable_task_events(self._app, workers, self.reply_timeout)
+            done.append(f"turned task events off again on {', '.join(confirmed) or 'no worker'}")
+            silent = sorted(set(workers) - set(confirmed))
+            if silent:
+                done.append(
+                    f"{', '.join(silent)} did not answer (gone, or busy: the command waits for it)"
+                )
+        elif enabled is None and journal.get("asked"):
+            asked = ", ".join(str(w) for w in journal["asked"])
+            done.append(
+                f"it was killed while turning task events on ({asked}); which of these had "
+                "them on before is unknown, so they were left as they are (`celery control "
+                "disable_events` turns them off)"
+            )
+        pending = journal.get("pending")
+        if isinstance(pending, dict):
+            channel = self._connection.channel()
+            for queue, messages in pending.items():
+                _queue.restore(channel, str(queue), [_journaled(m) for m in messages])
+            count = sum(len(messages) for messages in pending.values())
+            done.append(f"put its queues back as they were ({count} message(s))")
+        return "; ".join(done) or "nothing needed undoing"
+
+    @staticmethod
+    def _journal_messages(queues: dict[str, list[Pending]]) -> dict[str, Json]:
+        return {
+            queue: [
+                {
+                    "body": encode(m.body),
+                    "content_type": m.content_type,
+                    "content_encoding": m.content_encoding,
+                    "headers": m.headers,
+                    "properties": m.properties,
+                }
+                for m in messages
+            ]
+            for queue, messages in queues.items()
+        }
 
     def _close(self) -> None:
         self._queue_channel = None
@@ -205,6 +318,9 @@ class CeleryStore:
             self._await_routing()
             return
         busy = wait_until_idle(self._busy, self.timeout, quiet=2)
+        if busy and stop_requested():  # the run is stopping: not stuck, and no wait
+            self._cut_short = busy
+            return
         for queue, what in busy.items():
             self._problems.append(
                 WorkerProblem(
@@ -324,7 +440,7 @@ class CeleryStore:
         if busy:
             return busy
         arrived = events.task_events()
-        if events.barrier(self.reply_timeout):
+        if events.barrier(self.reply_timeout, stop_requested):
             if events.task_events() != arrived:  # a buffer was flushed: not quiet yet
                 return {",".join(self.queues): "task events still arriving"}
             return self._pending(events)
@@ -348,3 +464,14 @@ class CeleryStore:
             label = busy.pop(key, "") if key in busy else ""
             busy[key] = (label + "; " if label else "") + f"{len(flying)} running ({names})"
         return busy
+
+
+def _journaled(message: Any) -> Pending:
+    """A message as ``CeleryStore._journal_messages`` wrote it."""
+    return Pending(
+        body=decode(str(message["body"])),
+        content_type=str(message["content_type"]),
+        content_encoding=str(message["content_encoding"]),
+        headers=dict(message.get("headers") or {}),
+        properties=dict(message.get("properties") or {}),
+    )

@@ -21,6 +21,13 @@ O(pending jobs)); a rollback touches only what differs from the checkpoint plus 
 Teardown waits for jobs still running (up to ``timeout`` or 30 s, whichever is longer; a
 warning names those still running then), then deletes every job the run left in a queue or
 registry, so Redis is as it was found.
+
+A run killed before its teardown (SIGKILL) leaves its jobs in Redis; a run stopped (Ctrl-C)
+while a long job ran does not wait for it, and the job files itself after the clean-up. So setup
+journals what teardown needs (``_journal``: the job ids present at setup, the queues RQ had not
+registered yet, with ``settle: false`` each queue's jobs and their records), and teardown removes
+the journal only when nothing of the run can come back. The next setup on the same Redis and
+queues, or ``venomqa recover``, finishes the clean-up from it (``LeftoversRepaired``).
 """
 
 from __future__ import annotations
@@ -30,17 +37,20 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from venomqa import Action
 from venomqa.errors import StoreError, StoreUnreachableError, VenomQAWarning
 from venomqa.json_types import Json
+from venomqa.stores.kit import hide_password
 
 from venomqa_celery._imports import require as _require
+from venomqa_celery._journal import RunJournal, decode, default_state_dir, encode, journal_path
 from venomqa_celery._options import flag, queue_names, seconds
 from venomqa_celery._problems import FAILED, STUCK, WorkerProblem
 from venomqa_celery._queued import QUEUED
-from venomqa_celery._settle import Busy, wait_until_idle
+from venomqa_celery._settle import Busy, stop_requested, wait_until_idle
 
 STORE_NAME = "rq"
 #: Seconds teardown waits (at least) for running jobs before it cleans up after them.
@@ -82,11 +92,16 @@ class RQStore:
         queues: Iterable[str] = ("default",),
         settle: bool = True,
         timeout: float = 10.0,
+        state_dir: str | None = None,
     ) -> None:
         self.queues = queue_names(queues)
         self.settles = flag("settle", settle)
         self.timeout = seconds("timeout", timeout)
         self.url = url
+        self.state_dir = Path(state_dir) if state_dir else default_state_dir(STORE_NAME)
+        self._journal: RunJournal | None = None
+        #: What was still busy when a stop signal cut a settle short (teardown does not wait).
+        self._cut_short: Busy = {}
         self._client: Any = None
         self._keys: dict[str, _Keys] = {}
         self._at_setup: set[str] = set()
@@ -144,13 +159,48 @@ class RQStore:
                 failed=FailedJobRegistry(queue=queue).key,
                 finished=FinishedJobRegistry(queue=queue).key,
             )
-        self._at_setup = self._session_ids(include_setup=True)
         self._queues_key = Queue.redis_queues_keys
-        known = client.smembers(self._queues_key)
-        self._unregistered = [k.queue for k in self._keys.values() if k.queue.encode() not in known]
         self._failed = set()
         self._problems = []
         self._tokens = []
+        self._cut_short = {}
+        where = hide_password(self.url)
+        journal = RunJournal(
+            journal_path(self.state_dir, STORE_NAME, where, self.queues), STORE_NAME, where
+        )
+        try:
+            journal.open(self._repair)
+        except Exception as exc:
+            self._close()
+            if isinstance(exc, StoreError):
+                raise
+            what = f"repairing what an earlier run left ({journal.path})"
+            raise self._wrapped(what, exc) from exc
+        try:
+            self._at_setup = self._job_ids()
+            known = client.smembers(self._queues_key)
+            self._unregistered = [
+                k.queue for k in self._keys.values() if k.queue.encode() not in known
+            ]
+            content: dict[str, Any] = {
+                "at_setup": sorted(self._at_setup),
+                "unregistered": list(self._unregistered),
+            }
+            if not self.settles:
+                pending, jobs = self._read_pending()
+                content["pending"] = {name: list(ids) for name, ids in pending.items()}
+                content["jobs"] = {
+                    job_id: {encode(k): encode(v) for k, v in fields.items()}
+                    for job_id, fields in jobs.items()
+                }
+            journal.write(content)
+        except BaseException as exc:
+            journal.close()
+            self._close()
+            if isinstance(exc, Exception) and not isinstance(exc, StoreError):
+                raise self._wrapped("setup", exc) from exc
+            raise
+        self._journal = journal
         if not self.settles:
             QUEUED.append(self)
 
@@ -159,17 +209,54 @@ class RQStore:
             QUEUED.remove(self)
         if self._client is None:
             return
+        journal, self._journal = self._journal, None
+        undone = False
         try:
-            if self.settles:  # a job still running would file itself after the clean-up
-                _warn_if_busy(wait_until_idle(self._busy, max(self.timeout, TEARDOWN_WAIT)))
-            left = self._session_ids(include_setup=False)
-            self._delete_jobs(left)
-            for key in self._unregistered:  # RQ registers a queue on its first enqueue
-                if not self._client.exists(key):
-                    self._client.srem(self._queues_key, key)
+            busy: Busy = dict(self._cut_short)
+            if self.settles and not busy:  # a job still running would file itself afterwards
+                busy = wait_until_idle(self._busy, max(self.timeout, TEARDOWN_WAIT))
+            self._delete_jobs(self._session_ids(include_setup=False))
+            self._unregister()
+            if busy:
+                _warn_if_busy(busy, journal)
+            undone = not busy
         finally:
+            if journal is not None:
+                journal.close(keep=not undone)
+            self._close()
+
+    def _close(self) -> None:
+        if self._client is not None:
             self._client.close()
             self._client = None
+
+    def _unregister(self, keys: Iterable[str] | None = None) -> None:
+        """Take the queues RQ registered during the run (on their first enqueue) out of its
+        set of queues again, unless they hold jobs."""
+        for key in self._unregistered if keys is None else keys:
+            if not self._redis().exists(key):
+                self._redis().srem(self._queues_key, key)
+
+    def _repair(self, journal: dict[str, Any]) -> str:
+        """Finish the teardown of the killed run that left ``journal``: delete every job that
+        was not in a queue or registry at its setup, unregister the queues it registered, and
+        (``settle: false``) put each queue and its jobs' records back as they were."""
+        at_setup = {str(job_id) for job_id in journal.get("at_setup", [])}
+        left = sorted(self._job_ids() - at_setup)
+        self._delete_jobs(left)
+        self._unregister(str(key) for key in journal.get("unregistered", []))
+        done = f"deleted the {len(left)} job(s) it left in its queues and registries"
+        pending = journal.get("pending")
+        if isinstance(pending, dict):
+            jobs = {
+                str(job_id): {decode(k): decode(v) for k, v in fields.items()}
+                for job_id, fields in dict(journal.get("jobs", {})).items()
+            }
+            ids = {str(name): [str(i) for i in queue] for name, queue in pending.items()}
+            self._restore_pending(_Token(0, frozenset(), ids, jobs))
+            count = sum(len(queue) for queue in ids.values())
+            done += f" and put its queues back as they were ({count} job(s) waiting)"
+        return done
 
     def checkpoint(self) -> int:
         pending: dict[str, list[str]] = {}
@@ -215,6 +302,9 @@ class RQStore:
         """Wait for the queues to drain (``settle: true``), then note jobs that failed."""
         if self.settles:
             busy = wait_until_idle(self._busy, self.timeout)
+            if busy and stop_requested():  # the run is stopping: not stuck, and no wait
+                self._cut_short = busy
+                return
             for name, what in busy.items():
                 self._problems.append(
                     WorkerProblem(
@@ -333,6 +423,11 @@ class RQStore:
 
     def _session_ids(self, *, include_setup: bool) -> set[str]:
         """Every job id in the queues and registries (less those present at setup)."""
+        ids = self._job_ids()
+        return ids if include_setup else ids - self._at_setup
+
+    def _job_ids(self) -> set[str]:
+        """Every job id in the queues and registries of this store."""
         client = self._redis()
         pipe = client.pipeline(transaction=False)
         for keys in self._keys.values():
@@ -340,8 +435,7 @@ class RQStore:
             pipe.lrange(keys.intermediate, 0, -1)
             for registry in keys.registries():
                 pipe.zrange(registry, 0, -1)
-        ids = {_job_id(raw) for found in pipe.execute() for raw in found}
-        return ids if include_setup else ids - self._at_setup
+        return {_job_id(raw) for found in pipe.execute() for raw in found}
 
     def _delete_jobs(self, ids: Iterable[str]) -> None:
         """Remove jobs from every queue and registry of this store, and their records."""
@@ -403,14 +497,20 @@ class RQStore:
         return result
 
 
-def _warn_if_busy(busy: Busy) -> None:
-    if busy:
-        warnings.warn(
-            "rq store: jobs still running at teardown may leave their records behind: "
-            + "; ".join(f"queue {q!r}: {what}" for q, what in busy.items()),
-            VenomQAWarning,
-            stacklevel=3,
-        )
+def _warn_if_busy(busy: Busy, journal: RunJournal | None) -> None:
+    later = (
+        f"; once they are done, the next setup of this store or `venomqa recover` removes "
+        f"what they leave (journal {journal.path})"
+        if journal is not None
+        else ""
+    )
+    warnings.warn(
+        "rq store: jobs still running at teardown may leave their records behind: "
+        + "; ".join(f"queue {q!r}: {what}" for q, what in busy.items())
+        + later,
+        VenomQAWarning,
+        stacklevel=3,
+    )
 
 
 def _job_id(entry: bytes | str) -> str:
