@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -63,6 +63,7 @@ from venomqa.ports.store import RecordChange
 from venomqa.stores.kit import TokenStack, already_set_up, new_serial, not_set_up
 
 from venomqa_redis import _access
+from venomqa_redis._clone import CLONE_REGISTRY_DB, Cloner, with_db
 from venomqa_redis._connection import (
     COMMAND_CLIENT,
     EVENTS_CLIENT,
@@ -116,8 +117,10 @@ class RedisStore:
     keyspace notifications, or a SCAN diff if CONFIG is forbidden; ``notify``: notifications or
     fail; ``scan``: always the SCAN diff), ``queues`` (list keys whose lengths ``observe()``
     reports), ``state_dir`` (where the crash-recovery journal is kept while a run is set up;
-    default ``~/.cache/venomqa/redis``). Also a CachePort (``get``/``set``/``delete``/``keys``)
-    and a QueuePort (``length``/``peek``) for invariants.
+    default ``~/.cache/venomqa/redis``), ``clone_registry_db`` and ``clone_dbs`` (for parallel
+    workers' copies: the database reserved for VenomQA's registry of copies, default 15, and the
+    databases copies may go to, default any free one; see ``_clone``). Also a CachePort
+    (``get``/``set``/``delete``/``keys``) and a QueuePort (``length``/``peek``) for invariants.
     """
 
     name = STORE_NAME
@@ -130,6 +133,8 @@ class RedisStore:
         queues: Iterable[str] = (),
         timeout_s: float = 10.0,
         state_dir: str | None = None,
+        clone_registry_db: int = CLONE_REGISTRY_DB,
+        clone_dbs: Iterable[int] | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
@@ -141,6 +146,7 @@ class RedisStore:
         self.queues = list(queues)
         self.timeout_s = timeout_s
         self.state_dir = Path(state_dir) if state_dir else default_state_dir()
+        self.clone_registry_db, self.clone_dbs = _clone_options(clone_registry_db, clone_dbs)
         self._prefix = _access.to_key(prefix)
         self._client: Any = None
         self._events_client: Any = None
@@ -310,6 +316,67 @@ class RedisStore:
             return result
 
         return self._guard("observe", summary)
+
+    # -- copies for parallel workers (SupportsClone) ----------------------------------------
+
+    def clone(self, label: str) -> dict[str, Any]:
+        """Copy the database into a free database of the same server (see ``_clone``) and
+        return this store's options with the url naming the copy. Called on a store that is
+        not set up; what a killed run left in the database is repaired first (as ``setup()``
+        would), so the copy starts from the data this store will."""
+        if self._client is not None:
+            raise StoreError(f"clone of {self._where}: the store is set up", store=STORE_NAME)
+        server = self._server()
+        where = server.where
+        client = open_client(self.url, name=COMMAND_CLIENT, timeout_s=self.timeout_s)
+        try:
+            with driver_errors(SETUP, where):
+                client.ping()
+                path = journal_path(self.state_dir, where, self._prefix)
+                scope = f"{where} (prefix {self.prefix!r})" if self.prefix else where
+                repair_leftovers(client, path, self._prefix, scope)
+        finally:
+            client.close()
+        db = self._cloner().clone(label)
+        return {**self._options(), "url": with_db(self.url, db)}
+
+    def drop_clone(self, options: Mapping[str, Any]) -> None:
+        """Remove the copy made with ``options`` (flushed and unregistered)."""
+        url = options.get("url")
+        if not isinstance(url, str):
+            raise StoreError(f"drop_clone: no url in {sorted(options)}", store=STORE_NAME)
+        self._cloner().drop(url)
+
+    def drop_leftover_clones(self) -> list[str]:
+        """Remove the copies of this database that killed runs left (no connection uses them);
+        one line per copy removed."""
+        return self._cloner().drop_leftovers()
+
+    def _cloner(self) -> Cloner:
+        try:
+            return Cloner(
+                self.url,
+                registry_db=self.clone_registry_db,
+                dbs=self.clone_dbs,
+                timeout_s=self.timeout_s,
+                state_dir=self.state_dir,
+                prefix=self._prefix,
+            )
+        except ValueError as exc:
+            raise StoreError(f"invalid url {self.url!r}: {exc}", store=STORE_NAME) from exc
+
+    def _options(self) -> dict[str, Any]:
+        """The constructor options of this store."""
+        return {
+            "url": self.url,
+            "prefix": self.prefix,
+            "mode": self.mode,
+            "queues": list(self.queues),
+            "timeout_s": self.timeout_s,
+            "state_dir": str(self.state_dir),
+            "clone_registry_db": self.clone_registry_db,
+            "clone_dbs": self.clone_dbs,
+        }
 
     # -- CachePort and QueuePort -----------------------------------------------------------
 
@@ -649,6 +716,20 @@ class RedisStore:
                 self._shadow.put(key, entry)
             else:  # deleted, or its time had run out at the checkpoint
                 self._shadow.put(key, None)
+
+
+def _clone_options(registry_db: Any, dbs: Iterable[int] | None) -> tuple[int, list[int] | None]:
+    """The checked ``clone_registry_db`` and ``clone_dbs`` options."""
+    if isinstance(registry_db, bool) or not isinstance(registry_db, int) or registry_db < 0:
+        raise ValueError(f"clone_registry_db must be a database number, not {registry_db!r}")
+    if dbs is None:
+        return registry_db, None
+    numbers = list(dbs) if not isinstance(dbs, str | int) else None
+    if numbers is None or any(
+        isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in numbers
+    ):
+        raise ValueError(f"clone_dbs must be a list of database numbers, not {dbs!r}")
+    return registry_db, numbers
 
 
 def _same(a: Entry | None, b: Entry | None) -> bool:
