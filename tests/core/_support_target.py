@@ -3,7 +3,7 @@ folder that starts it through ``target: {command: ...}``, and process helpers.
 
 The API (``notes_api.py``, ``venomqa.testing.server``'s JsonApi) reads its SQLite file from
 ``$NOTES_DB``, writes its process id to ``$NOTES_PIDFILE`` when set, prints ``notes api on
-PORT`` and serves:
+PORT`` on stderr and serves:
 
     GET  /health   200 {"ok": true}
     GET  /notes    200 [{"id", "text"}]
@@ -13,6 +13,7 @@ PORT`` and serves:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -21,9 +22,10 @@ import textwrap
 import time
 from pathlib import Path
 
-NOTES_API = '''
+NOTES_API = """
 import os
 import sqlite3
+import sys
 
 from venomqa.testing.server import JsonApi
 
@@ -41,7 +43,7 @@ def connect(options):
     if os.environ.get("NOTES_PIDFILE"):
         with open(os.environ["NOTES_PIDFILE"], "w") as file:
             file.write(str(os.getpid()))
-    print(f"notes api on {options.port}", flush=True)
+    print(f"notes api on {options.port}", file=sys.stderr, flush=True)
     return path
 
 
@@ -80,10 +82,10 @@ def clear(request):
 
 if __name__ == "__main__":
     api.main()
-'''
+"""
 
 #: Two actions and an invariant that two notes break: found at depth 2.
-NOTES_CHECKS = '''
+NOTES_CHECKS = """
 import os
 import time
 
@@ -107,7 +109,7 @@ def clear_notes(api, ctx):
 @invariant
 def at_most_one_note(world):
     return len(world.stores["db"].query("SELECT id FROM notes")) <= 1
-'''
+"""
 
 LIST_COMMAND = '["{python}", notes_api.py, --port, "{port}"]'
 
@@ -208,7 +210,5 @@ def wait_until(condition: object, timeout: float = 15.0) -> bool:
 
 def kill_quietly(pid: int) -> None:
     """SIGKILL ``pid``'s process group (clean-up after a failed test)."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
