@@ -28,7 +28,8 @@ How it works (the store contract: docs/plugins.md, "A store"):
   their canonical content).
 - ``teardown()`` rolls the database back to its state at ``setup()``, unsubscribes, and puts
   ``notify-keyspace-events`` back exactly as it was, also after an error or Ctrl-C. The store
-  creates no key and uses no other database.
+  creates no key and uses no other database (except copies for parallel workers, made only by
+  ``clone()``: see ``_clone``).
 
 A run killed before its teardown (SIGKILL, a power cut) leaves a journal on disk (``_journal``:
 the original ``notify-keyspace-events`` and the keys' setup content, written at setup); the next
