@@ -36,6 +36,9 @@ triggers inside its own transactions. Then:
   undid with a ``LeftoversRepaired`` warning (``_recovery``). A live run is never taken for a
   killed one: a set-up store holds a session advisory lock keyed on the database and schema,
   and a second store on them is refused, naming the backend that holds it (``_run_lock``).
+- ``clone(label)`` (``SupportsClone``, for parallel workers): the database ``<db>__venomqa_<label>``
+  made with ``CREATE DATABASE ... TEMPLATE <db>``; ``drop_clone`` and ``drop_leftover_clones``
+  drop copies no live run holds the lock of (``_clone``).
 
 VenomQA's connection is named ``application_name = 'venomqa'`` (unless the dsn names it). When
 it is lost (the backend terminated, the server restarted, a proxy dropped it), every operation
@@ -63,12 +66,13 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from venomqa.errors import LeftoversRepaired, StoreError, StorePermissionError, VenomQAWarning
+from venomqa.json_types import Json
 from venomqa.ports.store import RecordChange
 from venomqa.stores.kit import TokenStack, already_set_up, hide_password, new_serial, not_set_up
 
@@ -80,6 +84,7 @@ from venomqa_postgres._catalog import (
     tracked_sequences,
     user_tables,
 )
+from venomqa_postgres._clone import Cloner
 from venomqa_postgres._locks import TableLocked, table_in_context
 from venomqa_postgres._privileges import can_use_replica_role, check_privileges
 from venomqa_postgres._records import ChangedRows
@@ -361,6 +366,35 @@ class PostgresStore:
                 return list(cur.fetchall()) if cur.description else []
 
         return self._guard(f"query {sql!r}", run)
+
+    # -- copies for parallel workers (SupportsClone, see _clone) ----------------------------
+
+    def clone(self, label: str) -> dict[str, Json]:
+        """Copy the database (the store not set up) for worker ``label``: these options with
+        the dsn naming ``<db>__venomqa_<label>``; a killed run's leftovers are repaired first."""
+        dsn = self._cloner.clone(label, repair=self._repair_leftovers)
+        options: dict[str, Json] = {"dsn": dsn, "schema": self.schema, "mode": self.mode}
+        if self.tables is not None:
+            options["tables"] = list(self.tables)
+        if self.exclude:
+            options["exclude"] = list(self.exclude)
+        return options
+
+    def drop_clone(self, options: Mapping[str, Json]) -> None:
+        """Drop the copy ``clone`` made with these options."""
+        self._cloner.drop(options)
+
+    def drop_leftover_clones(self) -> list[str]:
+        """Drop the copies of the database no live run uses; one line per copy dropped."""
+        return self._cloner.drop_leftovers()
+
+    @property
+    def _cloner(self) -> Cloner:
+        return Cloner(self.dsn, self.schema, self.name)
+
+    def _repair_leftovers(self) -> None:
+        self.setup()
+        self.teardown()
 
     # -- internals: connecting -------------------------------------------------------------
 
