@@ -9,6 +9,8 @@ PORT`` on stderr and serves:
     GET  /notes    200 [{"id", "text"}]
     POST /notes    201 {"id": N}
     DELETE /notes  204 (every note)
+
+With ``$NOTES_CRASH`` set, the process exits (code 70) on the first ``POST /notes``.
 """
 
 from __future__ import annotations
@@ -71,6 +73,9 @@ def list_notes(request):
 @api.route("POST", "/notes")
 def add_note(request):
     note_id, _ = _run(request.state, "INSERT INTO notes (text) VALUES (?)", ("hi",))
+    if os.environ.get("NOTES_CRASH"):
+        print("notes api: out of memory (simulated)", file=sys.stderr, flush=True)
+        os._exit(70)
     return 201, {"id": note_id}
 
 

@@ -54,7 +54,7 @@ def test_a_command_that_exits_at_once_fails_with_its_output_and_exit_3(tmp_path:
     config = notes_project(
         tmp_path,
         command=(
-            "[\"{python}\", -c, \"import sys; print('cannot open the database: {port}'); "
+            '["{python}", -c, "import sys; print(\'cannot open the database: {port}\'); '
             'sys.exit(4)"]'
         ),
     )
@@ -73,7 +73,7 @@ def test_a_command_that_never_gets_ready_times_out_and_is_stopped(tmp_path: Path
         tmp_path,
         command=(
             '["{python}", -c, "import os, time; print(\'warming up as\', os.getpid(), '
-            "flush=True); time.sleep(120)\", \"{port}\"]"
+            'flush=True); time.sleep(120)", "{port}"]'
         ),
         extra="ready_timeout: 1.5\nstop_timeout: 1\n",
     )
@@ -88,6 +88,21 @@ def test_a_command_that_never_gets_ready_times_out_and_is_stopped(tmp_path: Path
     found = re.search(r"warming up as (\d+)", err)
     assert found is not None, err
     assert not running(int(found.group(1)))
+
+
+def test_an_api_that_dies_mid_run_is_reported_with_its_output(tmp_path: Path) -> None:
+    config = notes_project(tmp_path)
+
+    process = venomqa("run", "-c", str(config), NOTES_CRASH="1")
+    out, err = process.communicate(timeout=60)
+
+    assert process.returncode == 3, out + err
+    assert re.search(
+        r"note: the API `\S+ notes_api\.py --port \d+` \(pid \d+\) exited with code 70", err
+    )
+    assert "its last output:\n    notes api on" in err
+    assert "    notes api: out of memory (simulated)" in err
+    assert not running(_pid(tmp_path))
 
 
 def test_target_on_the_command_line_replaces_the_command(tmp_path: Path) -> None:
