@@ -54,6 +54,13 @@ def ship(order_id: int) -> str:
 
 
 def stall(seconds: float) -> str:
-    """Sleep (a job that outlives a short settle timeout)."""
-    time.sleep(seconds)
+    """Sleep (a job that outlives a short settle timeout). While it sleeps the file
+    ``$ORDERS_DB.stalling`` exists, so a test knows the job is running."""
+    marker = os.environ["ORDERS_DB"] + ".stalling"
+    with open(marker, "w") as out:
+        out.write(str(seconds))
+    try:
+        time.sleep(seconds)
+    finally:
+        os.unlink(marker)
     return "done"

@@ -14,6 +14,7 @@ Jobs are ``_support_jobs`` functions (RQ) or the tasks of ``_support_celery_app`
         Bug: cancelling a paid order marks it cancelled but never refunds the charge; only a
         pay job that ran between the order and its cancellation gets there.
     POST /stall               -> 202            (enqueues a job that sleeps 3 s)
+    POST /stall/SECONDS       -> 202            (enqueues a job that sleeps that long)
 """
 
 from __future__ import annotations
@@ -124,6 +125,12 @@ def cancel(request: Request) -> Reply:
 @api.route("POST", r"/stall")
 def stall(request: Request) -> Reply:
     _enqueue(request, "stall", 3.0)
+    return 202, {}
+
+
+@api.route("POST", r"/stall/(?P<seconds>\d+)")
+def stall_for(request: Request) -> Reply:
+    _enqueue(request, "stall", float(request.params["seconds"]))
     return 202, {}
 
 

@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HERE, QUEUE, start_celery_worker, stop_process, worker_env
+from conftest import (
+    HERE,
+    QUEUE,
+    start_celery_worker,
+    stop_process,
+    task_events_were_off,
+    worker_env,
+)
 from venomqa import World, action, explore, invariant
 from venomqa.stores.sqlite import SQLiteStore
 from venomqa.testing.server import ApiProcess, start_api_process
@@ -102,6 +109,4 @@ def test_settled_tasks_show_a_bug_with_its_shortest_path_and_a_failing_task(
     app = make_app(celery_broker)
     assert _waiting(app) == 0
     # the store turned the worker's task events on for the run and off again
-    answers = app.control.enable_events(reply=True, timeout=2)
-    assert [said["ok"] for answer in answers for said in answer.values()] == ["task events enabled"]
-    app.control.disable_events(reply=True, timeout=2)
+    assert task_events_were_off(celery_broker, celery_worker)

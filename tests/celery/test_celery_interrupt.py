@@ -1,7 +1,9 @@
 """Done when: ``venomqa run`` (the CLI, stores from venomqa.yaml through the entry point),
 exploring an API whose jobs a real worker runs, is stopped by SIGINT in the middle: it exits
 130 and the queue, the worker and the database are left as found (RQ on Redis, Celery on
-RabbitMQ)."""
+RabbitMQ). A SIGINT while the run settles a long task stops the wait at once: the run exits 130
+within a few seconds instead of waiting the task out, says the task is still running, and once
+it is done ``venomqa recover`` leaves everything as found."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from conftest import (
     start_celery_worker,
     start_rq_worker,
     stop_process,
+    task_events_were_off,
     worker_env,
 )
 from services import require_module
@@ -161,12 +164,93 @@ def test_sigint_mid_run_leaves_queue_worker_and_database_as_found(
             assert worker.poll() is None
             assert (_queue_state(kind), _orders(orders_db)) == before
             if kind == "celery":  # its task events are off again, as they were
-                from _support_celery_app import make_app
+                assert task_events_were_off(AMQP_URL, worker)
+    finally:
+        stop_process(worker)
 
-                app = make_app(AMQP_URL)
-                answers = app.control.enable_events(reply=True, timeout=2)
-                said = [reply["ok"] for answer in answers for reply in answer.values()]
-                app.control.disable_events(reply=True, timeout=2)
-                assert said == ["task events enabled"]
+
+LONG_TASK_S = 15
+
+STALL_CHECKS = f'''
+"""One action whose job takes {LONG_TASK_S} s."""
+
+from venomqa import action
+
+
+@action
+def stall_long(api, ctx):
+    return api.post("/stall/{LONG_TASK_S}")
+'''
+
+
+def _venomqa(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "venomqa", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_sigint_while_settling_a_long_task_stops_the_wait_at_once(
+    kind: str, orders_db: Path, tmp_path: Path
+) -> None:
+    if kind == "rq":
+        worker = start_rq_worker(orders_db, redis_client(15))
+        store = f'{{adapter: rq, url: "{RQ_URL}", queues: [{QUEUE}], timeout: 60}}'
+        api_args = ["--rq", RQ_URL]
+    else:
+        worker = start_celery_worker(orders_db, AMQP_URL)
+        store = f'{{adapter: celery, broker: "{AMQP_URL}", queues: [{QUEUE}], timeout: 60}}'
+        api_args = ["--celery", AMQP_URL]
+    command = [sys.executable, str(HERE / "_support_orders_api.py"), "--db", str(orders_db)]
+    marker = Path(f"{orders_db}.stalling")
+    env = worker_env(orders_db)
+    try:
+        with start_api_process(command + api_args + ["--queue", QUEUE], env=env) as api:
+            (tmp_path / "stall_checks.py").write_text(STALL_CHECKS)
+            (tmp_path / "venomqa.yaml").write_text(
+                textwrap.dedent(f"""\
+                    target: {api.url}
+                    actions: [stall_checks]
+                    stores:
+                      db: {{adapter: sqlite, path: "{orders_db}"}}
+                      jobs: {store}
+                    explore: {{strategy: bfs, max_depth: 1}}
+                    """)
+            )
+            before = (_queue_state(kind), _orders(orders_db))
+            run = _venomqa("run", "-c", "venomqa.yaml", cwd=tmp_path, env=env)
+            deadline = time.monotonic() + 30
+            while not marker.exists():  # the worker runs the task: the run waits for it
+                assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+                time.sleep(0.02)
+            time.sleep(0.5)
+            assert run.poll() is None, run.communicate()
+            sent = time.monotonic()
+            run.send_signal(signal.SIGINT)
+            out, err = run.communicate(timeout=60)
+            took = time.monotonic() - sent
+            assert run.returncode == 130, (out, err)
+            assert took < 5, f"exit {took:.1f} s after SIGINT; {err}"
+            assert marker.exists(), "the task ended before the run: the test proves nothing"
+            assert "still running" in err and "venomqa recover" in err, err
+            assert _orders(orders_db) == before[1]
+            assert worker.poll() is None
+
+            deadline = time.monotonic() + LONG_TASK_S + 10
+            while marker.exists() and time.monotonic() < deadline:
+                time.sleep(0.1)  # the task ends; the records it leaves are the run's
+            time.sleep(0.5)
+            recover = _venomqa("recover", "-c", "venomqa.yaml", cwd=tmp_path, env=env)
+            out, err = recover.communicate(timeout=120)
+            assert recover.returncode == 0, (out, err)
+            assert "store 'jobs'" in out and "repaired" in out, out
+            assert (_queue_state(kind), _orders(orders_db)) == before
+            if kind == "celery":
+                assert task_events_were_off(AMQP_URL, worker)
+            assert worker.poll() is None
     finally:
         stop_process(worker)

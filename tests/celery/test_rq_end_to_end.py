@@ -152,7 +152,7 @@ def test_queued_jobs_are_state_and_run_next_job_finds_an_ordering_bug(
     assert list(found) == ["cancelled_orders_are_not_charged"], result.violations
     assert found["cancelled_orders_are_not_charged"].path == [
         "create_order",
-        "run_next_job_orders",
+        f"run_next_job_{QUEUE}",
         "cancel",
     ]
     # nothing; an order with its pay job queued; paid; cancelled with the job queued; the

@@ -19,7 +19,7 @@ from venomqa.testing.server import start_api_process
 
 pytestmark = [pytest.mark.other_distributions, pytest.mark.slow]
 
-CHECKS = '''
+CHECKS = '''\
 """The orders API, explored with its pay jobs run between the calls."""
 
 from venomqa import action, invariant
@@ -39,7 +39,7 @@ def cancel(api, ctx):
     return api.post(f"/orders/{ctx['order']}/cancel")
 
 
-(run_next_job_orders,) = run_next_job_actions(["orders"])
+(run_next_job,) = run_next_job_actions(["{queue}"])
 
 
 @invariant
@@ -61,7 +61,7 @@ def test_venomqa_run_finds_the_ordering_bug_from_yaml(
     command = [sys.executable, str(HERE / "_support_orders_api.py"), "--db", str(orders_db)]
     command += ["--rq", RQ_URL, "--queue", QUEUE]
     with start_api_process(command, env=worker_env(orders_db)) as api:
-        (tmp_path / "orders_checks.py").write_text(textwrap.dedent(CHECKS))
+        (tmp_path / "orders_checks.py").write_text(CHECKS.replace("{queue}", QUEUE))
         (tmp_path / "venomqa.yaml").write_text(
             textwrap.dedent(f"""\
                 target: {api.url}
@@ -94,7 +94,7 @@ def test_venomqa_run_finds_the_ordering_bug_from_yaml(
     report = json.loads((tmp_path / "r.json").read_text())
     paths = {v["invariant"]: v["path"] for v in report["violations"]}
     assert paths == {
-        "cancelled_orders_are_not_charged": ["create_order", "run_next_job_orders", "cancel"]
+        "cancelled_orders_are_not_charged": ["create_order", f"run_next_job_{QUEUE}", "cancel"]
     }
     assert report["states"] == 6
     assert _keys(rq_redis) == before
