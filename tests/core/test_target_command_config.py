@@ -184,3 +184,20 @@ def test_python_is_this_interpreter(tmp_path: Path) -> None:
     spec = TargetSpec(url="http://h:{port}", command=("{python}", "-m", "app", "{port}"))
     launch = spec.render(port=1, stores={})
     assert launch.command == (sys.executable, "-m", "app", "1")
+
+
+def test_the_documented_example_loads(tmp_path: Path) -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+    section = docs.read_text().split("## `target:`", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "venomqa.yaml"
+    path.write_text(example + "stores:\n  db: {adapter: postgres, dsn: 'postgresql:///shop'}\n")
+
+    config = load_config(path, adapters=lambda: {"postgres": object})
+
+    assert config.launch is not None
+    launch = config.launch.render(port=7, stores=config.store_options())
+    assert launch.command == ("uvicorn", "app:app", "--port", "7")
+    assert launch.env == {"DATABASE_URL": "postgresql:///shop"}
+    assert launch.ready_url == "http://127.0.0.1:7/health"
+    assert (config.launch.ready_timeout_s, config.launch.stop_timeout_s) == (30.0, 5.0)

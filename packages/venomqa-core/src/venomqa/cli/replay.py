@@ -51,7 +51,11 @@ _SKIPPED_HEADERS = frozenset(
     type=click.IntRange(min=1),
     help="Replay only this violation (1-based, as listed in the report); default: all.",
 )
-@click.option("--target", metavar="URL", help="Send the requests to this base URL instead.")
+@click.option(
+    "--target",
+    metavar="URL",
+    help="Send the requests to this base URL instead (a `target.command` is then not started).",
+)
 @click.option(
     "-c",
     "--config",
