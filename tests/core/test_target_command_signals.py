@@ -88,3 +88,24 @@ def test_the_api_dies_with_a_killed_venomqa(tmp_path: Path, command: str) -> Non
         process.kill()
         if pgid is not None:
             kill_quietly(pgid)
+
+
+def test_a_signal_while_waiting_for_ready_stops_the_command(tmp_path: Path) -> None:
+    slow = "import os, time; open('api.pid', 'w').write(str(os.getpid())); time.sleep(120)"
+    config = notes_project(tmp_path, command=f'["{{python}}", -c, "{slow}", "{{port}}"]')
+    process = venomqa("run", "-c", str(config))
+    pid = None
+    try:
+        pidfile = tmp_path / "api.pid"
+        assert wait_until(lambda: pidfile.is_file() and pidfile.read_text().strip(), 30)
+        pid = int(pidfile.read_text())
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+
+        assert process.returncode == 143, out + err
+        assert "Interrupted by SIGTERM." in err
+        assert not running(pid)
+    finally:
+        process.kill()
+        if pid is not None:
+            kill_quietly(pid)
