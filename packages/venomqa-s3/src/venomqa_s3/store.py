@@ -57,6 +57,7 @@ import builtins
 import contextlib
 import logging
 import warnings
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +67,7 @@ from venomqa.errors import LeftoversRepaired, StoreError
 from venomqa.ports.store import RecordChange
 from venomqa.stores.kit import TokenStack, already_set_up, new_serial, not_set_up
 
+from venomqa_s3._clone import Cloner
 from venomqa_s3._connection import ADAPTER, CHECK_BUCKET, RETRY_FOR_S, Connection, error_code
 from venomqa_s3._freshness import fresh_keys, server_time
 from venomqa_s3._journal import (
@@ -329,6 +331,51 @@ class S3Store:
             "objects": len(listing),
             "bytes": sum(size for _, size, _ in listing.values()),
             "keys": sorted(listing)[:10],
+        }
+
+    # -- copies for parallel workers (SupportsClone) ----------------------------------------
+
+    def clone(self, label: str) -> dict[str, Any]:
+        """Copy the objects under the prefix into the bucket ``<bucket>-venomqa-<label>`` (see
+        ``_clone``) and return this store's options with that bucket. Called on a store that is
+        not set up; what a killed run left in the bucket is repaired first (as ``setup()``
+        would), so the copy starts from the objects this store will."""
+        if self._journal is not None:
+            raise StoreError(f"clone of {self._where}: the store is set up", store=ADAPTER)
+        client = self.connection.client()
+        self.connection.call(CHECK_BUCKET, lambda: client.head_bucket(Bucket=self.bucket))
+        self._repair_leftovers()
+        name = self._cloner().clone(label)
+        return {**self._options(), "bucket": name}
+
+    def drop_clone(self, options: Mapping[str, Any]) -> None:
+        """Empty and delete the copy made with ``options``, and unregister it."""
+        name = options.get("bucket")
+        if not isinstance(name, str):
+            raise StoreError(f"drop_clone: no bucket in {sorted(options)}", store=ADAPTER)
+        self._cloner().drop(name)
+
+    def drop_leftover_clones(self) -> builtins.list[str]:
+        """Remove the copies whose run has ended (killed before its clean-up); one line each."""
+        return self._cloner().drop_leftovers()
+
+    def _cloner(self) -> Cloner:
+        return Cloner(self.connection, self.prefix, self.state_dir)
+
+    def _options(self) -> dict[str, Any]:
+        """The constructor options of this store."""
+        connection = self.connection
+        return {
+            "bucket": self.bucket,
+            "prefix": self.prefix,
+            "endpoint_url": connection.endpoint_url,
+            "region_name": connection.region_name,
+            "aws_access_key_id": connection.aws_access_key_id,
+            "aws_secret_access_key": connection.aws_secret_access_key,
+            "aws_session_token": connection.aws_session_token,
+            "addressing_style": connection.addressing_style,
+            "state_dir": str(self.state_dir),
+            "retry_for_s": connection.retry_for_s,
         }
 
     # -- StoragePort -----------------------------------------------------------------------
