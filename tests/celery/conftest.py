@@ -231,8 +231,10 @@ def delete_amqp_queue() -> None:
         connection.default_channel.queue_delete(QUEUE)
 
 
-def start_celery_worker(orders_db: Path, broker: str) -> subprocess.Popen[bytes]:
-    """A ``celery worker -P solo`` on this session's queue, once it answers a ping."""
+def start_celery_worker(
+    orders_db: Path, broker: str, queue: str = QUEUE
+) -> subprocess.Popen[bytes]:
+    """A ``celery worker -P solo`` on ``queue`` (this session's), once it answers a ping."""
     celery = Path(sys.executable).with_name("celery")
     name = f"{worker_name('celery')}@localhost"
     process = start_worker(
@@ -244,7 +246,7 @@ def start_celery_worker(orders_db: Path, broker: str) -> subprocess.Popen[bytes]
             "-P",
             "solo",
             "-Q",
-            QUEUE,
+            queue,
             "-n",
             name,
             "--without-gossip",

@@ -3,7 +3,10 @@ which failed, and a barrier that proves every event a worker sent before it has 
 
 Workers send task events only when told (``-E`` or the ``enable_events`` control command);
 ``TaskEvents`` asks them at ``start`` and, at ``stop``, turns events off again on exactly the
-workers that answered that it turned them on, so the workers are left as found.
+workers that answered that it turned them on, so the workers are left as found. Only workers
+that consume one of the store's queues count (``active_queues``; one that does not answer it is
+kept): a worker of another queue on the same broker, another project's or one a test run left
+behind, is neither asked nor waited for, and its task events are ignored.
 
 The barrier: a ``heartbeat`` broadcast makes each worker send a ``worker-heartbeat`` event
 at once, stamped after the request. A worker with an event loop buffers its task events and
@@ -69,9 +72,10 @@ def disable_task_events(app: Any, workers: list[str], timeout: float) -> list[st
 class TaskEvents:
     """The task events of the workers of ``app``, followed from ``start`` to ``stop``."""
 
-    def __init__(self, app: Any, reply_timeout: float) -> None:
+    def __init__(self, app: Any, reply_timeout: float, queues: list[str]) -> None:
         self.app = app
         self.reply_timeout = reply_timeout
+        self.queues = queues
         self.workers: list[str] = []
         self._enabled_by_us: list[str] = []
         self._lock = threading.Lock()
@@ -85,7 +89,7 @@ class TaskEvents:
         ``before_enabling`` is called with the workers found before any is asked (the store
         journals them there: a run killed now must still be repairable)."""
         replies = self.app.control.ping(timeout=self.reply_timeout) or []
-        self.workers = sorted(name for reply in replies for name in reply)
+        self.workers = self._consuming(sorted(name for reply in replies for name in reply))
         if before_enabling is not None:
             before_enabling(list(self.workers))
         if self.workers:
@@ -110,6 +114,22 @@ class TaskEvents:
             raise TimeoutError("the event receiver did not start")
         if self.workers and not self.barrier(self.reply_timeout * 5):
             raise TimeoutError("the workers' heartbeat events did not arrive")
+
+    def _consuming(self, workers: list[str]) -> list[str]:
+        """The ``workers`` that consume one of ``queues`` (or do not say which they consume)."""
+        if not workers:
+            return []
+        inspect = self.app.control.inspect(
+            destination=workers, timeout=self.reply_timeout, limit=len(workers)
+        )
+        answers = inspect.active_queues() or {}
+        wanted = set(self.queues)
+        return [
+            name
+            for name in workers
+            if name not in answers
+            or wanted & {str(queue.get("name")) for queue in answers[name] or []}
+        ]
 
     @property
     def enabled_by_us(self) -> list[str]:
@@ -187,6 +207,8 @@ class TaskEvents:
                 sent = float(event.get("timestamp") or 0.0)  # the worker's clock: this machine
                 seen.heartbeats[str(event.get("hostname"))] = sent
             if kind.startswith("task-"):
+                if str(event.get("hostname")) not in self.workers:
+                    return  # a worker of other queues
                 seen.task_events += 1
             if kind == "task-received":
                 description = describe_task(event)

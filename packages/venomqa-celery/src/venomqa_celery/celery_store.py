@@ -164,7 +164,7 @@ class CeleryStore:
                 raise
             QUEUED.append(self)
             return
-        events = TaskEvents(app, self.reply_timeout)
+        events = TaskEvents(app, self.reply_timeout, self.queues)
         try:  # journaled before any worker is asked: a run killed meanwhile stays repairable
             events.start(lambda workers: journal.write({"asked": workers, "enabled": None}))
             journal.write({"asked": events.workers, "enabled": events.enabled_by_us})
