@@ -154,3 +154,23 @@ def _python_children(script: str) -> list[int]:
     from _support_demo import processes_mentioning
 
     return processes_mentioning(script)
+
+
+def test_reading_the_output_does_not_move_where_the_command_writes(tmp_path: Path) -> None:
+    chatty = (
+        "import sys, threading, http.server as h\n"
+        "server = h.ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), "
+        "h.SimpleHTTPRequestHandler)\n"
+        "threading.Thread(target=server.serve_forever, daemon=True).start()\n"
+        "for i in range(20000):\n"
+        "    print('line %d' % i, flush=True)\n"
+        "print('end', flush=True)\n"
+        "threading.Event().wait()\n"
+    )
+    spec = TargetSpec(url="http://127.0.0.1:{port}", command=("{python}", "-c", chatty, "{port}"))
+    with start_target(spec, stores={}) as target:
+        deadline = time.monotonic() + 20
+        while not target.output_tail().endswith("end") and time.monotonic() < deadline:
+            target.output_tail()
+        lines = target.output_tail(lines=6).splitlines()
+    assert lines == [f"line {i}" for i in range(19995, 20000)] + ["end"]

@@ -228,12 +228,12 @@ def _ended(code: int) -> str:
 
 
 def _read_tail(output: IO[bytes]) -> str:
-    output.flush()
-    size = output.seek(0, os.SEEK_END)
-    output.seek(max(0, size - _TAIL_BYTES))
-    data = output.read()
-    output.seek(0, os.SEEK_END)
-    return data.decode("utf-8", errors="replace")
+    """The end of the output file. ``pread``: the command writes through the same open file,
+    sharing its offset, so seeking here would move where the command writes next."""
+    fd = output.fileno()
+    size = os.fstat(fd).st_size
+    start = max(0, size - _TAIL_BYTES)
+    return os.pread(fd, size - start, start).decode("utf-8", errors="replace")
 
 
 def _probe(url: str, *, timeout: float) -> int | str:
