@@ -44,6 +44,9 @@ is retried for up to ``retry_for_s`` seconds per outage (see ``_patience``), and
 StoreError naming the endpoint and bucket; the journal stays, and ``venomqa recover`` (or the
 next run) removes what the run left once the server is back.
 
+``clone(label)`` copies the bucket (the objects under the prefix) into another bucket for a
+parallel worker, ``drop_clone`` and ``drop_leftover_clones`` remove such copies: see ``_clone``.
+
 Limits: one store per bucket at a time (versioning is a bucket-wide setting); versions the API
 itself deletes by id cannot be brought back (a version listing without a version seen before is
 asked again for ``retry_for_s``, then reported); objects outside ``prefix`` are never touched.
