@@ -159,8 +159,9 @@ def _python_children(script: str) -> list[int]:
 def test_reading_the_output_does_not_move_where_the_command_writes(tmp_path: Path) -> None:
     chatty = (
         "import sys, threading, http.server as h\n"
-        "server = h.ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), "
-        "h.SimpleHTTPRequestHandler)\n"
+        "class Quiet(h.SimpleHTTPRequestHandler):\n"
+        "    def log_message(self, *args): pass\n"
+        "server = h.ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), Quiet)\n"
         "threading.Thread(target=server.serve_forever, daemon=True).start()\n"
         "for i in range(20000):\n"
         "    print('line %d' % i, flush=True)\n"
