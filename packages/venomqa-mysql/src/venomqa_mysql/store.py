@@ -20,6 +20,9 @@ triggers that fill it inside the writer's own transaction, and a rollback proced
   ``LeftoversRepaired`` warning (``_recovery``). A live run is never taken for a killed one:
   a set-up store holds ``GET_LOCK('venomqa:<database>')`` on its connection, and a second store
   on the same database is refused, naming the holder (``_run_lock``).
+- ``clone(label)`` (``SupportsClone``, for parallel workers): the database
+  ``<db>__venomqa_<label>``, each table copied with its rows, counters, keys, triggers and views
+  (``_clone``); ``drop_clone`` and ``drop_leftover_clones`` drop copies no live run holds.
 
 When VenomQA's connection is lost, every operation reconnects once and runs again (see
 ``_guard``).
@@ -43,11 +46,12 @@ from __future__ import annotations
 import contextlib
 import json
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from venomqa.errors import LeftoversRepaired, StoreError, StorePermissionError, VenomQAWarning
+from venomqa.json_types import Json
 from venomqa.ports.store import RecordChange
 from venomqa.stores.kit import TokenStack, already_set_up, hide_password, new_serial, not_set_up
 
@@ -62,6 +66,7 @@ from venomqa_mysql._catalog import (
     user_tables,
     user_triggers,
 )
+from venomqa_mysql._clone import Cloner
 from venomqa_mysql._connect import LOCK_TIMEOUT_S, Target, connect, is_mariadb, parse_dsn, run
 from venomqa_mysql._privileges import account_of, check_privileges, explain_denied
 from venomqa_mysql._records import ChangedRows, Entry, plain
@@ -320,6 +325,35 @@ class MySQLStore:
                 return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
         return self._guard(f"query {sql!r}", go)
+
+    # -- copies for parallel workers (SupportsClone, see _clone) ----------------------------
+
+    def clone(self, label: str) -> dict[str, Json]:
+        """Copy the database (the store not set up) for worker ``label``: these options with
+        the dsn naming ``<db>__venomqa_<label>``; a killed run's leftovers are repaired first."""
+        dsn = self._cloner.clone(label, repair=self._repair_leftovers)
+        options: dict[str, Json] = {"dsn": dsn, "mode": self.mode}
+        if self.tables is not None:
+            options["tables"] = list(self.tables)
+        if self.exclude:
+            options["exclude"] = list(self.exclude)
+        return options
+
+    def drop_clone(self, options: Mapping[str, Json]) -> None:
+        """Drop the copy ``clone`` made with these options."""
+        self._cloner.drop(options)
+
+    def drop_leftover_clones(self) -> list[str]:
+        """Drop the copies of the database no live run uses; one line per copy dropped."""
+        return self._cloner.drop_leftovers()
+
+    @property
+    def _cloner(self) -> Cloner:
+        return Cloner(self.dsn, self._where, self.name)
+
+    def _repair_leftovers(self) -> None:
+        self.setup()
+        self.teardown()
 
     # -- internals -------------------------------------------------------------------------
 
