@@ -26,10 +26,11 @@ fails (or retries past its limit) becomes a ``failed`` WorkerProblem, a queue th
 drain within ``timeout`` a ``stuck`` one; both are part of this store's state and reported by
 ``venomqa_celery.worker_invariants``.
 
-Workers are the user's (``celery worker``), running before the run starts: the store finds them
-at setup (``ping``), turns their task events on for the run and off again at teardown on those
-where it turned them on. Tasks with an ETA or countdown are waited for like any other (a
-worker receives them at once, and they stay in flight until they ran), up to ``timeout``.
+Workers are the user's (``celery worker``), running before the run starts: the store finds
+those that consume its queues at setup (``ping``, ``active_queues``), turns their task events on
+for the run and off again at teardown on those where it turned them on. Tasks with an ETA or
+countdown are waited for like any other (a worker receives them at once, and they stay in flight
+until they ran), up to ``timeout``.
 
 A run killed before its teardown (SIGKILL) would leave the workers' task events on (and, with
 ``settle: false``, its messages in the queues). So setup journals, before it changes anything
