@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import pytest
 from _support_redis import picture
 from conftest import REDIS_HOST, REDIS_PORT, STORE_DB, _client, redis_url
-from venomqa.errors import StoreError
+from venomqa.errors import LeftoversRepaired, StoreError
 from venomqa_redis import RedisStore
 from venomqa_redis._clone import HOLDER_CLIENT, REGISTRY_KEY, with_db
 
@@ -376,3 +376,21 @@ def test_the_copys_url_names_its_database(url: str, copy: str) -> None:
 def test_clone_options_are_checked(bad: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="clone_"):
         RedisStore(url=URL, **bad)
+
+
+def test_what_a_killed_run_left_in_the_original_is_repaired_before_copying(
+    store_db: Any, copies: None, tmp_path: Path
+) -> None:
+    fill(store_db)
+    before = picture(store_db)
+    original = store(tmp_path)
+    process, _ = other_run(tmp_path, "open", json.dumps(original._options()))
+    store_db.set("written:during:the:killed:run", "x")
+    store_db.delete("order:1")
+    killed(process)
+
+    with pytest.warns(LeftoversRepaired, match="stopped before its clean-up"):
+        options = original.clone("w2")
+
+    assert on(db_of(options), picture) == before == picture(store_db)
+    original.drop_clone(options)

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from _support_s3 import SeaweedFS, seed_history, version_listing
 from _support_s3_docs import venomqa
-from venomqa.errors import StoreError
+from venomqa.errors import LeftoversRepaired, StoreError
 from venomqa_s3 import S3Store
 from venomqa_s3._clone import CLONE_OF_TAG, INDEX_TAG, copy_name
 from venomqa_s3._owner import Owner
@@ -365,3 +365,21 @@ def test_the_maker_of_a_copy_is_alive_while_its_process_runs() -> None:
     assert Owner(me.host, int(done.stdout), me.started).alive() is False
     assert Owner(me.host, os.getpid(), me.started + 1).alive() is False  # a recycled id
     assert Owner("elsewhere", os.getpid(), me.started).alive() is None
+
+
+def test_what_a_killed_run_left_in_the_original_is_repaired_before_copying(
+    seaweed: SeaweedFS, s3: Any, bucket: str, tmp_path: Path
+) -> None:
+    fill(s3, bucket)
+    before = objects(s3, bucket)
+    original = store(seaweed, bucket, tmp_path)
+    process, _ = other_run(original._options(), "open")
+    s3.put_object(Bucket=bucket, Key="docs/written-during-the-killed-run", Body=b"x")
+    s3.delete_object(Bucket=bucket, Key="docs/a.json")
+    killed(process)
+
+    with pytest.warns(LeftoversRepaired, match="stopped before its clean-up"):
+        options = original.clone("w2")
+
+    assert objects(s3, options["bucket"]) == before == objects(s3, bucket)
+    original.drop_clone(options)
