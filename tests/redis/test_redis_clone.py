@@ -394,3 +394,12 @@ def test_what_a_killed_run_left_in_the_original_is_repaired_before_copying(
 
     assert on(db_of(options), picture) == before == picture(store_db)
     original.drop_clone(options)
+
+
+def test_databases_the_server_does_not_have_are_never_claimed(
+    store_db: Any, copies: None, tmp_path: Path
+) -> None:
+    store_db.set("a", "1")
+    with pytest.raises(StoreError, match=r"`clone_dbs` names no database of the server"):
+        store(tmp_path, clone_dbs=[16, 99]).clone("w2")
+    assert size(REGISTRY_DB) == 0

@@ -277,7 +277,8 @@ class Cloner:
                 )
             return taken
         keys = _keys_per_db(admin)
-        for db in self._candidates(admin):
+        candidates = self._candidates(admin)
+        for db in candidates:
             if db in registry or busy[db] or keys[db]:
                 continue
             claimed = Copy(**{**asdict(fresh), "db": db})
@@ -287,20 +288,24 @@ class Cloner:
                 self._unregister(admin, claimed)  # written to since we looked: someone's
                 continue
             return claimed
+        why = (
+            f"every database VenomQA may use ({', '.join(map(str, candidates))}) holds keys, "
+            "has a connection or is a copy already"
+            if candidates
+            else "`clone_dbs` names no database of the server other than the store's own and "
+            "the registry's"
+        )
         raise StoreError(
-            f"no free database for the copy {label} of {self.where}: every database VenomQA may "
-            f"use ({_ranges(self._candidates(admin))}) holds keys, has a connection or is a "
-            "copy already; empty one, list usable ones in the store's `clone_dbs` option, or "
-            "raise `databases` in redis.conf",
+            f"no free database for the copy {label} of {self.where}: {why}; empty one, list "
+            "usable ones in the store's `clone_dbs` option, or raise `databases` in redis.conf",
             store=STORE_NAME,
         )
 
     def _candidates(self, admin: Any) -> list[int]:
-        if self.dbs is not None:
-            numbers: Iterable[int] = self.dbs
-        else:
-            numbers = range(_database_count(admin))
-        return [n for n in numbers if n not in (self.source.db, self.registry_db)]
+        """The databases a copy may go to: ``clone_dbs`` (default all) that the server has."""
+        count = _database_count(admin)
+        numbers: Iterable[int] = range(count) if self.dbs is None else self.dbs
+        return [n for n in numbers if n < count and n not in (self.source.db, self.registry_db)]
 
     def _check_registry_db(self) -> None:
         if self.registry_db == self.source.db:
@@ -465,7 +470,3 @@ def _database_count(admin: Any) -> int:
     for value in dict(reply).values():
         return int(value)
     return DEFAULT_DATABASES
-
-
-def _ranges(numbers: Sequence[int]) -> str:
-    return ", ".join(str(n) for n in numbers) or "none"
