@@ -4,7 +4,8 @@ Where a copy goes: another logical database of the same server, one that is *fre
 key, no connection has it selected (``CLIENT LIST``), and no copy is registered in it. ``COPY
 key key DB n REPLACE`` runs on the server, ~2,000 keys per call of a script that walks a SCAN
 cursor (``COPY_SCRIPT``), so values, types and expiry times (absolute, so TTLs run on) are
-copied without leaving Redis: O(keys in the database), ~0.1 s per 1e5 small strings.
+copied without leaving Redis: O(keys in the database), ~0.5 s per 1e5 small keys. A script
+refused (ACLs) falls back to pipelined COPYs per SCAN page. ``CLIENT LIST`` is needed.
 
 Which databases are copies: a *registry*, the hash ``venomqa:clones`` in the database
 ``clone_registry_db`` (default 15), one field per copy (its database number) holding JSON: the
