@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -403,3 +404,25 @@ def test_databases_the_server_does_not_have_are_never_claimed(
     with pytest.raises(StoreError, match=r"`clone_dbs` names no database of the server"):
         store(tmp_path, clone_dbs=[16, 99]).clone("w2")
     assert size(REGISTRY_DB) == 0
+
+
+def test_a_server_that_refuses_scripts_still_gets_copies(
+    store_db: Any, copies: None, tmp_path: Path
+) -> None:
+    fill(store_db)
+    before = picture(store_db)
+    user, password = f"venomqa-test-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    store_db.acl_setuser(
+        user, enabled=True, passwords=[f"+{password}"], keys=["*"], channels=["*"],
+        commands=["+@all", "-@scripting"],
+    )  # fmt: skip
+    url = f"redis://{user}:{password}@{REDIS_HOST}:{REDIS_PORT}/{STORE_DB}"
+    try:
+        original = store(tmp_path, url=url)
+        options = original.clone("w2")
+        assert options["url"] == f"redis://{user}:{password}@{REDIS_HOST}:{REDIS_PORT}/6"
+        assert on(6, picture) == before
+        original.drop_clone(options)
+        assert size(6) == 0 and size(REGISTRY_DB) == 0
+    finally:
+        store_db.acl_deluser(user)

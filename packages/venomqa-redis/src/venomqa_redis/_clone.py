@@ -61,6 +61,8 @@ HOLDER_CLIENT = "venomqa-clone"
 ADMIN_CLIENT = "venomqa-clone-admin"
 #: Keys copied per script call.
 COPY_BATCH = 2000
+#: Tries of a registry compare-and-set that other runs' changes to the registry interrupt.
+_SWAP_ATTEMPTS = 20
 #: The number of databases assumed when CONFIG GET databases is refused.
 DEFAULT_DATABASES = 16
 
@@ -75,14 +77,6 @@ repeat
   end
 until cursor == '0' or copied >= want
 return {cursor, copied}
-"""
-
-#: Replace a registry field only if it still holds what was read (a take-over, a removal).
-_SWAP_SCRIPT = """
-if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
-if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[1]) else
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) end
-return 1
 """
 
 #: Connections this process keeps on its copies: (server address, db) -> client.
@@ -435,8 +429,26 @@ def _replace(admin: Any, old: Copy, new: Copy) -> Copy | None:
 
 
 def _swap(admin: Any, db: int, expected: bytes, value: bytes) -> bool:
-    script = admin.register_script(_SWAP_SCRIPT)
-    return bool(script(keys=[REGISTRY_KEY], args=[str(db), expected, value]))
+    """Set (or with an empty ``value`` remove) field ``db`` of the registry if it still holds
+    ``expected``; whether it did. WATCH/MULTI, not a script: servers that refuse scripts work."""
+    import redis.exceptions as rex
+
+    for _ in range(_SWAP_ATTEMPTS):
+        with admin.pipeline(transaction=True) as pipe:
+            try:
+                pipe.watch(REGISTRY_KEY)
+                if pipe.hget(REGISTRY_KEY, str(db)) != expected:
+                    return False
+                pipe.multi()
+                if value:
+                    pipe.hset(REGISTRY_KEY, str(db), value)
+                else:
+                    pipe.hdel(REGISTRY_KEY, str(db))
+                pipe.execute()
+                return True
+            except rex.WatchError:
+                continue  # another field changed meanwhile: read again
+    return False
 
 
 def _connections_per_db(admin: Any) -> Counter[int]:
