@@ -426,3 +426,13 @@ def test_a_server_that_refuses_scripts_still_gets_copies(
         assert size(6) == 0 and size(REGISTRY_DB) == 0
     finally:
         store_db.acl_deluser(user)
+
+
+def test_a_registry_database_the_server_lacks_means_no_copies(
+    store_db: Any, copies: None, tmp_path: Path
+) -> None:
+    original = store(tmp_path, clone_registry_db=99)
+    assert original.drop_leftover_clones() == []
+    with pytest.raises(StoreError, match=r"the server has no database 99 .* `clone_registry_db`"):
+        original.clone("w2")
+    assert store(tmp_path, clone_registry_db=STORE_DB).drop_leftover_clones() == []

@@ -221,15 +221,26 @@ class Cloner:
         self._forget_journal(target.db)
 
     def drop_leftovers(self) -> list[str]:
-        """Drop the copies of this database no connection uses any more; one line per copy."""
-        self._check_registry_db()
+        """Drop the copies of this database no connection uses any more; one line per copy.
+        Where ``clone`` cannot have made any (the registry database is the store's own or does
+        not exist, or it names no copy of this database) it asks nothing more of the server,
+        so stores that never had copies need no more rights (``CLIENT LIST``) than before."""
+        if self.registry_db == self.source.db:
+            return []
         admin = self._client(self.registry_db, ADMIN_CLIENT)
         dropped: list[str] = []
         try:
             with driver_errors("drop_leftover_clones", self.where):
-                busy = _connections_per_db(admin)
-                for copy in _registry(admin).values():
-                    if copy.source != self.source.db or busy[copy.db]:
+                try:
+                    registry = _registry(admin)
+                except Exception as exc:
+                    if _no_such_db(exc):
+                        return []
+                    raise
+                mine = [c for c in registry.values() if c.source == self.source.db]
+                busy = _connections_per_db(admin) if mine else Counter[int]()
+                for copy in mine:
+                    if busy[copy.db]:
                         continue
                     self._flush(copy.db)
                     if self._unregister(admin, copy):
@@ -243,7 +254,17 @@ class Cloner:
 
     def _claim(self, admin: Any, label: str) -> Copy:
         """The registry entry of the copy to make, claimed for this process."""
-        registry = _registry(admin)
+        try:
+            registry = _registry(admin)
+        except Exception as exc:
+            if not _no_such_db(exc):
+                raise
+            raise StoreError(
+                f"cannot copy {self.where}: the server has no database {self.registry_db} to "
+                "keep VenomQA's registry of copies in; set the store's `clone_registry_db` to "
+                "one no API uses",
+                store=STORE_NAME,
+            ) from exc
         busy = _connections_per_db(admin)
         fresh = Copy(
             -1,
@@ -483,3 +504,10 @@ def _database_count(admin: Any) -> int:
     for value in dict(reply).values():
         return int(value)
     return DEFAULT_DATABASES
+
+
+def _no_such_db(exc: BaseException) -> bool:
+    """Whether ``exc`` is the server saying a database number is beyond its ``databases``."""
+    import redis.exceptions as rex
+
+    return isinstance(exc, rex.ResponseError) and "out of range" in str(exc).lower()
