@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from venomqa.errors import StoreError, VenomQAWarning
+from venomqa.errors import StoreError, StorePermissionError, VenomQAWarning
 
 from venomqa_s3._connection import ADAPTER, Connection, error_code
 from venomqa_s3._journal import journal_path, remove_journal
@@ -57,6 +57,8 @@ CLONE_OF_TAG, LABEL_TAG, OWNER_TAG = "venomqa-clone-of", "venomqa-label", "venom
 #: Objects copied at the same time (the client's connection pool holds 16).
 COPY_THREADS = 16
 _NOT_FOUND = {"NoSuchBucket", "404", "NotFound"}
+#: A bucket without tags, or a server without bucket tagging: no copy registered.
+_NO_TAGGING = {*_NOT_FOUND, "NotImplemented", "501"}
 
 
 def copy_name(bucket: str, label: str) -> str:
@@ -143,9 +145,16 @@ class Cloner:
         self._forget_journal(name)
 
     def drop_leftovers(self) -> list[str]:
-        """Drop the copies whose maker has ended; one line per copy dropped."""
+        """Drop the copies whose maker has ended; one line per copy dropped. Credentials that
+        may not read the bucket's tags (or a server without bucket tagging) cannot have made
+        copies either: then there is nothing to drop, and ``venomqa recover`` needs no more
+        rights than before."""
+        try:
+            index = self._index()
+        except StorePermissionError:
+            return []
         dropped: list[str] = []
-        for entry in self._index().values():
+        for entry in index.values():
             alive = entry.owner.alive() if entry.owner else False
             if alive is None:
                 warnings.warn(
@@ -317,7 +326,7 @@ class Cloner:
             try:
                 answer = client.get_bucket_tagging(Bucket=bucket)
             except Exception as exc:
-                if error_code(exc) in {"NoSuchTagSet", "NoSuchTagSetError", *_NOT_FOUND}:
+                if error_code(exc) in {"NoSuchTagSet", "NoSuchTagSetError", *_NO_TAGGING}:
                     return {}
                 raise
             return {str(t["Key"]): str(t["Value"]) for t in answer.get("TagSet", ())}
