@@ -146,6 +146,14 @@ def orders_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+def orders_api_command(orders_db: Path, *args: str) -> list[str]:
+    """The command line of the orders API on ``orders_db``; the API dies with this process
+    (``_support_die_with_parent``), so a killed pytest leaves no server behind."""
+    guard = [sys.executable, str(HERE / "_support_die_with_parent.py")]
+    api = [sys.executable, str(HERE / "_support_orders_api.py"), "--db", str(orders_db)]
+    return [*guard, *api, *args]
+
+
 def worker_env(orders_db: Path, **extra: str) -> dict[str, str]:
     """The environment of a worker or API process: imports from this folder, ``$ORDERS_DB``."""
     env = dict(os.environ)

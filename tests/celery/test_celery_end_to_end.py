@@ -7,15 +7,14 @@ broker's queue, the worker (its task events) and the database are left as found.
 from __future__ import annotations
 
 import sqlite3
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import (
-    HERE,
     QUEUE,
+    orders_api_command,
     start_celery_worker,
     stop_process,
     task_events_were_off,
@@ -40,7 +39,7 @@ def celery_worker(orders_db: Path, celery_broker: str) -> Iterator[Any]:
 
 @pytest.fixture
 def orders_api(orders_db: Path, celery_broker: str) -> Iterator[ApiProcess]:
-    command = [sys.executable, str(HERE / "_support_orders_api.py"), "--db", str(orders_db)]
+    command = orders_api_command(orders_db)
     command += ["--celery", celery_broker, "--queue", QUEUE]
     with start_api_process(command, env=worker_env(orders_db)) as server:
         yield server

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from conftest import (
     AMQP_URL,
-    HERE,
     QUEUE,
     RQ_URL,
+    orders_api_command,
     redis_client,
     require_rabbitmq,
     start_celery_worker,
@@ -128,7 +128,7 @@ def test_sigint_mid_run_leaves_queue_worker_and_database_as_found(
         worker = start_celery_worker(orders_db, AMQP_URL)
         store = f'{{adapter: celery, broker: "{AMQP_URL}", queues: [{QUEUE}]}}'
         api_args = ["--celery", AMQP_URL]
-    command = [sys.executable, str(HERE / "_support_orders_api.py"), "--db", str(orders_db)]
+    command = orders_api_command(orders_db)
     try:
         with start_api_process(
             command + api_args + ["--queue", QUEUE], env=worker_env(orders_db)
@@ -205,7 +205,7 @@ def test_sigint_while_settling_a_long_task_stops_the_wait_at_once(
         worker = start_celery_worker(orders_db, AMQP_URL)
         store = f'{{adapter: celery, broker: "{AMQP_URL}", queues: [{QUEUE}], timeout: 60}}'
         api_args = ["--celery", AMQP_URL]
-    command = [sys.executable, str(HERE / "_support_orders_api.py"), "--db", str(orders_db)]
+    command = orders_api_command(orders_db)
     marker = Path(f"{orders_db}.stalling")
     env = worker_env(orders_db)
     try:

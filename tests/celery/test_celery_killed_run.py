@@ -26,6 +26,7 @@ from conftest import (
     QUEUE,
     RQ_DB,
     RQ_URL,
+    orders_api_command,
     redis_client,
     require_rabbitmq,
     start_celery_worker,
@@ -146,7 +147,7 @@ def test_sigkilled_run_is_repaired_by_venomqa_recover(
         store = f'{{adapter: celery, broker: "{AMQP_URL}", queues: [{QUEUE}]}}'
         api_args = ["--celery", AMQP_URL]
         dump = _amqp_depth  # type: ignore[assignment]
-    command = [sys.executable, str(HERE / "_support_orders_api.py"), "--db", str(orders_db)]
+    command = orders_api_command(orders_db)
     env = worker_env(orders_db)
     try:
         with start_api_process(command + api_args + ["--queue", QUEUE], env=env) as api:
@@ -217,10 +218,12 @@ from rq import Queue
 import _support_jobs as jobs
 from venomqa_celery import RQStore
 
-store = RQStore(url=sys.argv[1], queues=[sys.argv[2]], settle=False)
+store = RQStore(url=sys.argv[1], queues=[sys.argv[2], sys.argv[3]], settle=False)
 store.setup()
 store.run_next_job(sys.argv[2])   # runs the job that was there before the run
-Queue(sys.argv[2], connection=redis.Redis.from_url(sys.argv[1])).enqueue(jobs.refund, 7)
+client = redis.Redis.from_url(sys.argv[1])
+Queue(sys.argv[2], connection=client).enqueue(jobs.refund, 7)
+Queue(sys.argv[3], connection=client).enqueue(jobs.refund, 8)  # registers that queue
 os.kill(os.getpid(), signal.SIGKILL)
 """
 
@@ -267,13 +270,15 @@ def test_rq_settle_false_killed_run_gets_its_queue_back(rq_redis: Any, orders_db
     from venomqa_celery import RQStore
 
     there = Queue(QUEUE, connection=rq_redis).enqueue(jobs.pay, 1)
+    second = f"{QUEUE}_second"  # not known to RQ before the run
     before = _redis_dump()
-    _killed(KILLED_RQ, orders_db, RQ_URL, QUEUE)
+    _killed(KILLED_RQ, orders_db, RQ_URL, QUEUE, second)
     assert _redis_dump() != before
-    store = RQStore(url=RQ_URL, queues=[QUEUE], settle=False)
+    assert f"rq:queue:{second}".encode() in rq_redis.smembers("rq:queues")
+    store = RQStore(url=RQ_URL, queues=[QUEUE, second], settle=False)
     message = _repaired_by_next_setup(store)
     assert "put its queues back as they were (1 job(s) waiting)" in message, message
-    assert "deleted the 1 job(s)" in message, message
+    assert "deleted the 2 job(s)" in message, message
     assert store.peek(QUEUE) == ["_support_jobs.pay(1)"]
     store.teardown()
     assert _redis_dump() == before

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HERE, QUEUE, worker_env
+from conftest import HERE, QUEUE, orders_api_command, worker_env
 from venomqa import World, action, explore, invariant
 from venomqa.stores.sqlite import SQLiteStore
 from venomqa.testing.server import ApiProcess, start_api_process
@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.other_distributions, pytest.mark.slow]
 
 @pytest.fixture
 def orders_api(orders_db: Path, celery_broker: str) -> Iterator[ApiProcess]:
-    command = [sys.executable, str(HERE / "_support_orders_api.py"), "--db", str(orders_db)]
+    command = orders_api_command(orders_db)
     command += ["--celery", celery_broker, "--queue", QUEUE]
     with start_api_process(command, env=worker_env(orders_db)) as server:
         yield server

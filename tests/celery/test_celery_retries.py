@@ -4,7 +4,6 @@ attempt), with the path that enqueued it and the exception, once every retry has
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,9 +11,9 @@ from typing import Any
 import pytest
 from conftest import (
     AMQP_URL,
-    HERE,
     QUEUE,
     RQ_URL,
+    orders_api_command,
     purge_amqp,
     require_rabbitmq,
     start_celery_worker,
@@ -58,7 +57,7 @@ def setting(request: pytest.FixtureRequest, orders_db: Path) -> Iterator[tuple[A
         worker = start_celery_worker(orders_db, AMQP_URL)
         store = CeleryStore(broker=AMQP_URL, queues=[QUEUE])
         api_args, described = ["--celery", AMQP_URL], "task orders.ship_retrying(1,)"
-    command = [sys.executable, str(HERE / "_support_orders_api.py"), "--db", str(orders_db)]
+    command = orders_api_command(orders_db)
     try:
         with start_api_process(
             command + api_args + ["--queue", QUEUE], env=worker_env(orders_db)

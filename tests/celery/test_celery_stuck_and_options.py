@@ -4,7 +4,6 @@ still ends with everything as found; bad options and unreachable brokers are cle
 from __future__ import annotations
 
 import sqlite3
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,10 +11,10 @@ from typing import Any
 import pytest
 from conftest import (
     AMQP_URL,
-    HERE,
     QUEUE,
     RQ_DB,
     RQ_URL,
+    orders_api_command,
     redis_client,
     require_rabbitmq,
     start_celery_worker,
@@ -52,7 +51,7 @@ def stalled(request: pytest.FixtureRequest, orders_db: Path) -> Iterator[tuple[A
         worker = start_celery_worker(orders_db, AMQP_URL)
         store = CeleryStore(broker=AMQP_URL, queues=[QUEUE], timeout=2)
         api_args = ["--celery", AMQP_URL]
-    command = [sys.executable, str(HERE / "_support_orders_api.py"), "--db", str(orders_db)]
+    command = orders_api_command(orders_db)
     try:
         with start_api_process(
             command + api_args + ["--queue", QUEUE], env=worker_env(orders_db)

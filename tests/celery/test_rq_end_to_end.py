@@ -8,13 +8,19 @@ needs a job to run between two calls."""
 from __future__ import annotations
 
 import sqlite3
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HERE, QUEUE, RQ_URL, start_rq_worker, stop_process, worker_env
+from conftest import (
+    QUEUE,
+    RQ_URL,
+    orders_api_command,
+    start_rq_worker,
+    stop_process,
+    worker_env,
+)
 from venomqa import Action, Invariant, World, action, explore, invariant
 from venomqa.stores.sqlite import SQLiteStore
 from venomqa.testing.server import ApiProcess, start_api_process
@@ -25,16 +31,7 @@ pytestmark = [pytest.mark.other_distributions, pytest.mark.slow]
 
 @pytest.fixture
 def orders_api(orders_db: Path, rq_redis: Any) -> Iterator[ApiProcess]:
-    command = [
-        sys.executable,
-        str(HERE / "_support_orders_api.py"),
-        "--db",
-        str(orders_db),
-        "--rq",
-        RQ_URL,
-        "--queue",
-        QUEUE,
-    ]
+    command = orders_api_command(orders_db, "--rq", RQ_URL, "--queue", QUEUE)
     with start_api_process(command, env=worker_env(orders_db)) as server:
         yield server
 

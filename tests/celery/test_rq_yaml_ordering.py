@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HERE, QUEUE, RQ_URL, worker_env
+from conftest import QUEUE, RQ_URL, orders_api_command, worker_env
 from venomqa.testing.server import start_api_process
 
 pytestmark = [pytest.mark.other_distributions, pytest.mark.slow]
@@ -58,7 +58,7 @@ def _keys(client: Any) -> dict[bytes, bytes]:
 def test_venomqa_run_finds_the_ordering_bug_from_yaml(
     rq_redis: Any, orders_db: Path, tmp_path: Path
 ) -> None:
-    command = [sys.executable, str(HERE / "_support_orders_api.py"), "--db", str(orders_db)]
+    command = orders_api_command(orders_db)
     command += ["--rq", RQ_URL, "--queue", QUEUE]
     with start_api_process(command, env=worker_env(orders_db)) as api:
         (tmp_path / "orders_checks.py").write_text(CHECKS.replace("{queue}", QUEUE))
