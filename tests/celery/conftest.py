@@ -99,6 +99,12 @@ def no_orphan_workers() -> Iterator[None]:
             delete_amqp_queue()
 
 
+def journals_left(cache: Path) -> list[str]:
+    """The crash journals (and their locks) the stores left under the cache folder ``cache``:
+    none after a run that tore down cleanly."""
+    return sorted(p.name for p in (cache / "venomqa").rglob("*") if p.is_file())
+
+
 @pytest.fixture(autouse=True)
 def private_state_dir(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch

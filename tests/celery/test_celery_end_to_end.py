@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from conftest import (
     QUEUE,
+    journals_left,
     orders_api_command,
     start_celery_worker,
     stop_process,
@@ -85,7 +86,11 @@ def _waiting(app: Any) -> int:
 
 
 def test_settled_tasks_show_a_bug_with_its_shortest_path_and_a_failing_task(
-    orders_api: ApiProcess, orders_db: Path, celery_broker: str, celery_worker: Any
+    orders_api: ApiProcess,
+    orders_db: Path,
+    celery_broker: str,
+    celery_worker: Any,
+    private_state_dir: Path,
 ) -> None:
     from _support_celery_app import make_app
 
@@ -105,6 +110,7 @@ def test_settled_tasks_show_a_bug_with_its_shortest_path_and_a_failing_task(
 
     assert celery_worker.poll() is None
     assert _orders(orders_db) == before
+    assert journals_left(private_state_dir) == []
     app = make_app(celery_broker)
     assert _waiting(app) == 0
     # the store turned the worker's task events on for the run and off again

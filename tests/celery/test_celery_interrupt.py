@@ -22,6 +22,7 @@ from conftest import (
     AMQP_URL,
     QUEUE,
     RQ_URL,
+    journals_left,
     orders_api_command,
     redis_client,
     require_rabbitmq,
@@ -118,7 +119,7 @@ def _queue_state(kind: str) -> object:
 
 
 def test_sigint_mid_run_leaves_queue_worker_and_database_as_found(
-    kind: str, orders_db: Path, tmp_path: Path
+    kind: str, orders_db: Path, tmp_path: Path, private_state_dir: Path
 ) -> None:
     if kind == "rq":
         worker = start_rq_worker(orders_db, redis_client(15))
@@ -163,6 +164,7 @@ def test_sigint_mid_run_leaves_queue_worker_and_database_as_found(
             assert run.returncode == 130, (out, err)
             assert worker.poll() is None
             assert (_queue_state(kind), _orders(orders_db)) == before
+            assert journals_left(private_state_dir) == []
             if kind == "celery":  # its task events are off again, as they were
                 assert task_events_were_off(AMQP_URL, worker)
     finally:
@@ -195,7 +197,7 @@ def _venomqa(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.Popen[str
 
 
 def test_sigint_while_settling_a_long_task_stops_the_wait_at_once(
-    kind: str, orders_db: Path, tmp_path: Path
+    kind: str, orders_db: Path, tmp_path: Path, private_state_dir: Path
 ) -> None:
     if kind == "rq":
         worker = start_rq_worker(orders_db, redis_client(15))
@@ -239,6 +241,7 @@ def test_sigint_while_settling_a_long_task_stops_the_wait_at_once(
             assert "still running" in err and "venomqa recover" in err, err
             assert _orders(orders_db) == before[1]
             assert worker.poll() is None
+            assert len(journals_left(private_state_dir)) == 1  # for `venomqa recover`
 
             deadline = time.monotonic() + LONG_TASK_S + 10
             while marker.exists() and time.monotonic() < deadline:
@@ -249,6 +252,7 @@ def test_sigint_while_settling_a_long_task_stops_the_wait_at_once(
             assert recover.returncode == 0, (out, err)
             assert "store 'jobs'" in out and "repaired" in out, out
             assert (_queue_state(kind), _orders(orders_db)) == before
+            assert journals_left(private_state_dir) == []
             if kind == "celery":
                 assert task_events_were_off(AMQP_URL, worker)
             assert worker.poll() is None

@@ -16,6 +16,7 @@ import pytest
 from conftest import (
     QUEUE,
     RQ_URL,
+    journals_left,
     orders_api_command,
     start_rq_worker,
     stop_process,
@@ -106,7 +107,7 @@ def _run(
 
 
 def test_settled_jobs_show_a_bug_with_its_shortest_path_and_a_failing_job(
-    orders_api: ApiProcess, orders_db: Path, rq_redis: Any, rq_worker: Any
+    orders_api: ApiProcess, orders_db: Path, rq_redis: Any, rq_worker: Any, private_state_dir: Path
 ) -> None:
     before = (_keys(rq_redis), _orders(orders_db))
     store = RQStore(url=RQ_URL, queues=[QUEUE])
@@ -123,6 +124,7 @@ def test_settled_jobs_show_a_bug_with_its_shortest_path_and_a_failing_job(
     # the worker is still there and idle; Redis and the database are as they were
     assert rq_worker.poll() is None
     assert (_keys(rq_redis), _orders(orders_db)) == before
+    assert journals_left(private_state_dir) == []
 
 
 def test_without_settling_the_bug_that_needs_the_job_is_missed_by_a_plain_run(
