@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from venomqa.errors import InfrastructureError, RunInterrupted
@@ -52,6 +52,7 @@ def run_session(
     timeout: float | None = None,
     secrets: Iterable[str] = (),
     client_settings: ClientKwargs | None = None,
+    more_worlds: Sequence[World] = (),
 ) -> RunReport:
     """Explore ``actions`` (and each graph), run ``journeys``, report; returns the RunReport.
 
@@ -60,6 +61,8 @@ def run_session(
     ``secrets`` are values to mask in every record and report (beyond those of ``auth`` and
     credential-named ``headers``, which are masked anyway). ``client_settings`` are the
     ``client:`` section's retries and TLS settings (``ClientConfig.client_kwargs()``).
+    ``more_worlds`` are parallel workers' worlds (``venomqa.parallel.worker_worlds``): the
+    explorations use them beside the run's own; journeys run in the run's own world.
     """
     from venomqa.client import Client
     from venomqa.world import World
@@ -78,7 +81,9 @@ def run_session(
         client.check_reachable()
         world = World(client, stores)
         try:
-            exploration = _explore(world, actions, invariants, graphs, explore_options, reporters)
+            exploration = _explore(
+                world, actions, invariants, graphs, explore_options, reporters, more_worlds
+            )
             _run_journeys(world, journeys, invariants, reporters, journey_results)
         except (RunInterrupted, InfrastructureError) as stop:  # the stores are rolled back
             stopped = stop
@@ -105,6 +110,7 @@ def _explore(
     graphs: list[StateGraph],
     options: ExploreKwargs,
     observers: list[ReporterPort],
+    more_worlds: Sequence[World],
 ) -> ExplorationResult | None:
     if not actions and not graphs:
         return None
@@ -113,9 +119,20 @@ def _explore(
     results: list[ExplorationResult] = []
     try:
         if actions:
-            results.append(explore(world, actions, invariants, observers=observers, **options))
+            results.append(
+                explore(
+                    world,
+                    actions,
+                    invariants,
+                    observers=observers,
+                    more_worlds=more_worlds,
+                    **options,
+                )
+            )
         for graph in graphs:
-            results.append(explore_graph(world, graph, observers=observers, **options))
+            results.append(
+                explore_graph(world, graph, observers=observers, more_worlds=more_worlds, **options)
+            )
     except (RunInterrupted, InfrastructureError) as stop:  # keep what was explored, and the part
         if isinstance(stop.partial, ExplorationResult):
             results.append(stop.partial)

@@ -68,8 +68,7 @@ def _recover(store: StorePort) -> list[str]:
     if isinstance(store, SupportsClone):
         with INTERRUPTS.handled(), INTERRUPTS.critical():
             repaired.extend(
-                f"removed the worker copy {line}"
-                for line in store.drop_leftover_clones()
+                f"removed the worker copy {line}" for line in store.drop_leftover_clones()
             )
     for other in seen:  # anything else the store warned about is still shown
         if not issubclass(other.category, LeftoversRepaired):

@@ -62,6 +62,12 @@ from venomqa.ports.reporter import ReporterPort
     help="Self-check: after every rollback, check the stores are as at the checkpoint.",
 )
 @click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Explore with N workers, each with its own copy of the stores and API process "
+    "(needs `target.command`; overrides `explore.workers`).",
+)
+@click.option(
     "--report",
     "report_specs",
     multiple=True,
@@ -86,6 +92,7 @@ def run(
     stop_on_first: bool,
     seed: int | None,
     verify_rollback: bool,
+    workers: int | None,
     report_specs: Sequence[str],
     no_console: bool,
     quiet: bool,
@@ -110,6 +117,7 @@ def run(
             "stop_on_first": True if stop_on_first else None,
             "seed": seed,
             "verify_rollback": True if verify_rollback else None,
+            "workers": workers,
         }.items()
         if value is not None
     }
@@ -140,11 +148,16 @@ def run(
         active.insert(0, ConsoleReporter(quiet=quiet))
 
     from venomqa.config import build_stores
+    from venomqa.parallel import check_parallel, worker_worlds
     from venomqa.runtime import announce_reports, run_session
 
     stores = build_stores(config)
+    check_parallel(config, stores, config.explore.workers)
     try:
-        with target_url(config, announce=not (no_console or quiet)) as url:
+        with (
+            worker_worlds(config, stores, config.explore.workers) as more_worlds,
+            target_url(config, announce=not (no_console or quiet)) as url,
+        ):
             report = run_session(
                 target=url,
                 actions=found.actions,
@@ -159,6 +172,7 @@ def run(
                 timeout=config.timeout,
                 secrets=config.secrets,
                 client_settings=config.client.client_kwargs(),
+                more_worlds=more_worlds,
             )
     except StoreError as exc:
         located = _with_store_location(exc, config)

@@ -497,6 +497,9 @@ class _Validator:
                 raw.get("time_budget_s"), "explore.time_budget_s", positive=True
             ),
             seed=self.integer(raw.get("seed", defaults.seed), "explore.seed", minimum=0),
+            workers=self.integer(
+                raw.get("workers", defaults.workers), "explore.workers", minimum=1
+            ),
             stop_on_first=switches["stop_on_first"],
             check_server_errors=switches["check_server_errors"],
             shrink=switches["shrink"],

@@ -41,6 +41,18 @@ def build_stores(
     }
 
 
+def build_store(config: Config, name: str, options: Mapping[str, object]) -> StorePort:
+    """The store ``stores.NAME`` of ``config`` built with other ``options`` (a parallel
+    worker's copy: ``SupportsClone.clone``)."""
+    from venomqa.plugins import adapters
+
+    entry = config.stores[name]
+    found: Registered[StorePort] = Registered(
+        "adapter", "adapters", "adapter", adapters(), str(config.path)
+    )
+    return found.build(entry.adapter, f"stores.{name}", options)
+
+
 class Registered(Generic[T]):
     """Classes plugins registered under names (adapters, reporters), built from configuration:
     an unknown name or options the class rejects become a ConfigError naming file and key."""

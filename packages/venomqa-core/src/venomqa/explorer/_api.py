@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import ExitStack
+from functools import partial
 from typing import Unpack
 
 from venomqa.errors import InfrastructureError, RunInterrupted, UsageError
 from venomqa.explorer._engine import Engine
-from venomqa.explorer._executor import Inline
+from venomqa.explorer._executor import Executor, Inline
 from venomqa.explorer._moves import Move, moves_from_actions, moves_from_graph, unique_invariants
+from venomqa.explorer._parallel import Workers
 from venomqa.explorer._work import WorldRunner
 from venomqa.explorer.options import ExploreKwargs, ExploreOptions
 from venomqa.explorer.search import Strategy
@@ -25,6 +28,7 @@ def explore(
     *,
     observers: Sequence[object] = (),
     manage_world: bool = True,
+    more_worlds: Sequence[World] = (),
     **options: Unpack[ExploreKwargs],
 ) -> ExplorationResult:
     """Explore every state reachable with ``actions`` and check ``invariants`` in each.
@@ -51,6 +55,12 @@ def explore(
     drift is a ``rollback_drift`` finding and aborts the run with a RollbackDriftError.
     ``observers`` get ``on_progress(Progress)`` and ``on_violation(Violation)``.
 
+    ``more_worlds``: parallel workers. Each is a World over its own copy of the stores and its
+    own API process (``venomqa run --workers N`` builds them: ``venomqa.parallel``); every
+    world gets a thread of its own, the search is shared, and the result is the one ``world``
+    alone gives (the same states, paths and findings), in less time when the API is slow. Each
+    extra world is set up, rolled back and torn down like ``world`` (``manage_world`` aside).
+
     With ``manage_world=True`` the world is set up first and torn down at the end; in every case
     the stores and the context are rolled back to the state they had when ``explore`` started,
     also when the run is interrupted: Ctrl-C (or SIGTERM/SIGHUP under the CLI) raises
@@ -59,7 +69,13 @@ def explore(
     explore_options = _options(options, "explore")
     moves = moves_from_actions(actions)
     return _run(
-        world, moves, unique_invariants(invariants), explore_options, observers, manage_world
+        world,
+        moves,
+        unique_invariants(invariants),
+        explore_options,
+        observers,
+        manage_world,
+        more_worlds=more_worlds,
     )
 
 
@@ -70,6 +86,7 @@ def explore_graph(
     *,
     observers: Sequence[object] = (),
     manage_world: bool = True,
+    more_worlds: Sequence[World] = (),
     **options: Unpack[ExploreKwargs],
 ) -> ExplorationResult:
     """Explore a StateGraph on the same engine as ``explore`` (same keyword options).
@@ -90,6 +107,7 @@ def explore_graph(
         explore_options,
         observers,
         manage_world,
+        more_worlds=more_worlds,
         root_node=start,
         root_checker=graph.nodes[start].checker,
     )
@@ -126,21 +144,41 @@ def _run(
     observers: Sequence[object],
     manage_world: bool,
     *,
+    more_worlds: Sequence[World] = (),
     root_node: str | None = None,
     root_checker: NodeChecker | None = None,
 ) -> ExplorationResult:
     strategy = strategy_named(options.strategy)
+    if options.workers > 1 and len(more_worlds) != options.workers - 1:
+        raise UsageError(
+            f"workers={options.workers} needs {options.workers - 1} more worlds "
+            f"(more_worlds=[...], each over its own copy of the stores and API), "
+            f"got {len(more_worlds)}"
+        )
     engine: Engine | None = None
     result: ExplorationResult | None = None
     verifying, world.verify_rollback = world.verify_rollback, options.verify_rollback
     try:
-        with world.session(manage=manage_world) as root:
+        with world.session(manage=manage_world) as root, ExitStack() as stack:
             observations = world.observe()
             runner = WorldRunner(
                 world, moves, invariants, root, root_node, root_checker=root_checker
             )
+            executor: Executor
+            if more_worlds:
+                extra = [
+                    partial(
+                        _worker_runner, other, moves, invariants, root_node, root_checker, options
+                    )
+                    for other in more_worlds
+                ]
+                executor = Workers([lambda _stack: runner, *extra])
+                stack.callback(executor.close)
+                executor.open()
+            else:
+                executor = Inline(runner)
             engine = Engine(
-                Inline(runner),
+                executor,
                 moves,
                 invariants,
                 options,
@@ -171,3 +209,19 @@ def _run(
         engine.failure.partial = result
         raise engine.failure
     return result
+
+
+def _worker_runner(
+    world: World,
+    moves: list[Move],
+    invariants: list[Invariant],
+    root_node: str | None,
+    root_checker: NodeChecker | None,
+    options: ExploreOptions,
+    stack: ExitStack,
+) -> WorldRunner:
+    """A parallel worker's runner, in its thread: its world's session is entered on ``stack``
+    (closed when the worker stops: rolled back and torn down)."""
+    world.verify_rollback = options.verify_rollback
+    root = stack.enter_context(world.session())
+    return WorldRunner(world, moves, invariants, root, root_node, root_checker=root_checker)

@@ -170,6 +170,8 @@ class Engine:
 
     def plan(self, fires: Sequence[tuple[State, int]]) -> None:
         """The strategy will fire these moves from these states next, in this order."""
+        if not self.executor.plans_ahead:
+            return
         calibrations = self._calibrations
         self.executor.plan(
             [

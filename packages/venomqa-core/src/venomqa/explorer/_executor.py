@@ -24,6 +24,8 @@ class Executor(Protocol):
     #: Whether the executor's trail checks replays with the engine's keyer itself (raising
     #: ReplayMismatch from ``fire``) rather than returning ``Fired.replay_view``.
     checks_replays: bool
+    #: Whether ``plan`` is worth calling (it starts fires early).
+    plans_ahead: bool
 
     def at_root(self) -> tuple[WorldView, Judged]:
         """Every world back at its root; the view of the root and what the rules say there."""
@@ -72,6 +74,7 @@ class Inline:
     """The one-world executor: everything happens at once, in the engine's world."""
 
     checks_replays = True
+    plans_ahead = False
 
     def __init__(self, runner: WorldRunner) -> None:
         self.runner = runner

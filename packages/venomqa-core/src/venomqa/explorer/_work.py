@@ -85,6 +85,8 @@ class Fired:
     replay_view: WorldView | None = None
     #: What replayed actions raised on the way (``on the replay, NAME raised ...``).
     replay_errors: list[str] = field(default_factory=list)
+    #: The number of the worker whose world fired it (0 with one world).
+    worker: int = 0
 
 
 @dataclass(slots=True)
@@ -182,6 +184,11 @@ class WorldRunner:
     def arrive(self, depth: int, key: str, node: str | None) -> None:
         """The engine has keyed where the last fire went."""
         self._trail().arrive(depth, key, node)
+
+    def lose_position(self) -> None:
+        """Forget where the world is (it stays where it went; the next move starts from a
+        checkpoint)."""
+        self._trail().lose()
 
     def forget(self) -> None:
         """Drop every checkpoint but the root (a replay of this world went astray)."""

@@ -40,6 +40,9 @@ class ExploreOptions:
     #: Self-check: after every rollback, check each store holds what it held at the
     #: checkpoint; drift is a ``rollback_drift`` finding and stops the run.
     verify_rollback: bool = False
+    #: Parallel workers, each with its own copy of the stores and its own API process
+    #: (``venomqa run --workers N``; ``explore()`` takes the extra worlds as ``more_worlds``).
+    workers: int = 1
 
     def __post_init__(self) -> None:
         if not isinstance(self.strategy, str) or not self.strategy:
@@ -55,6 +58,7 @@ class ExploreOptions:
         ):
             raise UsageError(f"time_budget_s must be > 0 or None, got {self.time_budget_s!r}")
         _check_int("seed", self.seed, 0)
+        _check_int("workers", self.workers, 1)
         if not isinstance(self.ignore, Mapping):
             raise UsageError(f"ignore must map store names to lists of fields, got {self.ignore!r}")
 
@@ -79,6 +83,7 @@ class ExploreOptions:
             ignore_context=self.ignore_context,
             learn=self.learn,
             verify_rollback=self.verify_rollback,
+            workers=self.workers,
         )
 
     def replace(self, **changes: Unpack[ExploreKwargs]) -> ExploreOptions:
@@ -108,6 +113,7 @@ class ExploreKwargs(TypedDict, total=False):
     ignore_context: Sequence[str]
     learn: bool
     verify_rollback: bool
+    workers: int
 
 
 # The two lists of options must not drift apart (``as_kwargs`` names every field too).

@@ -23,7 +23,7 @@ Minimal example, a search that only fires from the initial state::
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Protocol, runtime_checkable
 
@@ -118,6 +118,12 @@ class Search(Protocol):
 
     def progress(self, frontier: int, depth: int) -> None:
         """Tell observers how much is left to explore (for progress lines)."""
+        ...
+
+    def plan(self, fires: Sequence[tuple[State, int]]) -> None:
+        """Announce the ``(state, move index)`` fires the strategy will ask for next, in that
+        order (optional): with parallel workers they start at once, so ``fire`` finds them
+        done. Fires announced and never asked for only cost time."""
         ...
 
 

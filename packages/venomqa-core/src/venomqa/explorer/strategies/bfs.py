@@ -26,6 +26,7 @@ class BreadthFirst:
             depth_cut = bool(root.enabled)
         while queue:
             state = queue.popleft()
+            search.plan(_ahead(state, queue))
             for index in state.enabled:
                 search.progress(len(queue), state.depth)
                 arrival = search.fire(state, state.route, index)
@@ -39,3 +40,17 @@ class BreadthFirst:
                 elif child.enabled:
                     depth_cut = True
         return StopReason.MAX_DEPTH if depth_cut else StopReason.EXHAUSTED
+
+
+#: Fires announced ahead of the one about to be asked for (parallel workers start them).
+LOOKAHEAD = 128
+
+
+def _ahead(state: State, queue: deque[State]) -> list[tuple[State, int]]:
+    """The fires of ``state`` and of the states queued after it, up to ``LOOKAHEAD``."""
+    fires = [(state, index) for index in state.enabled]
+    for queued in queue:
+        if len(fires) >= LOOKAHEAD:
+            break
+        fires.extend((queued, index) for index in queued.enabled)
+    return fires

@@ -1,0 +1,362 @@
+"""Parallel workers: one world per worker thread, fires started ahead, outcomes taken in order.
+
+Each worker owns one world (its own copy of the stores, its own API process) and a
+``WorldRunner`` on it, in a thread of its own: it is the only thread that touches that world
+while the exploration runs. The engine stays single-threaded and sequential: it asks for fires
+one by one, in its strategy's order, and commits each outcome (keys, learning, findings) before
+asking for the next, exactly as with one world. What makes it fast is ``plan``: a strategy
+announces the fires it will ask for next (BFS: the moves of the states at the head of its
+queue), and ``Workers`` hands them to idle workers at once, so when the engine asks, the
+outcome is usually there. Outcomes are plain data and do not depend on what the engine has
+learned; a worker's replays are checked by the engine when it takes the outcome.
+
+A planned fire is taken as it was started, except that one started without calibration cannot
+serve a request to calibrate (it is fired again, calibrating); one started calibrating serves a
+request not to (its second run is an ordinary fire). All fires of one state go to one worker
+(its checkpoint of the state serves them all), preferring the worker whose last state shares
+the longest path prefix (fewer replays). ``drop_plans`` (a new pass, the end of the search)
+forgets what was not started and waits for what was: a world is never left mid-operation.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from venomqa.explorer._findings import Finding
+from venomqa.explorer._work import Fired, FireTask, Judged, KeyOf, Reproduced, WorldRunner
+from venomqa.explorer.search import Hops
+from venomqa.state.view import WorldView
+
+_R = TypeVar("_R")
+#: Prepares a worker's runner in the worker's thread (entering its world's session on the
+#: stack, which the worker closes when it stops).
+Preparer = Callable[[ExitStack], WorldRunner]
+#: A worker is given another state's fires while it has fewer than this many to do.
+_ROOM = 8
+
+
+@dataclass(eq=False)
+class _Job(Generic[_R]):
+    """Something one worker does with its runner; ``result`` or ``error`` once ``done``."""
+
+    work: Callable[[WorldRunner], _R]
+    worker: int = -1
+    result: _R | None = None
+    error: BaseException | None = None
+    done: bool = False
+    started: bool = False
+    #: The fire this job runs, when it is one.
+    task: FireTask | None = None
+    cancelled: bool = False
+
+
+class _Worker:
+    """One world's thread: prepares its runner, runs jobs in order, closes the world."""
+
+    def __init__(self, number: int, prepare: Preparer, outbox: queue.SimpleQueue[_Job[object]]):
+        self.number = number
+        self._prepare = prepare
+        self._outbox = outbox
+        self._jobs: deque[_Job[object]] = deque()
+        self._wake = threading.Condition()
+        self._stopping = False
+        self.ready = threading.Event()
+        self.failure: BaseException | None = None
+        self.runner: WorldRunner | None = None
+        #: Jobs given and not finished (the coordinator's count).
+        self.load = 0
+        #: The path of the last state whose fires it was given.
+        self.last_hops: Hops = ()
+        self._thread = threading.Thread(
+            target=self._main, name=f"venomqa-worker-{number}", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def give(self, job: _Job[object], *, first: bool = False) -> None:
+        job.worker = self.number
+        self.load += 1
+        with self._wake:
+            if first:
+                self._jobs.appendleft(job)
+            else:
+                self._jobs.append(job)
+            self._wake.notify()
+
+    def withdraw(self) -> list[_Job[object]]:
+        """Take back the jobs not started yet."""
+        with self._wake:
+            taken = [job for job in self._jobs if job.task is not None]
+            self._jobs = deque(job for job in self._jobs if job.task is None)
+        self.load -= len(taken)
+        return taken
+
+    def stop(self) -> None:
+        with self._wake:
+            self._stopping = True
+            self._wake.notify()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _main(self) -> None:
+        with ExitStack() as stack:
+            try:
+                self.runner = self._prepare(stack)
+            except BaseException as exc:  # reported to the coordinator, which stops the run
+                self.failure = exc
+                self.ready.set()
+                return
+            self.ready.set()
+            self._serve()
+
+    def _serve(self) -> None:
+        runner = self.runner
+        assert runner is not None
+        while True:
+            with self._wake:
+                while not self._jobs and not self._stopping:
+                    self._wake.wait()
+                if not self._jobs:
+                    return
+                job = self._jobs.popleft()
+                job.started = True
+            try:
+                job.result = job.work(runner)
+            except BaseException as exc:  # handed to whoever waits for the job
+                job.error = exc
+            job.done = True
+            self._outbox.put(job)
+
+
+class Workers:
+    """The executor of several worlds (see the module docstring)."""
+
+    checks_replays = False
+    plans_ahead = True
+
+    def __init__(self, preparers: Sequence[Preparer]) -> None:
+        if not preparers:
+            raise ValueError("parallel workers need at least one world")
+        self._outbox: queue.SimpleQueue[_Job[object]] = queue.SimpleQueue()
+        self._workers = [_Worker(n, p, self._outbox) for n, p in enumerate(preparers)]
+        self._planned: dict[tuple[Hops, int], _Job[object]] = {}
+        #: Planned fires not given to a worker yet, by source state (in plan order).
+        self._backlog: dict[Hops, list[_Job[object]]] = {}
+        #: The worker each state's fires were given to (while some are planned).
+        self._holder: dict[Hops, _Worker] = {}
+
+    # -- life ----------------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Start every worker and wait until each world is set up; the first failure is
+        raised after the others were stopped (and their worlds closed)."""
+        for worker in self._workers:
+            worker.start()
+        for worker in self._workers:
+            worker.ready.wait()
+        failures = [w.failure for w in self._workers if w.failure is not None]
+        if failures:
+            self.close()
+            raise failures[0]
+
+    def close(self) -> None:
+        """Stop every worker after its current job; each closes its world. Waits for them all,
+        also through a Ctrl-C (a world must not be left mid-operation), then re-raises it."""
+        self._drop_backlog()
+        for worker in self._workers:
+            worker.withdraw()
+            worker.stop()
+        interrupted: BaseException | None = None
+        for worker in self._workers:
+            while worker.alive:
+                try:
+                    worker.join(0.5)
+                except BaseException as exc:
+                    interrupted = interrupted or exc
+        if interrupted is not None:
+            raise interrupted
+
+    # -- the Executor protocol -----------------------------------------------------------------
+
+    def at_root(self) -> tuple[WorldView, Judged]:
+        results = self._everywhere(lambda runner: runner.at_root())
+        return results[0]
+
+    def start(self, root_key: str, key_of: KeyOf) -> None:
+        self._everywhere(lambda runner: runner.start(root_key, None))
+
+    def plan(self, tasks: Sequence[FireTask]) -> None:
+        for task in tasks:
+            key = (task.hops, task.index)
+            if key in self._planned:
+                continue
+            job: _Job[object] = _Job(_fire(task), task=task)
+            self._planned[key] = job
+            holder = self._holder.get(task.hops)
+            if holder is not None:  # the state's other fires are with a worker already
+                self._give(job, holder)
+            else:
+                self._backlog.setdefault(task.hops, []).append(job)
+        self._dispatch()
+
+    def fire(self, task: FireTask) -> Fired:
+        job = self._planned.pop((task.hops, task.index), None)
+        if job is not None and task.calibrate and not (job.task and job.task.calibrate):
+            self._cancel(job)
+            job = None
+        if job is None:
+            job = _Job(_fire(task), task=task)
+            self._give(job, self._holder.get(task.hops) or self._roomiest(task.hops), first=True)
+        elif job.worker < 0:  # planned, not started yet: its state's fires go first
+            self._give_group(task.hops, self._roomiest(task.hops), first=True)
+        fired = self._wait(job)
+        assert isinstance(fired, Fired)
+        fired.worker = job.worker
+        self._dispatch()
+        return fired
+
+    def arrived(self, depth: int, key: str, node: str | None) -> None:
+        """Nothing: a worker's trail forgets where it is after each fire."""
+
+    def forget(self, fired: Fired | None) -> None:
+        number = fired.worker if fired is not None else 0
+        job: _Job[object] = _Job(_forget)
+        self._give(job, self._workers[number], first=True)
+        self._wait(job)
+
+    def reproduce(self, finding: Finding, path: Sequence[int]) -> Reproduced | None:
+        job: _Job[object] = _Job(lambda runner: runner.reproduce(finding, path))
+        self._give(job, min(self._workers, key=lambda w: w.load), first=True)
+        result = self._wait(job)
+        assert result is None or isinstance(result, Reproduced)
+        return result
+
+    def drop_plans(self) -> None:
+        self._drop_backlog()
+        for worker in self._workers:
+            for job in worker.withdraw():
+                job.cancelled = True
+        for job in list(self._planned.values()):
+            if job.worker >= 0 and not job.done and not job.cancelled:
+                self._wait(job, rethrow=False)
+        self._planned.clear()
+        self._holder.clear()
+
+    def calls(self) -> int:
+        return sum(w.runner.calls for w in self._workers if w.runner is not None)
+
+    def release(self) -> None:
+        self.drop_plans()
+        self._everywhere(lambda runner: runner.release())
+
+    # -- inside --------------------------------------------------------------------------------
+
+    def _drop_backlog(self) -> None:
+        for jobs in self._backlog.values():
+            for job in jobs:
+                assert job.task is not None
+                self._planned.pop((job.task.hops, job.task.index), None)
+        self._backlog.clear()
+        self._holder.clear()
+
+    def _dispatch(self) -> None:
+        """Give planned states' fires to workers while one has room: a state's fires together
+        to one worker, unless workers would idle otherwise (near the root, where few states are
+        known): then split among them while the split costs less than it saves (a worker
+        replays the state's path first)."""
+        while self._backlog:
+            hops = next(iter(self._backlog))
+            worker = self._roomiest(hops)
+            if worker.load >= _ROOM:
+                return
+            idle = [w for w in self._workers if w.load == 0]
+            spare = len(idle) - (len(self._backlog) - 1)
+            group = self._backlog[hops]
+            parts = min(spare, len(group), len(group) // max(1, len(hops)))
+            if parts > 1:
+                self._backlog.pop(hops)
+                for number, job in enumerate(group):
+                    self._give(job, idle[number % parts])
+                self._holder[hops] = idle[0]
+                continue
+            self._give_group(hops, worker)
+
+    def _give_group(self, hops: Hops, worker: _Worker, *, first: bool = False) -> None:
+        jobs = self._backlog.pop(hops, [])
+        self._holder[hops] = worker
+        for job in reversed(jobs) if first else jobs:
+            self._give(job, worker, first=first)
+
+    def _roomiest(self, hops: Hops) -> _Worker:
+        """The worker with the fewest fires to do; among those, the one whose last state shares
+        the longest path prefix with ``hops`` (fewer replays)."""
+        least = min(w.load for w in self._workers)
+        idle = [w for w in self._workers if w.load <= least]
+        return max(idle, key=lambda w: (_shared(w.last_hops, hops), -w.number))
+
+    def _give(self, job: _Job[object], worker: _Worker, *, first: bool = False) -> None:
+        if job.task is not None:
+            worker.last_hops = job.task.hops
+        worker.give(job, first=first)
+
+    def _cancel(self, job: _Job[object]) -> None:
+        task = job.task
+        assert task is not None
+        if job.worker < 0:
+            waiting = self._backlog.get(task.hops, [])
+            if job in waiting:
+                waiting.remove(job)
+        job.cancelled = True
+
+    def _wait(self, job: _Job[_R], *, rethrow: bool = True) -> _R | None:
+        """Take finished jobs from the workers until ``job`` is done; its result (its error
+        raised)."""
+        while not job.done:
+            finished = self._outbox.get()
+            self._workers[finished.worker].load -= 1
+        # jobs that finished meanwhile stay marked done in their records
+        if job.error is not None and rethrow:
+            raise job.error
+        return job.result
+
+    def _everywhere(self, work: Callable[[WorldRunner], _R]) -> list[_R]:
+        jobs = [_Job(work) for _ in self._workers]
+        for job, worker in zip(jobs, self._workers, strict=True):
+            worker.give(job, first=True)  # type: ignore[arg-type]
+        results = [self._wait(job) for job in jobs]
+        return results  # type: ignore[return-value]
+
+
+def _fire(task: FireTask) -> Callable[[WorldRunner], object]:
+    def work(runner: WorldRunner) -> Fired:
+        fired = runner.fire(task)
+        runner.lose_position()
+        return fired
+
+    return work
+
+
+def _forget(runner: WorldRunner) -> None:
+    runner.forget()
+
+
+def _shared(a: Hops, b: Hops) -> int:
+    """How many first hops two paths share."""
+    shared = 0
+    for left, right in zip(a, b, strict=False):
+        if left != right:
+            break
+        shared += 1
+    return shared
