@@ -493,9 +493,11 @@ def test_plugins_list_json(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "error",
         "strategies",
         "sources",
+        "backends",
     }
     assert all(set(entry) == keys for entry in listed.values())
     assert listed["builtin"]["distribution"] == "venomqa-core"
+    assert listed["builtin"]["backends"] == ["local"]
     assert listed["goodplug"] == {
         "name": "goodplug",
         "distribution": "venomqa-goodplug",
@@ -507,6 +509,7 @@ def test_plugins_list_json(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "error": None,
         "strategies": [],
         "sources": [],
+        "backends": [],
     }
     assert "goodbye cruel world" in listed["brokenplug"]["error"]
 

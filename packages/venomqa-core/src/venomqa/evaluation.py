@@ -45,11 +45,31 @@ class Executed:
     error: Exception | None = None
     #: Where ``error`` was raised (innermost last); empty when the action did not raise.
     frames: list[TraceFrame] = field(default_factory=list)
+    #: The exception's class name when ``error`` itself is not kept (``portable``).
+    error_name: str | None = None
 
     @property
     def error_type(self) -> str | None:
         """The exception's class name, or None when the action did not raise."""
-        return None if self.error is None else type(self.error).__name__
+        return self.error_name if self.error is None else type(self.error).__name__
+
+    def portable(self) -> Executed:
+        """This outcome as plain data that pickles (sent between processes): no response
+        object, the exception by its class name only (the step keeps its message)."""
+        return Executed(self.step, None, None, list(self.frames), self.error_type)
+
+
+@dataclass(frozen=True, slots=True)
+class Raised:
+    """An exception as plain data: its class name, ``Type: message`` and where it was raised."""
+
+    type_name: str
+    description: str
+    frames: list[TraceFrame] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, exc: BaseException) -> Raised:
+        return cls(type(exc).__name__, describe_exception(exc), error_frames(exc))
 
 
 def describe_exception(exc: BaseException) -> str:

@@ -1,32 +1,36 @@
-"""The worlds of parallel workers (``venomqa run --workers N``): copies of the stores, one API
-process per copy, one World each.
+"""Parallel workers (``venomqa run --workers N``): copies of the stores, and where the workers run.
 
 Worker 1 is the run's own world (the stores of venomqa.yaml and the API started from
 ``target.command``). Each further worker ``wK`` gets a copy of every store (``SupportsClone``:
-a database from a template, a file copy, another database number, another bucket), an API
-process of its own started from the same ``target.command`` with that copy's options in
-``{stores.KEY.OPTION}``, and a client and World over them. The copies are made before any
-API process starts (a database copy needs its original idle). The explorer sets each world's
-stores up and tears them down like the run's own; ``worker_worlds`` stops the API processes
-and removes the copies when its block ends, whatever ended it (a Ctrl-C included: the copies
-are removed with stop signals held). A copy a killed run left is removed by ``venomqa
+a database from a template, a file copy, another database number, another bucket), made here
+before any API process starts (a database copy needs its original idle), and described by a
+``WorkerRecipe``; an execution backend (``venomqa.ports.backend``) builds the worker from it: an
+API process of its own started from the same ``target.command`` with the copy's options in
+``{stores.KEY.OPTION}``, and a client and World over them. ``local`` (``LocalBackend``) runs them
+as threads of this process; plugins add others (``venomqa-ray``). The explorer sets each world's
+stores up and tears them down like the run's own; ``worker_hosts`` has the backend stop the
+workers and removes the copies when its block ends, whatever ended it (a Ctrl-C included: the
+copies are removed with stop signals held). A copy a killed run left is removed by ``venomqa
 recover``, or replaced by the next run that makes a copy of that name.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
+from typing import TYPE_CHECKING, ClassVar
 
 from venomqa.config import Config
-from venomqa.config.stores import build_store
 from venomqa.errors import UsageError
 from venomqa.interrupts import INTERRUPTS
 from venomqa.json_types import Json
+from venomqa.ports.backend import ExecutionBackend, WorkerRecipe
 from venomqa.ports.store import StorePort, SupportsClone
-from venomqa.world import World
+
+if TYPE_CHECKING:
+    from venomqa.explorer import WorkerHost
 
 
 def check_parallel(config: Config, stores: Mapping[str, StorePort], workers: int) -> None:
@@ -49,38 +53,52 @@ def check_parallel(config: Config, stores: Mapping[str, StorePort], workers: int
 
 
 @contextmanager
-def worker_worlds(
-    config: Config, stores: Mapping[str, StorePort], workers: int
-) -> Iterator[list[World]]:
-    """The worlds of workers 2..``workers`` for the block (see the module docstring)."""
+def worker_hosts(
+    config: Config,
+    stores: Mapping[str, StorePort],
+    workers: int,
+    *,
+    backend: ExecutionBackend | None = None,
+    overrides: Mapping[str, object] | None = None,
+) -> Iterator[Sequence[WorkerHost]]:
+    """The hosts of workers 2..``workers`` for the block (see the module docstring): a copy of
+    every store each, then the backend (default: local threads) starts the workers."""
     check_parallel(config, stores, workers)
     if workers <= 1:
         yield []
         return
-    launch = config.launch
-    assert launch is not None
-    from venomqa.target import start_target
-
     with ExitStack() as stack:
-        copies: list[dict[str, dict[str, Json]]] = []
-        for number in range(2, workers + 1):
-            copies.append(_copy_stores(stack, stores, f"w{number}"))
-        labels = [f"w{number}" for number in range(2, workers + 1)]
-        with ThreadPoolExecutor(max_workers=len(copies)) as pool:  # start the APIs together
-            starting = [
-                pool.submit(start_target, launch, stores=options, label=label)
-                for options, label in zip(copies, labels, strict=True)
-            ]
-            for future in starting:  # each one that started is stopped at the end
-                stack.callback(_stop_when_started, future)
-            running = [future.result() for future in starting]
-        worlds: list[World] = []
-        for options, target in zip(copies, running, strict=True):
-            client = config.build_client(target.url)
-            stack.callback(client.close)
-            built = {key: build_store(config, key, options[key]) for key in stores}
-            worlds.append(World(client, built))
-        yield worlds
+        recipes = [
+            WorkerRecipe(
+                config_path=str(config.path.resolve()),
+                overrides=dict(overrides or {}),
+                label=f"w{number}",
+                stores=_copy_stores(stack, stores, f"w{number}"),
+            )
+            for number in range(2, workers + 1)
+        ]
+        chosen = backend if backend is not None else LocalBackend()
+        yield stack.enter_context(chosen.hosts(recipes))
+
+
+class LocalBackend:
+    """Workers 2..N as threads of this process, each with its own API process and World."""
+
+    name: ClassVar[str] = "local"
+
+    @contextmanager
+    def hosts(self, recipes: Sequence[WorkerRecipe]) -> Iterator[Sequence[WorkerHost]]:
+        from venomqa.explorer import LocalHost
+        from venomqa.parallel_worker import open_worker_world
+
+        with ExitStack() as stack:
+            stacks = [stack.enter_context(ExitStack()) for _ in recipes]
+            with ThreadPoolExecutor(max_workers=len(recipes)) as pool:  # start the APIs together
+                opening = [
+                    pool.submit(open_worker_world, recipe, own)
+                    for recipe, own in zip(recipes, stacks, strict=True)
+                ]
+            yield [LocalHost(future.result()[1]) for future in opening]
 
 
 def _copy_stores(
@@ -108,11 +126,3 @@ def _drop_copy(store: SupportsClone, options: Mapping[str, Json], key: str, labe
             "`venomqa recover` removes it",
             stacklevel=2,
         )
-
-
-def _stop_when_started(future: object) -> None:
-    from concurrent.futures import Future
-
-    assert isinstance(future, Future)
-    if future.done() and future.exception() is None:
-        future.result().stop()

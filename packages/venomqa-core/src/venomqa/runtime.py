@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     import httpx
 
     from venomqa.config.model import ClientKwargs
+    from venomqa.explorer import WorkerHost
     from venomqa.explorer.options import ExploreKwargs
     from venomqa.world import World
 
@@ -52,7 +53,7 @@ def run_session(
     timeout: float | None = None,
     secrets: Iterable[str] = (),
     client_settings: ClientKwargs | None = None,
-    more_worlds: Sequence[World] = (),
+    more_worlds: Sequence[World | WorkerHost] = (),
 ) -> RunReport:
     """Explore ``actions`` (and each graph), run ``journeys``, report; returns the RunReport.
 
@@ -110,7 +111,7 @@ def _explore(
     graphs: list[StateGraph],
     options: ExploreKwargs,
     observers: list[ReporterPort],
-    more_worlds: Sequence[World],
+    more_worlds: Sequence[World | WorkerHost],
 ) -> ExplorationResult | None:
     if not actions and not graphs:
         return None

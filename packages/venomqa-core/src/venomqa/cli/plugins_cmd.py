@@ -3,7 +3,7 @@
     venomqa plugins list           a table; broken plugins' errors are printed under it
     venomqa plugins list --json    a JSON list: name, distribution, version, entry_point,
                                    adapters, reporters, commands, error (null when loaded),
-                                   strategies, sources
+                                   strategies, sources, backends
 
 Kept light: it imports only the plugin machinery, never the HTTP client or the explorer.
 """
@@ -27,6 +27,7 @@ def _provides(info: PluginInfo) -> str:
             ("adapters", info.adapters),
             ("reporters", info.reporters),
             ("strategies", info.strategies),
+            ("backends", info.backends),
             ("sources", info.sources),
             ("commands", info.commands),
         )

@@ -29,6 +29,7 @@ from venomqa.config import (
 )
 from venomqa.config.stores import Registered
 from venomqa.errors import InfrastructureError, StoreError, StoreUnreachableError, UsageError
+from venomqa.ports.backend import ExecutionBackend
 from venomqa.ports.reporter import ReporterPort
 
 
@@ -68,6 +69,17 @@ from venomqa.ports.reporter import ReporterPort
     "(needs `target.command`; overrides `explore.workers`).",
 )
 @click.option(
+    "--backend",
+    metavar="NAME",
+    help="Where workers 2..N run: local (threads of this process, the default) or a plugin's "
+    "(ray).",
+)
+@click.option(
+    "--address",
+    metavar="ADDRESS",
+    help="The backend's cluster address (ray: ray://HOST:PORT, HOST:PORT or auto).",
+)
+@click.option(
     "--report",
     "report_specs",
     multiple=True,
@@ -93,6 +105,8 @@ def run(
     seed: int | None,
     verify_rollback: bool,
     workers: int | None,
+    backend: str | None,
+    address: str | None,
     report_specs: Sequence[str],
     no_console: bool,
     quiet: bool,
@@ -148,14 +162,21 @@ def run(
         active.insert(0, ConsoleReporter(quiet=quiet))
 
     from venomqa.config import build_stores
-    from venomqa.parallel import check_parallel, worker_worlds
+    from venomqa.parallel import check_parallel, worker_hosts
     from venomqa.runtime import announce_reports, run_session
 
     stores = build_stores(config)
     check_parallel(config, stores, config.explore.workers)
+    execution = build_backend(backend, address)
     try:
         with (
-            worker_worlds(config, stores, config.explore.workers) as more_worlds,
+            worker_hosts(
+                config,
+                stores,
+                config.explore.workers,
+                backend=execution,
+                overrides=overrides,
+            ) as more_worlds,
             target_url(config, announce=not (no_console or quiet)) as url,
         ):
             report = run_session(
@@ -212,6 +233,30 @@ def target_url(config: Config, *, announce: bool = False) -> Iterator[str]:
             if not running.alive():
                 click.echo(f"note: {running.stopped_message()}", err=True)
             raise
+
+
+def build_backend(name: str | None, address: str | None) -> ExecutionBackend | None:
+    """The ``--backend`` (with ``--address``), or None for the local one; an unknown name is a
+    UsageError listing the known ones."""
+    if name is None and address is None:
+        return None
+    from venomqa.plugins import backends
+
+    known = backends()
+    chosen = name or "local"
+    cls = known.get(chosen)
+    if cls is None:
+        raise UsageError(
+            f"--backend {chosen}: unknown backend; use one of {', '.join(sorted(known))} "
+            "(more come with plugins: pip install venomqa-ray)"
+        )
+    options = {} if address is None else {"address": address}
+    try:
+        backend = cls(**options)
+    except TypeError as exc:
+        raise UsageError(f"--backend {chosen} does not take --address: {exc}") from exc
+    assert isinstance(backend, ExecutionBackend)
+    return backend
 
 
 def parse_report_spec(spec: str, known: Mapping[str, type]) -> ReportConfig:

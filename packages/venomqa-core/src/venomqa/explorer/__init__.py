@@ -16,6 +16,8 @@ from venomqa.models.results import StopReason
 
 if TYPE_CHECKING:
     from venomqa.explorer._api import explore, explore_graph, strategy_named
+    from venomqa.explorer._parallel import Exploration, LocalHost, Runner, WorkerHost
+    from venomqa.explorer._work import Fired, FireTask, Judged, Reproduced, WorldRunner
 
 __getattr__ = lazy_getattr(
     __name__,
@@ -23,13 +25,31 @@ __getattr__ = lazy_getattr(
         "explore": "venomqa.explorer._api",
         "explore_graph": "venomqa.explorer._api",
         "strategy_named": "venomqa.explorer._api",
+        "Exploration": "venomqa.explorer._parallel",
+        "LocalHost": "venomqa.explorer._parallel",
+        "Runner": "venomqa.explorer._parallel",
+        "WorkerHost": "venomqa.explorer._parallel",
+        "Fired": "venomqa.explorer._work",
+        "FireTask": "venomqa.explorer._work",
+        "Judged": "venomqa.explorer._work",
+        "Reproduced": "venomqa.explorer._work",
+        "WorldRunner": "venomqa.explorer._work",
     },
 )
 
 __all__ = [
     "BUILTIN_STRATEGY_NAMES",
+    "Exploration",
     "ExploreOptions",
+    "FireTask",
+    "Fired",
+    "Judged",
+    "LocalHost",
+    "Reproduced",
+    "Runner",
     "StopReason",
+    "WorkerHost",
+    "WorldRunner",
     "explore",
     "explore_graph",
     "strategy_named",

@@ -11,7 +11,7 @@ from venomqa.errors import InfrastructureError, RunInterrupted, UsageError
 from venomqa.explorer._engine import Engine
 from venomqa.explorer._executor import Executor, Inline
 from venomqa.explorer._moves import Move, moves_from_actions, moves_from_graph, unique_invariants
-from venomqa.explorer._parallel import Workers
+from venomqa.explorer._parallel import Exploration, LocalHost, WorkerHost, Workers
 from venomqa.explorer._work import WorldRunner
 from venomqa.explorer.options import ExploreKwargs, ExploreOptions
 from venomqa.explorer.search import Strategy
@@ -28,7 +28,7 @@ def explore(
     *,
     observers: Sequence[object] = (),
     manage_world: bool = True,
-    more_worlds: Sequence[World] = (),
+    more_worlds: Sequence[World | WorkerHost] = (),
     **options: Unpack[ExploreKwargs],
 ) -> ExplorationResult:
     """Explore every state reachable with ``actions`` and check ``invariants`` in each.
@@ -86,7 +86,7 @@ def explore_graph(
     *,
     observers: Sequence[object] = (),
     manage_world: bool = True,
-    more_worlds: Sequence[World] = (),
+    more_worlds: Sequence[World | WorkerHost] = (),
     **options: Unpack[ExploreKwargs],
 ) -> ExplorationResult:
     """Explore a StateGraph on the same engine as ``explore`` (same keyword options).
@@ -107,6 +107,7 @@ def explore_graph(
         explore_options,
         observers,
         manage_world,
+        name=f"graph {graph.name}",
         more_worlds=more_worlds,
         root_node=start,
         root_checker=graph.nodes[start].checker,
@@ -144,7 +145,8 @@ def _run(
     observers: Sequence[object],
     manage_world: bool,
     *,
-    more_worlds: Sequence[World] = (),
+    name: str = "actions",
+    more_worlds: Sequence[World | WorkerHost] = (),
     root_node: str | None = None,
     root_checker: NodeChecker | None = None,
 ) -> ExplorationResult:
@@ -166,12 +168,9 @@ def _run(
             )
             executor: Executor
             if more_worlds:
-                extra = [
-                    partial(
-                        _worker_runner, other, moves, invariants, root_node, root_checker, options
-                    )
-                    for other in more_worlds
-                ]
+                exploration = Exploration(name, moves, invariants, options, root_node, root_checker)
+                hosts = [LocalHost(w) if isinstance(w, World) else w for w in more_worlds]
+                extra = [partial(host.prepare, exploration) for host in hosts]
                 executor = Workers([lambda _stack: runner, *extra])
                 stack.callback(executor.close)
                 executor.open()
@@ -209,19 +208,3 @@ def _run(
         engine.failure.partial = result
         raise engine.failure
     return result
-
-
-def _worker_runner(
-    world: World,
-    moves: list[Move],
-    invariants: list[Invariant],
-    root_node: str | None,
-    root_checker: NodeChecker | None,
-    options: ExploreOptions,
-    stack: ExitStack,
-) -> WorldRunner:
-    """A parallel worker's runner, in its thread: its world's session is entered on ``stack``
-    (closed when the worker stops: rolled back and torn down)."""
-    world.verify_rollback = options.verify_rollback
-    root = stack.enter_context(world.session())
-    return WorldRunner(world, moves, invariants, root, root_node, root_checker=root_checker)

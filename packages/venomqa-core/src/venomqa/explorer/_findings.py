@@ -29,6 +29,7 @@ from venomqa.errors import InfrastructureError, RollbackDriftError
 from venomqa.evaluation import (
     Executed,
     Failure,
+    Raised,
     describe_exception,
     invariant_failure,
     node_check_failure,
@@ -47,7 +48,6 @@ from venomqa.models.results import (
 )
 from venomqa.ports.reporter import notify
 from venomqa.state.normal import random_tokens
-from venomqa.tracebacks import error_frames
 from venomqa.world import World
 
 #: Re-check a finding after replaying a candidate path: the message when it still holds.
@@ -281,10 +281,10 @@ def node_check_finding(
     )
 
 
-def precondition_finding(move: Move, exc: Exception) -> Finding:
+def precondition_finding(move: Move, raised: Raised) -> Finding:
     """The precondition of ``move`` raised."""
-    error_type = type(exc).__name__
-    message = f"precondition of action {move.name!r} raised {describe_exception(exc)}"
+    error_type = raised.type_name
+    message = f"precondition of action {move.name!r} raised {raised.description}"
 
     def recheck(world: World, _last: Executed | None) -> str | None:
         try:
@@ -303,7 +303,7 @@ def precondition_finding(move: Move, exc: Exception) -> Finding:
         message=message,
         group=(FindingKind.ACTION_ERROR, move.name, "precondition", text_signature(message)),
         recheck=recheck,
-        frames=error_frames(exc),
+        frames=list(raised.frames),
     )
 
 

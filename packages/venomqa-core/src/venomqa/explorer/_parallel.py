@@ -1,7 +1,7 @@
 """Parallel workers: one world per worker thread, fires started ahead, outcomes taken in order.
 
 Each worker owns one world (its own copy of the stores, its own API process) and a
-``WorldRunner`` on it, in a thread of its own: it is the only thread that touches that world
+``Runner`` on it, in a thread of its own: it is the only thread that touches that world
 while the exploration runs. The engine stays single-threaded and sequential: it asks for fires
 one by one, in its strategy's order, and commits each outcome (keys, learning, findings) before
 asking for the next, exactly as with one world. What makes it fast is ``plan``: a strategy
@@ -26,17 +26,86 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from venomqa.explorer._findings import Finding
+from venomqa.explorer._moves import Move
 from venomqa.explorer._work import Fired, FireTask, Judged, KeyOf, Reproduced, WorldRunner
+from venomqa.explorer.options import ExploreOptions
 from venomqa.explorer.search import Hops
+from venomqa.models.actions import Invariant
+from venomqa.models.graph import NodeChecker
 from venomqa.state.view import WorldView
+from venomqa.world import World
 
 _R = TypeVar("_R")
+
+
+class Runner(Protocol):
+    """What a worker's thread drives: a ``WorldRunner``, or a stand-in for one in another
+    process (a plugin's execution backend: every value crossing is plain data). ``reproduce``
+    is only ever asked of worker 1, the run's own world."""
+
+    #: Actions run so far, replays included.
+    calls: int
+
+    def at_root(self) -> tuple[WorldView, Judged]: ...
+
+    def start(self, root_key: str, key_of: KeyOf | None) -> None: ...
+
+    def fire(self, task: FireTask, *, keep_position: bool = True) -> Fired: ...
+
+    def forget(self) -> None: ...
+
+    def reproduce(self, finding: Finding, path: Sequence[int]) -> Reproduced | None: ...
+
+    def release(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Exploration:
+    """What every worker of one exploration shares: its name (``actions``, or ``graph NAME``),
+    the moves (by index), invariants, options and graph root."""
+
+    name: str
+    moves: Sequence[Move]
+    invariants: Sequence[Invariant]
+    options: ExploreOptions
+    root_node: str | None = None
+    root_checker: NodeChecker | None = None
+
+
+class WorkerHost(Protocol):
+    """Where one extra worker runs: it prepares the worker's runner for an exploration, in the
+    worker's thread, entering whatever must be closed at the end on ``stack`` (a world's
+    session, a remote process)."""
+
+    def prepare(self, exploration: Exploration, stack: ExitStack) -> Runner: ...
+
+
+class LocalHost:
+    """A worker over a World of this process (its own copy of the stores and its own API)."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def prepare(self, exploration: Exploration, stack: ExitStack) -> Runner:
+        world = self.world
+        world.verify_rollback = exploration.options.verify_rollback
+        root = stack.enter_context(world.session())
+        return WorldRunner(
+            world,
+            exploration.moves,
+            exploration.invariants,
+            root,
+            exploration.root_node,
+            root_checker=exploration.root_checker,
+        )
+
+
 #: Prepares a worker's runner in the worker's thread (entering its world's session on the
 #: stack, which the worker closes when it stops).
-Preparer = Callable[[ExitStack], WorldRunner]
+Preparer = Callable[[ExitStack], Runner]
 #: A worker is given another state's fires while it has fewer than this many to do.
 _ROOM = 8
 
@@ -45,7 +114,7 @@ _ROOM = 8
 class _Job(Generic[_R]):
     """Something one worker does with its runner; ``result`` or ``error`` once ``done``."""
 
-    work: Callable[[WorldRunner], _R]
+    work: Callable[[Runner], _R]
     worker: int = -1
     result: _R | None = None
     error: BaseException | None = None
@@ -68,7 +137,7 @@ class _Worker:
         self._stopping = False
         self.ready = threading.Event()
         self.failure: BaseException | None = None
-        self.runner: WorldRunner | None = None
+        self.runner: Runner | None = None
         #: Jobs given and not finished (the coordinator's count).
         self.load = 0
         #: The path of the last state whose fires it was given.
@@ -238,7 +307,7 @@ class Workers:
 
     def reproduce(self, finding: Finding, path: Sequence[int]) -> Reproduced | None:
         job: _Job[object] = _Job(lambda runner: runner.reproduce(finding, path))
-        self._give(job, min(self._workers, key=lambda w: w.load), first=True)
+        self._give(job, self._workers[0], first=True)  # the run's own world: always local
         result = self._wait(job)
         assert result is None or isinstance(result, Reproduced)
         return result
@@ -331,7 +400,7 @@ class Workers:
             raise job.error
         return job.result
 
-    def _everywhere(self, work: Callable[[WorldRunner], _R]) -> list[_R]:
+    def _everywhere(self, work: Callable[[Runner], _R]) -> list[_R]:
         jobs = [_Job(work) for _ in self._workers]
         for job, worker in zip(jobs, self._workers, strict=True):
             worker.give(job, first=True)  # type: ignore[arg-type]
@@ -339,16 +408,14 @@ class Workers:
         return results  # type: ignore[return-value]
 
 
-def _fire(task: FireTask) -> Callable[[WorldRunner], object]:
-    def work(runner: WorldRunner) -> Fired:
-        fired = runner.fire(task)
-        runner.lose_position()
-        return fired
+def _fire(task: FireTask) -> Callable[[Runner], object]:
+    def work(runner: Runner) -> Fired:
+        return runner.fire(task, keep_position=False)
 
     return work
 
 
-def _forget(runner: WorldRunner) -> None:
+def _forget(runner: Runner) -> None:
     runner.forget()
 
 

@@ -16,12 +16,13 @@ outcome, so keys (and what they learn) are only ever computed by the engine.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from venomqa.errors import InfrastructureError
 from venomqa.evaluation import (
     Executed,
     Failure,
+    Raised,
     check_invariant,
     node_check_failure,
     run_action,
@@ -63,7 +64,7 @@ class Judged:
     failed: list[tuple[int, Failure]] = field(default_factory=list)
     node_message: str | None = None
     enabled: tuple[int, ...] = ()
-    precondition_errors: list[tuple[int, Exception]] = field(default_factory=list)
+    precondition_errors: list[tuple[int, Raised]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -87,6 +88,14 @@ class Fired:
     replay_errors: list[str] = field(default_factory=list)
     #: The number of the worker whose world fired it (0 with one world).
     worker: int = 0
+
+    def portable(self) -> Fired:
+        """This outcome as plain data that pickles (sent from a worker in another process)."""
+        return replace(
+            self,
+            executed=self.executed.portable(),
+            first=None if self.first is None else self.first.portable(),
+        )
 
 
 @dataclass(slots=True)
@@ -145,9 +154,10 @@ class WorldRunner:
         view = self.world.view()
         return view, self.judge(self.root_node, self.root_checker)
 
-    def fire(self, task: FireTask) -> Fired:
+    def fire(self, task: FireTask, *, keep_position: bool = True) -> Fired:
         """Go to the task's source and fire its move; raises ReplayMismatch when the trail
-        checks replays and one went astray."""
+        checks replays and one went astray. Without ``keep_position`` the trail forgets where
+        the world went (a worker's: the engine does not tell it the key)."""
         trail = self._trail()
         before = trail.replayed
         try:
@@ -168,6 +178,8 @@ class WorldRunner:
         view = world.view()
         node = node_after(move, task.node)
         judged = self.judge(node, move.to_checker if move.to_node is not None else None)
+        if not keep_position:
+            trail.lose()
         return Fired(
             task=task,
             executed=executed,
@@ -184,11 +196,6 @@ class WorldRunner:
     def arrive(self, depth: int, key: str, node: str | None) -> None:
         """The engine has keyed where the last fire went."""
         self._trail().arrive(depth, key, node)
-
-    def lose_position(self) -> None:
-        """Forget where the world is (it stays where it went; the next move starts from a
-        checkpoint)."""
-        self._trail().lose()
 
     def forget(self) -> None:
         """Drop every checkpoint but the root (a replay of this world went astray)."""
@@ -208,7 +215,7 @@ class WorldRunner:
             except InfrastructureError:
                 raise
             except Exception as exc:
-                judged.precondition_errors.append((index, exc))
+                judged.precondition_errors.append((index, Raised.of(exc)))
         judged.enabled = tuple(enabled)
         if checker is not None and node is not None:
             judged.node_message = node_check_failure(checker, node, world)

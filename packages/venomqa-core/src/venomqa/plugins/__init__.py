@@ -1,6 +1,6 @@
 """The plugin system: one pluggy PluginManager for the ``venomqa`` project and entry-point group.
 
-    from venomqa.plugins import adapters, reporters, strategies, sources, plugin_infos
+    from venomqa.plugins import adapters, reporters, strategies, sources, backends, plugin_infos
 
 Plugins load lazily, on the first call of any function here, and once. ``VENOMQA_LOAD_PLUGINS``
 (unset: all; comma list: those entry-point names; empty: none) and ``VENOMQA_DISABLE_PLUGINS``
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from venomqa.plugins.manager import (
         PluginInfo,
         adapters,
+        backends,
         broken_plugins,
         configure,
         get_plugin_manager,
@@ -37,6 +38,7 @@ __getattr__ = lazy_getattr(
         (
             "PluginInfo",
             "adapters",
+            "backends",
             "broken_plugins",
             "configure",
             "get_plugin_manager",
@@ -59,6 +61,7 @@ __all__ = [
     "PROJECT_NAME",
     "PluginInfo",
     "adapters",
+    "backends",
     "broken_plugins",
     "configure",
     "get_plugin_manager",

@@ -1,5 +1,5 @@
-"""The built-in plugin of venomqa-core: the SQLite store, the console and JSON reporters, and the
-BFS, DFS and random-walk strategies.
+"""The built-in plugin of venomqa-core: the SQLite store, the console and JSON reporters, the BFS,
+DFS and random-walk strategies, and the local execution backend (parallel workers as threads).
 
 It registers through the same hooks a third-party plugin uses. The classes are imported inside
 the hook functions so that loading plugins (and so starting the CLI) stays fast.
@@ -25,6 +25,13 @@ def venomqa_register_reporters() -> list[type]:
     from venomqa.reporters.json_report import JsonReporter
 
     return [ConsoleReporter, JsonReporter]
+
+
+@hookimpl
+def venomqa_register_backends() -> list[type]:
+    from venomqa.parallel import LocalBackend
+
+    return [LocalBackend]
 
 
 @hookimpl

@@ -8,6 +8,8 @@ Registration (called once, when plugins load):
     venomqa_register_commands   -> adds click commands to the ``venomqa`` CLI group
     venomqa_register_sources    -> list of action source classes, each reading one top-level
                                    section of venomqa.yaml (its ``name``)
+    venomqa_register_backends   -> list of execution backend classes (where parallel workers
+                                   run: ``venomqa run --backend NAME``), each with a ``name``
 
 Configuration (historic: plugins registered later still receive earlier calls):
     venomqa_configure           -> sees the loaded configuration before a run starts
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from venomqa.config import Config
     from venomqa.explorer.search import Strategy
     from venomqa.ports import ActionSourcePort, ReporterPort, StorePort
+    from venomqa.ports.backend import ExecutionBackend
 
 
 @hookspec
@@ -51,6 +54,15 @@ def venomqa_register_strategies() -> list[type[Strategy]]:
     ``shortest_paths`` and a ``search(search)`` method returning a StopReason; a fresh instance
     runs each pass of an exploration. A name registered twice is an error naming both
     plugins."""
+    return []
+
+
+@hookspec
+def venomqa_register_backends() -> list[type[ExecutionBackend]]:
+    """Return execution backend classes (see ``venomqa.ports.backend``). Each has a class
+    attribute ``name`` (the ``--backend NAME`` value), is built with the backend options as
+    keyword arguments (``--address ADDR`` is ``address=ADDR``) and has ``hosts(recipes)``. A
+    name registered twice is an error naming both plugins."""
     return []
 
 

@@ -44,10 +44,11 @@ class PluginInfo:
     error: str | None = None
     strategies: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    backends: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Json]:
         """The JSON form: name, distribution, version, entry_point, adapters, reporters,
-        commands, error, strategies, sources."""
+        commands, error, strategies, sources, backends."""
         return asdict(self)
 
     def add_error(self, message: str) -> None:
@@ -195,6 +196,10 @@ def _check_source(cls: type) -> str | None:
     return None if callable(getattr(cls, "contribute", None)) else "has no contribute() method"
 
 
+def _check_backend(cls: type) -> str | None:
+    return None if callable(getattr(cls, "hosts", None)) else "has no hosts(recipes) method"
+
+
 def _check_strategy(cls: type) -> str | None:
     if not callable(getattr(cls, "search", None)):
         return "has no search(search) method"
@@ -210,6 +215,7 @@ _KINDS: dict[str, tuple[str, ClassCheck, str]] = {
     "reporter": ("venomqa_register_reporters", _check_reporter, "reporters"),
     "strategy": ("venomqa_register_strategies", _check_strategy, "strategies"),
     "source": ("venomqa_register_sources", _check_source, "sources"),
+    "backend": ("venomqa_register_backends", _check_backend, "backends"),
 }
 
 
@@ -291,6 +297,14 @@ def sources() -> dict[str, type]:
     """Every registered action source class by its ``name`` (the top-level key of venomqa.yaml
     it reads, e.g. ``openapi``). Raises like ``adapters()``."""
     registry = _loaded().registry("source")
+    registry.raise_first_problem()
+    return dict(registry.classes)
+
+
+def backends() -> dict[str, type]:
+    """Every registered execution backend class by its ``name`` (``--backend NAME``). Raises
+    like ``adapters()``."""
+    registry = _loaded().registry("backend")
     registry.raise_first_problem()
     return dict(registry.classes)
 
