@@ -4,7 +4,8 @@ A run killed before its teardown (SIGKILL, a crashed CI runner) leaves its ``_ve
 objects behind: the undo logs with its changes, the triggers, the rollback procedure, and in
 ``_venomqa_meta`` the tables it tracked and their AUTO_INCREMENT counters at its setup.
 ``repair`` (called by the next ``setup()``, so also by ``venomqa recover``) replays every log
-with that run's own procedure (counters included), then ``remove`` drops all of it. It returns
+with that run's own procedure, sets the AUTO_INCREMENT counters back to the saved ones, then
+``remove`` drops all of it. It returns
 what it did, for the store's ``LeftoversRepaired`` warning.
 """
 
@@ -14,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from venomqa_mysql._catalog import META, PREFIX, ROLLBACK_PROC, quote_ident
+from venomqa_mysql._catalog import META, PREFIX, ROLLBACK_PROC, quote_ident, quote_string
 from venomqa_mysql._connect import run
 
 _LIKE = "'\\_venomqa\\_%'"
@@ -72,6 +73,26 @@ def remove(conn: Any, objects: list[tuple[str, str, str | None]]) -> None:
         run(conn, "; ".join(drops))
 
 
+def _reset_counters(conn: Any, saved: dict[str, int | None]) -> None:
+    """Set every AUTO_INCREMENT counter that is not at its saved value back to it (the
+    procedure does not: the store sets them after it, which a killed run may not have done)."""
+    names = ", ".join(quote_string(n) for n, v in saved.items() if v is not None)
+    if not names:
+        return
+    rows = run(
+        conn,
+        "SELECT TABLE_NAME, AUTO_INCREMENT FROM information_schema.TABLES WHERE "
+        f"TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ({names})",
+    )[0]
+    alters = [
+        f"ALTER TABLE {quote_ident(_text(name))} AUTO_INCREMENT = {int(value)}"
+        for name, now in rows
+        if (value := saved.get(_text(name))) is not None and now != value
+    ]
+    if alters:
+        run(conn, "; ".join(alters))
+
+
 def repair(conn: Any) -> Repaired:
     """Undo the leftover logs, reset the counters, drop every leftover object."""
     objects = installed(conn)
@@ -100,6 +121,7 @@ def repair(conn: Any) -> Repaired:
             ["NULL", "0"] + ["0"] * tables + ["NULL" if v is None else str(int(v)) for v in values]
         )
         run(conn, f"{barrier}CALL {ROLLBACK_PROC}({', '.join(args)})")
+        _reset_counters(conn, dict(zip(saved["tables"], values, strict=True)))
         counters = sum(1 for v in values if v is not None)
     triggered = {table for kind, _, table in objects if kind == "TRIGGER"}
     remove(conn, objects)

@@ -11,14 +11,15 @@ Objects, all named ``_venomqa_*`` so they are easy to recognise and to remove:
   writer's own transaction; they run as their definer, so the API's user needs no right on the
   log. They do nothing in a session with ``@venomqa_replay`` set (VenomQA's own replay).
 - ``_venomqa_rollback(sig, n, p0.., a0..)``: undoes every entry above position ``p<i>`` of each
-  log in one transaction, deletes those entries and sets each AUTO_INCREMENT counter back to
-  ``a<i>``. Cost: for a table with a primary key, four statements over its entries above the
-  position (the rows whose keys those entries touch are deleted, then each key's first old
-  image is inserted back): O(rows changed); for a table without one, two statements per entry
-  (newest first), each a scan of that table. Before anything it compares a digest of the tracked
-  tables' catalog entries (creation time, InnoDB table id: DDL and TRUNCATE change them) with
-  ``sig``/``n`` and refuses with SQLSTATE 45000 when they differ. When it set a counter back
-  (``ALTER TABLE`` changes the table's CREATE_TIME) it returns the catalog rows read anew.
+  log in one transaction and deletes those entries. Cost: for a table with a primary key, four
+  statements over its entries above the position (the rows whose keys those entries touch are
+  deleted, then each key's first old image is inserted back): O(rows changed); for a table
+  without one, two statements per entry (newest first), each a scan of that table. Before
+  anything it compares a digest of the tracked tables' catalog entries (creation time, InnoDB
+  table id: DDL and TRUNCATE change them) with ``sig``/``n`` and refuses with SQLSTATE 45000
+  when they differ. It does not set AUTO_INCREMENT counters back (that is DDL, which the store
+  sends after it: ``MySQLStore._lower_counters``); when a counter is not ``a<i>`` it returns
+  one row, the indices of those tables (``'0,3'``).
 """
 
 from __future__ import annotations
@@ -189,7 +190,6 @@ def rollback_proc_ddl(tables: Sequence[TableInfo], innodb: str | None) -> str:
     body = [
         "DECLARE cur_sig BIGINT UNSIGNED",
         "DECLARE cur_n INT",
-        "DECLARE altered INT DEFAULT 0",
         *(f"DECLARE c{t.index} BIGINT UNSIGNED" for t in counted),
         "DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; SET @venomqa_replay = NULL; "
         "RESIGNAL; END",
@@ -213,16 +213,13 @@ def rollback_proc_ddl(tables: Sequence[TableInfo], innodb: str | None) -> str:
             + "; END IF"
         )
     body += ["COMMIT", "SET @venomqa_replay = NULL"]
-    for t in counted:
-        a, c = f"a{t.index}", f"c{t.index}"
-        alter = quote_string(f"ALTER TABLE {t.q} AUTO_INCREMENT = ")
-        body.append(
-            f"IF {a} IS NOT NULL AND NOT ({c} <=> {a}) THEN "
-            f"SET @venomqa_sql = CONCAT({alter}, {a}); PREPARE venomqa_stmt FROM @venomqa_sql; "
-            "EXECUTE venomqa_stmt; DEALLOCATE PREPARE venomqa_stmt; "
-            "SET altered = altered + 1; END IF"
+    if counted:
+        moved = ", ".join(
+            f"IF(a{t.index} IS NOT NULL AND NOT (c{t.index} <=> a{t.index}), {t.index}, NULL)"
+            for t in counted
         )
-    body.append(f"IF altered > 0 THEN {catalog_sql(tables, innodb)}; END IF")
+        # (the counters read before the replay: putting rows back never moves one)
+        body.append(f"IF CONCAT_WS(',', {moved}) <> '' THEN SELECT CONCAT_WS(',', {moved}); END IF")
     return (
         f"CREATE PROCEDURE {ROLLBACK_PROC}({', '.join(params)}) MODIFIES SQL DATA BEGIN "
         + "; ".join(body)
