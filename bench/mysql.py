@@ -3,7 +3,13 @@
 For tables of 1e4 and 1e6 rows, a branch changes 10 rows (5 updates, 3 inserts, 2 deletes) or
 100 rows (50/30/20) through a separate connection, committing each statement like an API would;
 then the store rolls it back (inserts move the AUTO_INCREMENT counter, so every rollback also
-sets it back). Prints medians of several rounds for checkpoint, fingerprint and rollback; the
+sets it back). The counter-lowering case is shown explicitly: a 10-row branch of updates only
+(no counter moves), the 10-row branch with 3 inserts with the counter set back after the
+rollback returns (the default: LOCK TABLES, then ALTER TABLE in a worker thread) and before it
+returns (``_defer_counters = False``), the time until the API's very next single-row INSERT
+(sent the moment the rollback returns) is done in both ways, checking it got the repeated id,
+and one ``ALTER TABLE ... AUTO_INCREMENT`` alone. Prints medians of several rounds for
+checkpoint, fingerprint and rollback; the
 extra time the triggers add to a single-row INSERT and UPDATE (mean per statement of 1000 inside
 a transaction that is rolled back; rounds alternate without and with the store set up, and the
 median of the per-round differences is reported); the baseline a copy-per-checkpoint design
@@ -168,6 +174,59 @@ def driver_rollbacks(store: MySQLStore, api: Any, database: str, rows: int) -> d
     return out
 
 
+def counter_rounds(store: MySQLStore, api: Any, rows: int, rng: random.Random) -> dict[str, float]:
+    """The counter-lowering case: rollback alone and rollback + the API's next insert, with the
+    counter set back after (deferred) and before (synchronous) the rollback returns; updates
+    only for comparison; one ALTER TABLE alone. Counts next inserts that got another id."""
+    out: dict[str, float] = {}
+
+    def rollback_round(inserts: bool) -> float:
+        token = store.checkpoint()
+        branch(api, rows, 10, rng, inserts=inserts)
+        store.fingerprint()
+        return timed(lambda: store.rollback(token))
+
+    wrong = 0
+
+    def next_insert_round() -> float:
+        nonlocal wrong
+        token = store.checkpoint()
+        branch(api, rows, 10, rng)
+        store.fingerprint()
+        with api.cursor() as cur:
+            start = time.perf_counter()
+            store.rollback(token)
+            cur.execute("INSERT INTO items (name, qty) VALUES ('next', 1)")
+            elapsed = time.perf_counter() - start
+            wrong += cur.lastrowid != token.counters[0]
+        store.rollback(token)
+        return elapsed
+
+    for defer, mode in ((True, "deferred"), (False, "sync")):
+        store._defer_counters = defer
+        rollback_round(True)
+        out[f"rollback_10_{mode}"] = median(lambda: rollback_round(True))
+        next_insert_round()
+        out[f"next_insert_{mode}"] = median(next_insert_round)
+    store._defer_counters = True
+    out["rollback_10_updates"] = median(lambda: rollback_round(False))
+    out["wrong_ids"] = wrong
+
+    def alter_round() -> float:
+        token = store.checkpoint()
+        api.cursor().execute("INSERT INTO items (name, qty) VALUES ('a', 1)")
+        api.cursor().execute("DELETE FROM items WHERE name = 'a'")
+        store.fingerprint()
+        elapsed = timed(
+            lambda: api.cursor().execute(f"ALTER TABLE items AUTO_INCREMENT = {token.counters[0]}")
+        )
+        store.rollback(token)
+        return elapsed
+
+    out["alter_alone"] = median(alter_round)
+    return out
+
+
 def measure_size(rows: int) -> dict[str, float]:
     name = f"vq_bench_{uuid.uuid4().hex[:8]}"
     admin = pymysql.connect(**ADMIN, autocommit=True)
@@ -212,6 +271,7 @@ def measure_size(rows: int) -> dict[str, float]:
                 return elapsed
 
             out["fingerprint_10"] = median(fingerprint_round)
+            out.update(counter_rounds(store, api, rows, rng))
             out.update(driver_rollbacks(store, api, name, rows))
         finally:
             store.teardown()
@@ -232,7 +292,13 @@ def main() -> None:
         ("baseline: full table copy (CREATE TABLE AS)", "copy"),
         ("checkpoint", "checkpoint"),
         ("fingerprint after a 10-row branch", "fingerprint_10"),
-        ("rollback of a 10-row branch", "rollback_10"),
+        ("rollback of 10 updated rows (no counter moves)", "rollback_10_updates"),
+        ("rollback of a 10-row branch, 3 inserts", "rollback_10"),
+        ("  same, counter set back after (deferred)", "rollback_10_deferred"),
+        ("  same, counter set back before (synchronous)", "rollback_10_sync"),
+        ("  deferred + the API's next insert done", "next_insert_deferred"),
+        ("  synchronous + the API's next insert done", "next_insert_sync"),
+        ("ALTER TABLE items AUTO_INCREMENT = n alone", "alter_alone"),
         ("rollback of a 100-row branch", "rollback_100"),
         ("rollback of 10 updated rows, PyMySQL", "driver_pymysql"),
         ("rollback of 10 updated rows, mysqlclient", "driver_mysqlclient"),
@@ -249,6 +315,8 @@ def main() -> None:
                 f"single-row {kind} at {size:.0e} rows: {ms(fig[f'{kind}_plain'])} plain, "
                 f"{ms(fig[f'{kind}_tracked'])} tracked, extra {ms(fig[f'{kind}_extra'])}"
             )
+    wrong = small["wrong_ids"] + large["wrong_ids"]
+    print(f"next inserts that did not get the repeated id: {wrong:.0f}")
     print(
         f"rollback of 10 rows vs one full copy at 1e6 rows: "
         f"{large['copy'] / large['rollback_10']:.0f}x faster"
