@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import random
 import time
+from array import array
 from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
 from functools import partial
@@ -50,7 +51,7 @@ from venomqa.explorer._shrink import shrink_path
 from venomqa.explorer._trail import ReplayMismatch
 from venomqa.explorer._work import Fired, FireTask, Judged
 from venomqa.explorer.options import ExploreOptions
-from venomqa.explorer.search import Arrival, Route, State, Strategy
+from venomqa.explorer.search import Arrival, Route, State, Steps, Strategy
 from venomqa.interrupts import signal_name
 from venomqa.models.actions import Invariant
 from venomqa.models.graph import NodeChecker
@@ -123,7 +124,11 @@ class Engine:
         self.findings = Findings(self._observers)
         self._root: State | None = None
         self._states: dict[str, State] = {}
-        self.edges: dict[tuple[str, int, str], None] = {}
+        #: Transitions fired, in order: source state, move, target state, in three columns of
+        #: 4-byte numbers (states numbered in ``_keys``); repeats are dropped at the end.
+        self._edges = (array("I"), array("I"), array("I"))
+        self._numbers: dict[str, int] = {}
+        self._keys: list[str] = []
         self.fired = [0] * len(self.moves)
         self.ever_enabled: set[int] = set()
         self.transitions = 0
@@ -230,7 +235,10 @@ class Engine:
         self.passes += 1
         self.executor.drop_plans()
         self._states.clear()
-        self.edges.clear()
+        for column in self._edges:
+            del column[:]
+        self._numbers.clear()
+        self._keys.clear()
         self._touched.clear()
         self._context_keys.clear()
         self.fired = [0] * len(self.moves)
@@ -293,14 +301,19 @@ class Engine:
         state = self._states.get(key)
         is_new = state is None
         findings: list[Finding] = []
-        if state is None:
+        if state is not None:
+            key = state.key  # one string per state, however many edges lead to it
+        else:
             if len(self._states) >= self.options.max_states:
                 raise _Stop(StopReason.MAX_STATES)
             state = State(key=key, node=node, route=new_route, view=view)
             self._states[key] = state
             self.max_depth_reached = max(self.max_depth_reached, len(new_route))
             findings = self._analyse(state, fired.judged)
-        self.edges[(source.key, index, key)] = None
+        sources, indexes, targets = self._edges
+        sources.append(self._number(source.key))
+        indexes.append(index)
+        targets.append(self._number(key))
 
         judged = fired.judged
         if executed.error_type is not None:
@@ -397,7 +410,7 @@ class Engine:
                 [*raised, *explanation.unexplained],
                 stores_declared=self._stores_declared,
             )
-            self._report([finding], Route(route.hops, steps), source.key, shrink=False)
+            self._report([finding], route, source.key, shrink=False, steps=steps)
         elif key != source.key:
             self._calibrations[index] = _CALIBRATIONS
         else:
@@ -448,9 +461,16 @@ class Engine:
     # -- findings -----------------------------------------------------------------------------
 
     def _report(
-        self, findings: list[Finding], route: Route, key: str, *, shrink: bool = True
+        self,
+        findings: list[Finding],
+        route: Route,
+        key: str,
+        *,
+        shrink: bool = True,
+        steps: Steps | None = None,
     ) -> None:
-        """Record ``findings`` seen in state ``key`` reached along ``route``.
+        """Record ``findings`` seen in state ``key`` reached along ``route`` (whose calls are
+        ``steps`` when given: a calibration's first run ended elsewhere).
 
         The first (or a shorter) path to a problem is run again from the root in one go, so the
         requests reported are one coherent run: a route's steps come from the runs that first
@@ -470,7 +490,8 @@ class Engine:
                 if best is not None:
                     steps, message, state = best
                     recorded = self.findings.record(finding, state, steps, message)
-            new = self.findings.record(finding, key, route.steps, finding.message)
+            taken = route.steps if steps is None else steps
+            new = self.findings.record(finding, key, taken, finding.message)
             if (new or recorded) and self.options.stop_on_first:
                 raise _Stop(StopReason.STOP_ON_FIRST)
 
@@ -503,6 +524,25 @@ class Engine:
             frontier=self._frontier,
         )
 
+    def _number(self, key: str) -> int:
+        number = self._numbers.get(key)
+        if number is None:
+            number = self._numbers[key] = len(self._keys)
+            self._keys.append(key)
+        return number
+
+    def _state_edges(self) -> list[StateEdge]:
+        """Each transition fired, once, in the order first fired."""
+        keys, names, width = self._keys, [move.name for move in self.moves], len(self.moves)
+        seen: set[int] = set()
+        edges: list[StateEdge] = []
+        for source, index, target in zip(*self._edges, strict=True):
+            packed = (source * width + index) << 32 | target
+            if packed not in seen:
+                seen.add(packed)
+                edges.append(StateEdge(keys[source], names[index], keys[target]))
+        return edges
+
     def _result(self, stop_reason: StopReason) -> ExplorationResult:
         moves = self.moves
         actions: dict[str, int] = {}
@@ -521,9 +561,7 @@ class Engine:
             stop_reason=stop_reason,
             max_depth_reached=self.max_depth_reached,
             initial_state=self._root.key if self._root is not None else None,
-            state_edges=[
-                StateEdge(source=s, action=moves[i].name, target=t) for s, i, t in self.edges
-            ],
+            state_edges=self._state_edges(),
             invariants=[inv.name for inv in self.invariants],
             calls=self.executor.calls(),
             restarts=self.passes - 1,

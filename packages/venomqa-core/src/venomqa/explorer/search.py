@@ -38,20 +38,66 @@ Steps = tuple[StepRecord, ...]
 _NO_VIOLATIONS: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
 class Route:
     """A path from the initial state: the moves fired with the states they reached, and what
-    each call sent and received."""
+    each call sent and received.
 
-    hops: Hops = ()
-    steps: Steps = ()
+    Stored as its last move and the route before it (every state keeps its route, and routes
+    share their beginnings: a state costs one small node, not a copy of its whole path);
+    ``hops`` and ``steps`` are built on demand, in O(length).
+    """
+
+    __slots__ = ("_index", "_key", "_length", "_parent", "_step")
+
+    def __init__(self) -> None:
+        self._parent: Route | None = None
+        self._index = -1
+        self._key = ""
+        self._step: StepRecord | None = None
+        self._length = 0
 
     def __len__(self) -> int:
-        return len(self.hops)
+        return self._length
 
     def then(self, index: int, key: str, step: StepRecord) -> Route:
         """This route extended by one move."""
-        return Route((*self.hops, (index, key)), (*self.steps, step))
+        route = Route.__new__(Route)
+        route._parent = self
+        route._index = index
+        route._key = key
+        route._step = step
+        route._length = self._length + 1
+        return route
+
+    @property
+    def hops(self) -> Hops:
+        """(move index, state key reached) of each move, from the root."""
+        return tuple((node._index, node._key) for node in self._nodes())
+
+    @property
+    def steps(self) -> Steps:
+        """What each move's call sent and received, from the root."""
+        return tuple(node._step for node in self._nodes() if node._step is not None)
+
+    def _nodes(self) -> list[Route]:
+        nodes: list[Route] = []
+        node: Route | None = self
+        while node is not None and node._parent is not None:
+            nodes.append(node)
+            node = node._parent
+        nodes.reverse()
+        return nodes
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Route):
+            return NotImplemented
+        return self.hops == other.hops and self.steps == other.steps
+
+    def __hash__(self) -> int:
+        return hash(self.hops)
+
+    def __repr__(self) -> str:
+        return f"Route({self.hops!r})"
 
 
 @dataclass(slots=True, eq=False)

@@ -66,7 +66,7 @@ KIND_NODE_CHECK = FindingKind.NODE_CHECK
 KIND_NONDETERMINISM = FindingKind.NONDETERMINISM
 
 
-@dataclass
+@dataclass(slots=True)
 class RequestRecord:
     """One HTTP exchange as the client saw it; secrets are already redacted."""
 
@@ -156,7 +156,7 @@ def user_frame(frames: list[TraceFrame]) -> TraceFrame | None:
     return next((frame for frame in reversed(frames) if frame.user), None)
 
 
-@dataclass
+@dataclass(slots=True)
 class StepRecord:
     """One action of a path, with the requests it made (usually one) and any error it raised."""
 
@@ -284,7 +284,7 @@ def pin_lines(fields: list[VolatileFieldInfo]) -> list[str]:
     return [f"{where}: [{', '.join(specs)}]" for where, specs in grouped.items()]
 
 
-@dataclass
+@dataclass(slots=True)
 class StateEdge:
     """One explored transition between two distinct states, for the state-graph picture."""
 
@@ -296,7 +296,7 @@ class StateEdge:
         return {"source": self.source, "action": self.action, "target": self.target}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StateOrigin:
     """How a state was first reached: the action, and what it changed from the state before."""
 
