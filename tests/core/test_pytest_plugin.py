@@ -211,3 +211,27 @@ def test_loading_the_plugin_imports_nothing_heavy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_the_api_of_target_command_is_started_for_the_session(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    db = tmp_path / "shop.db"
+    init_schema(db)
+    (pytester.path / "venomqa.yaml").write_text(
+        "target:\n"
+        "  url: http://127.0.0.1:{port}\n"
+        '  command: ["{python}", -m, venomqa.demo.server, --db, "{stores.db.path}",'
+        ' --port, "{port}"]\n'
+        "actions: [venomqa.demo.checks]\n"
+        f"stores:\n  db: {{adapter: sqlite, path: {db}}}\n"
+        "explore: {max_depth: 2}\n"
+    )
+    pytester.makepyfile(test_shop=TESTS)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(["   1. create_order  POST http://127.0.0.1:*/orders -> 201"])
+    assert "{port}" not in result.stdout.str()
+    assert _orders(db) == 0
+    running = subprocess.run(["pgrep", "-af", str(db)], capture_output=True, text=True).stdout
+    assert [line for line in running.splitlines() if "venomqa.demo.server" in line] == []

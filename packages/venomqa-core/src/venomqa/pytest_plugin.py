@@ -9,7 +9,9 @@
 
 Fixtures: ``venomqa_config`` (the loaded ``venomqa.yaml``: ``--venomqa-config PATH``, ini option
 ``venomqa_config``, else ``venomqa.yaml`` in the rootdir; ``--venomqa-target URL`` overrides its
-target), ``venomqa_world`` (its client and stores, set up before the test and torn down after),
+target), ``venomqa_api_url`` (the API's URL; with ``target.command`` the API is started once for
+the session and stopped after it), ``venomqa_world`` (its client and stores, set up before the
+test and torn down after),
 ``venomqa_explore`` (a function that explores that world) and ``venomqa_exploration`` (the result
 of a test marked ``venomqa``). Options are those of ``explore:`` in venomqa.yaml, over the file's;
 ``actions=``/``invariants=`` replace what the file's modules define.
@@ -138,8 +140,23 @@ def venomqa_config(pytestconfig: pytest.Config) -> Config:
     return _guarded(lambda: load_config(path, overrides=overrides))
 
 
+@pytest.fixture(scope="session")
+def venomqa_api_url(venomqa_config: Config) -> Iterator[str]:
+    """The API's base URL: ``target``, or, with ``target.command``, the URL of the API started
+    for the test session (stopped when it ends)."""
+    launch = venomqa_config.launch
+    if launch is None:
+        yield venomqa_config.target
+        return
+    from venomqa.target import start_target
+
+    running = _guarded(lambda: start_target(launch, stores=venomqa_config.store_options()))
+    with running:
+        yield running.url
+
+
 @pytest.fixture
-def venomqa_world(venomqa_config: Config) -> Iterator[World]:
+def venomqa_world(venomqa_config: Config, venomqa_api_url: str) -> Iterator[World]:
     """The world of venomqa.yaml: its client (checked to answer) and stores, set up for the test
     and torn down after it."""
     from venomqa.config import build_stores
@@ -149,7 +166,7 @@ def venomqa_world(venomqa_config: Config) -> Iterator[World]:
     def build() -> World:
         configure(venomqa_config)
         stores = build_stores(venomqa_config)
-        client = venomqa_config.build_client()
+        client = venomqa_config.build_client(venomqa_api_url)
         try:
             client.check_reachable()
             world = World(client, stores)
@@ -244,7 +261,7 @@ def run_exploration(
     for graph in graphs:
         results.append(explore_graph(world, graph, invariants, manage_world=False, **settings))
     result = merge_explorations(results)
-    result.target = config.target
+    result.target = world.api.base_url or config.target
     return result
 
 
