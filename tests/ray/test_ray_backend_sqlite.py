@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -204,3 +205,38 @@ def test_a_malformed_address_is_a_usage_error(blog_db: Path) -> None:
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert "--address head-node: expected HOST:PORT, ray://HOST:PORT or auto" in refused.stderr
     assert copies_beside(blog_db) == []
+
+
+@pytest.mark.slow
+@pytest.mark.other_distributions
+def test_an_actor_that_cannot_start_its_api_names_the_worker_and_why(
+    ray_cluster: RayCluster, blog_db: Path
+) -> None:
+    folder = blog_db.parent
+    (folder / "venomqa.yaml").write_text(
+        textwrap.dedent(
+            f"""
+            target:
+              url: http://127.0.0.1:{{port}}
+              command: >-
+                case "{{stores.db.path}}" in *venomqa-w3*) echo "no blog for w3 here" >&2;
+                exit 7;; esac; exec {sys.executable} -m venomqa.demo.blog
+                --storage "sqlite:{{stores.db.path}}" --port {{port}}
+              ready: /
+            actions: [venomqa.demo.blog.checks]
+            stores:
+              db: {{adapter: sqlite, path: {blog_db.name}}}
+            """
+        )
+    )
+    before = dump(blog_db)
+    failed = venomqa(
+        *("run", "--workers", "3", "--backend", "ray", "--address", ray_cluster.address),
+        cwd=folder,
+    )
+    assert failed.returncode == 3, failed.stdout + failed.stderr
+    assert "worker w3 could not start on Ray" in failed.stderr, failed.stderr
+    assert "no blog for w3 here" in failed.stderr, failed.stderr
+    assert dump(blog_db) == before
+    assert copies_beside(blog_db) == []
+    assert api_processes(folder) == []
