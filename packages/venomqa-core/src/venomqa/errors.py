@@ -86,6 +86,11 @@ class TargetUnreachableError(InfrastructureError):
     """The API under test could not be reached at all."""
 
 
+class TargetStartError(TargetUnreachableError):
+    """The API's ``target.command`` could not run, exited, or did not answer in time (exit code
+    3); the message names the command, its exit code and the last lines of its output."""
+
+
 class StoreError(InfrastructureError):
     """A store failed during setup, checkpoint, rollback, fingerprint or teardown."""
 

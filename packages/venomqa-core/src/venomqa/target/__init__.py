@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from venomqa.errors import TargetStartError
 from venomqa.lazy import lazy_getattr
 from venomqa.target.spec import (
     DEFAULT_READY_TIMEOUT_S,
@@ -25,14 +26,11 @@ from venomqa.target.spec import (
 )
 
 if TYPE_CHECKING:  # loaded on first use: loading venomqa.yaml needs only the spec
-    from venomqa.target.launch import RunningTarget, TargetStartError, start_target
+    from venomqa.target.launch import RunningTarget, start_target
 
 __getattr__ = lazy_getattr(
     __name__,
-    {
-        name: "venomqa.target.launch"
-        for name in ("RunningTarget", "TargetStartError", "start_target")
-    },
+    {name: "venomqa.target.launch" for name in ("RunningTarget", "start_target")},
 )
 
 __all__ = [

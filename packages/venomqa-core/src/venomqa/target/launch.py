@@ -26,18 +26,13 @@ from types import TracebackType
 from typing import IO
 from urllib.parse import urlsplit
 
-from venomqa.errors import TargetUnreachableError
+from venomqa.errors import TargetStartError
 from venomqa.target._group import ProcessGroup
 from venomqa.target.spec import Launch, TargetSpec
 
 #: Lines of the API's output shown when it fails.
 TAIL_LINES = 20
 _TAIL_BYTES = 16_384
-
-
-class TargetStartError(TargetUnreachableError):
-    """The API's command could not run, exited, or did not answer in time (exit code 3); the
-    message names the command, its exit code and the last lines of its output."""
 
 
 def start_target(
