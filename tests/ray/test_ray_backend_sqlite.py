@@ -240,3 +240,43 @@ def test_an_actor_that_cannot_start_its_api_names_the_worker_and_why(
     assert dump(blog_db) == before
     assert copies_beside(blog_db) == []
     assert api_processes(folder) == []
+
+
+@pytest.mark.slow
+@pytest.mark.other_distributions
+@pytest.mark.parametrize("after_s", [0.5, 2.0])
+def test_ctrl_c_while_the_actors_start_leaves_nothing(
+    ray_cluster: RayCluster, tmp_path: Path, after_s: float
+) -> None:
+    make_project(tmp_path, flags=10, latency=0.02)
+    db = tmp_path / "flags.db"
+    before = dump(db)
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "venomqa", "run", "--workers", "3", "--backend", "ray"),
+            *("--address", ray_cluster.address, "--report", "json:r.json"),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "VENOMQA_LOAD_PLUGINS": "ray", "RAY_ADDRESS": ""},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not copies_beside(db):
+            time.sleep(0.05)
+        time.sleep(after_s)  # connecting to Ray, or the actors starting their APIs
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=180)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, out + err
+    assert "Traceback" not in err, err
+    assert dump(db) == before
+    assert copies_beside(db) == []
+    deadline = time.monotonic() + 30
+    while api_processes(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert api_processes(tmp_path) == []
