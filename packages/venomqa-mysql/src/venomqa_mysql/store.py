@@ -50,7 +50,6 @@ import contextlib
 import json
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -152,11 +151,11 @@ class MySQLStore:
         self._seen: list[int] = []
         self._hash = 0
         self._rows = ChangedRows([])
-        #: Set AUTO_INCREMENT counters back after ``rollback()`` returns (below); False: before.
+        #: Let ``rollback()`` return before its ALTERs end (``_lower_counters``); False: after.
         self._defer_counters = True
-        self._lowering: Future[list[list[tuple[Any, ...]]]] | None = None
+        #: The cursor whose results after the first (the ALTERs) are still on the wire.
+        self._lowering: Any = None
         self._lowering_tables: list[str] = []
-        self._worker: ThreadPoolExecutor | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -223,10 +222,7 @@ class MySQLStore:
                     store=self.name,
                 ) from exc
         finally:
-            self._settle(quietly=True)  # never close the connection under a running job
-            if self._worker is not None:
-                self._worker.shutdown(wait=True)
-                self._worker = None
+            self._settle(quietly=True)  # read what a rollback left on the wire first
             conn, self._conn, self._root = self._conn, None, None
             self._tokens.reset()
             self._seen, self._hash = [], 0
@@ -543,42 +539,54 @@ class MySQLStore:
         """Set the AUTO_INCREMENT counters of ``tables`` back to the token's.
 
         InnoDB lowers a counter only through ``ALTER TABLE t AUTO_INCREMENT = n`` (DDL: about
-        2.5 ms a table on MariaDB 10.11, whatever ALGORITHM, and the next opening of the table
-        pays about 1 ms more). With ``defer`` the rollback does not wait for it: it takes
-        ``LOCK TABLES <tables> WRITE`` (one round trip, so every read and write of those
-        tables by anyone else waits from now on), then a worker thread sends the ALTERs,
-        ``UNLOCK TABLES`` and the catalog read while the caller goes on: the API's next
-        request on those tables gets the repeated ids, and VenomQA's next operation on this
-        connection waits for the worker first (``_settle``). Only the catalog tables
-        (``information_schema``) can show the old counter meanwhile."""
+        2.5 ms a table on MariaDB 10.11, whatever the ALGORITHM). With ``defer`` the rollback
+        does not wait for it: it sends ``LOCK TABLES <tables> WRITE; ALTER ...; UNLOCK TABLES;
+        <catalog>`` as one batch and reads only the first result, so it returns as soon as the
+        lock is granted (every read and write of those tables by anyone else now waits for
+        the ALTERs), while the server goes on with the rest. VenomQA's next operation reads
+        the rest first (``_settle``). Only ``information_schema`` can show the old counter in
+        between (its reads do not wait for table locks)."""
         alters = "; ".join(
             f"ALTER TABLE {t.q} AUTO_INCREMENT = {int(token.counters[t.index] or 1)}"
             for t in tables
         )
-        batch = f"{alters}; UNLOCK TABLES; {self._catalog_sql}"
-        if not defer:  # ALTER changes CREATE_TIME: read the catalog anew
+        batch = f"{alters}; UNLOCK TABLES; {self._catalog_sql}"  # ALTER changes CREATE_TIME
+        if not defer:
             self._expected = self._parse_catalog(
                 self._guard(operation, lambda c: run(c, batch))[-1]
             )
             return
         lock = "LOCK TABLES " + ", ".join(f"{t.q} WRITE" for t in tables)
-        conn = self._guard(operation, lambda c: (run(c, lock), c)[1])
-        if self._worker is None:
-            self._worker = ThreadPoolExecutor(1, thread_name_prefix="venomqa-mysql-counters")
+
+        def send(conn: Any) -> Any:
+            cur = conn.cursor()
+            try:
+                cur.execute(f"{lock}; {batch}")  # returns with the first statement's result
+            except BaseException:
+                cur.close()
+                raise
+            return cur
+
+        self._lowering = self._guard(operation, send)
         self._lowering_tables = [t.name for t in tables]
-        self._lowering = self._worker.submit(_unlock_after, conn, batch)
 
     def _settle(self, quietly: bool = False) -> None:
-        """Wait for the counters a rollback is still setting back (``_lower_counters``); a
-        StoreError when that failed (unless ``quietly``)."""
+        """Read the rest of the batch ``_lower_counters`` left on the wire (waiting for the
+        ALTERs to finish); a StoreError when one failed (unless ``quietly``)."""
         import pymysql
 
-        job, self._lowering = self._lowering, None
-        if job is None:
+        cur, self._lowering = self._lowering, None
+        if cur is None:
             return
+        sets: list[list[tuple[Any, ...]]] = []
         try:
-            sets = job.result()
+            while cur.nextset():
+                if cur.description is not None:
+                    sets.append(list(cur.fetchall()))
+            cur.close()
         except pymysql.Error as exc:
+            with contextlib.suppress(Exception):  # the lock outlives a failed ALTER
+                run(cur.connection, "UNLOCK TABLES")
             if quietly:
                 return
             names = ", ".join(repr(n) for n in self._lowering_tables)
@@ -729,16 +737,6 @@ _LOST = {2006, 2013, 2055}
 def _is_lost(conn: Any, exc: Exception) -> bool:
     code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
     return code in _LOST or not conn.open
-
-
-def _unlock_after(conn: Any, batch: str) -> list[list[tuple[Any, ...]]]:
-    """Run ``batch`` (which ends the connection's ``LOCK TABLES``); on an error, unlock."""
-    try:
-        return run(conn, batch)
-    except BaseException:
-        with contextlib.suppress(Exception):
-            run(conn, "UNLOCK TABLES")
-        raise
 
 
 def _text(value: Any) -> str:
