@@ -174,56 +174,65 @@ def driver_rollbacks(store: MySQLStore, api: Any, database: str, rows: int) -> d
     return out
 
 
-def counter_rounds(store: MySQLStore, api: Any, rows: int, rng: random.Random) -> dict[str, float]:
-    """The counter-lowering case: rollback alone and rollback + the API's next insert, with the
-    counter set back after (deferred) and before (synchronous) the rollback returns; updates
-    only for comparison; one ALTER TABLE alone. Counts next inserts that got another id."""
-    out: dict[str, float] = {}
+def alter_round(api: Any, rows: int) -> float:
+    """One ``ALTER TABLE ... AUTO_INCREMENT`` that lowers the counter (no store set up)."""
+    with api.cursor() as cur:
+        cur.execute("INSERT INTO items (name, qty) VALUES ('a', 1)")
+        cur.execute("DELETE FROM items WHERE id > %s", (rows,))
+        return timed(lambda: cur.execute(f"ALTER TABLE items AUTO_INCREMENT = {rows + 1}"))
 
-    def rollback_round(inserts: bool) -> float:
+
+def counter_rounds(store: MySQLStore, api: Any, rows: int, rng: random.Random) -> dict[str, float]:
+    """The counter-lowering case, the variants interleaved round by round (so they share the
+    machine's load): a 10-row branch of updates only (no counter moves); the 10-row branch
+    with 3 inserts rolled back with the counter set back after (deferred) and before
+    (synchronous) the rollback returns; and the time from the rollback's start until the
+    API's next single-row insert is done, sent at once or after 2 ms (the explorer's and the
+    HTTP request's own work), in both ways. Counts next inserts that got another id."""
+    wrong = 0
+
+    def rollback_round(inserts: bool, defer: bool) -> float:
+        store._defer_counters = defer
         token = store.checkpoint()
         branch(api, rows, 10, rng, inserts=inserts)
         store.fingerprint()
         return timed(lambda: store.rollback(token))
 
-    wrong = 0
-
-    def next_insert_round() -> float:
+    def next_insert_round(defer: bool, pause: float) -> float:
         nonlocal wrong
+        store._defer_counters = defer
         token = store.checkpoint()
         branch(api, rows, 10, rng)
         store.fingerprint()
         with api.cursor() as cur:
             start = time.perf_counter()
             store.rollback(token)
+            if pause:
+                time.sleep(pause)
             cur.execute("INSERT INTO items (name, qty) VALUES ('next', 1)")
             elapsed = time.perf_counter() - start
             wrong += cur.lastrowid != token.counters[0]
         store.rollback(token)
         return elapsed
 
-    for defer, mode in ((True, "deferred"), (False, "sync")):
-        store._defer_counters = defer
-        rollback_round(True)
-        out[f"rollback_10_{mode}"] = median(lambda: rollback_round(True))
-        next_insert_round()
-        out[f"next_insert_{mode}"] = median(next_insert_round)
+    series: dict[str, Callable[[], float]] = {
+        "rollback_10_updates": lambda: rollback_round(False, True),
+        "rollback_10_deferred": lambda: rollback_round(True, True),
+        "rollback_10_sync": lambda: rollback_round(True, False),
+        "next_insert_deferred": lambda: next_insert_round(True, 0),
+        "next_insert_sync": lambda: next_insert_round(False, 0),
+        "next_insert_2ms_deferred": lambda: next_insert_round(True, 0.002),
+        "next_insert_2ms_sync": lambda: next_insert_round(False, 0.002),
+    }
+    samples: dict[str, list[float]] = {key: [] for key in series}
+    for round_ in range(ROUNDS + 1):
+        for key, fn in series.items():
+            elapsed = fn()
+            if round_:  # the first round warms up
+                samples[key].append(elapsed)
     store._defer_counters = True
-    out["rollback_10_updates"] = median(lambda: rollback_round(False))
+    out = {key: statistics.median(values) for key, values in samples.items()}
     out["wrong_ids"] = wrong
-
-    def alter_round() -> float:
-        token = store.checkpoint()
-        api.cursor().execute("INSERT INTO items (name, qty) VALUES ('a', 1)")
-        api.cursor().execute("DELETE FROM items WHERE name = 'a'")
-        store.fingerprint()
-        elapsed = timed(
-            lambda: api.cursor().execute(f"ALTER TABLE items AUTO_INCREMENT = {token.counters[0]}")
-        )
-        store.rollback(token)
-        return elapsed
-
-    out["alter_alone"] = median(alter_round)
     return out
 
 
@@ -245,6 +254,7 @@ def measure_size(rows: int) -> dict[str, float]:
             )
             api.cursor().execute("DROP TABLE items_copy")
         out["copy"] = statistics.median(copies)
+        out["alter_alone"] = median(lambda: alter_round(api, rows))
         store = MySQLStore(dsn=dsn)
         store.setup()
         try:
@@ -287,7 +297,7 @@ def main() -> None:
     figures = {rows: measure_size(rows) for rows in SIZES}
     small, large = (figures[s] for s in SIZES)
     print(f"MySQL store, medians of {ROUNDS} rounds; sizes {SIZES[0]:.0e} / {SIZES[1]:.0e}")
-    print(f"{'':48} {'1e4 rows':>12} {'1e6 rows':>12} {'ratio':>7}")
+    print(f"{'':52} {'1e4 rows':>12} {'1e6 rows':>12} {'ratio':>7}")
     rows = [
         ("baseline: full table copy (CREATE TABLE AS)", "copy"),
         ("checkpoint", "checkpoint"),
@@ -296,8 +306,10 @@ def main() -> None:
         ("rollback of a 10-row branch, 3 inserts", "rollback_10"),
         ("  same, counter set back after (deferred)", "rollback_10_deferred"),
         ("  same, counter set back before (synchronous)", "rollback_10_sync"),
-        ("  deferred + the API's next insert done", "next_insert_deferred"),
-        ("  synchronous + the API's next insert done", "next_insert_sync"),
+        ("  deferred, until the API's next insert is done", "next_insert_deferred"),
+        ("  synchronous, until the API's next insert is done", "next_insert_sync"),
+        ("  deferred, same with 2 ms of other work first", "next_insert_2ms_deferred"),
+        ("  synchronous, same with 2 ms of other work first", "next_insert_2ms_sync"),
         ("ALTER TABLE items AUTO_INCREMENT = n alone", "alter_alone"),
         ("rollback of a 100-row branch", "rollback_100"),
         ("rollback of 10 updated rows, PyMySQL", "driver_pymysql"),
@@ -305,10 +317,10 @@ def main() -> None:
     ]
     for label, key in rows:
         if key not in small:
-            print(f"{label:48} (not installed)")
+            print(f"{label:52} (not installed)")
             continue
         ratio = large[key] / small[key]
-        print(f"{label:48} {ms(small[key]):>12} {ms(large[key]):>12} {ratio:6.2f}x")
+        print(f"{label:52} {ms(small[key]):>12} {ms(large[key]):>12} {ratio:6.2f}x")
     for kind in ("insert", "update"):
         for size, fig in figures.items():
             print(
