@@ -51,7 +51,7 @@ from venomqa.explorer._shrink import shrink_path
 from venomqa.explorer._trail import ReplayMismatch
 from venomqa.explorer._work import Fired, FireTask, Judged
 from venomqa.explorer.options import ExploreOptions
-from venomqa.explorer.search import Arrival, Route, State, Steps, Strategy
+from venomqa.explorer.search import Arrival, Hops, Route, State, Steps, Strategy
 from venomqa.interrupts import signal_name
 from venomqa.models.actions import Invariant
 from venomqa.models.graph import NodeChecker
@@ -138,6 +138,9 @@ class Engine:
         self._touched: set[tuple[str, str]] = set()
         self._context_keys: set[str] = set()
         self._calibrations = [0 if options.learn else _CALIBRATIONS] * len(self.moves)
+        #: Fires planned and not fired yet (whether each calibrates), calibrating ones per move.
+        self._planned: dict[tuple[Hops, int], bool] = {}
+        self._calibrating_ahead = [0] * len(self.moves)
         self._rng = random.Random(options.seed)
         self._frontier = 0
         self._depth_now = 0
@@ -177,13 +180,19 @@ class Engine:
         """The strategy will fire these moves from these states next, in this order."""
         if not self.executor.plans_ahead:
             return
-        calibrations = self._calibrations
-        self.executor.plan(
-            [
-                FireTask(state.route.hops, index, state.node, calibrations[index] < _CALIBRATIONS)
-                for state, index in fires
-            ]
-        )
+        calibrations, ahead, planned = self._calibrations, self._calibrating_ahead, self._planned
+        tasks: list[FireTask] = []
+        for state, index in fires:
+            hops = state.route.hops
+            if (hops, index) in planned:
+                continue
+            # the first fires of a move calibrate: as many as are still to come, counting those
+            # planned already, so a planned fire calibrates exactly when it will have to
+            calibrate = calibrations[index] + ahead[index] < _CALIBRATIONS
+            planned[(hops, index)] = calibrate
+            ahead[index] += calibrate
+            tasks.append(FireTask(hops, index, state.node, calibrate))
+        self.executor.plan(tasks)
 
     def release_checkpoints(self) -> None:
         """Release every checkpoint the search took (not the roots, which the callers own)."""
@@ -234,6 +243,8 @@ class Engine:
         """Key the initial state (again, after a restart) and check it."""
         self.passes += 1
         self.executor.drop_plans()
+        self._planned.clear()
+        self._calibrating_ahead = [0] * len(self.moves)
         self._states.clear()
         for column in self._edges:
             del column[:]
@@ -277,6 +288,8 @@ class Engine:
         """Fire move ``index`` in ``source`` (see ``Search.fire``)."""
         self._check_limits()
         calibrate = self._calibrations[index] < _CALIBRATIONS
+        if self._planned and self._planned.pop((route.hops, index), False):
+            self._calibrating_ahead[index] -= 1
         try:
             fired = self.executor.fire(FireTask(route.hops, index, source.node, calibrate, anchor))
         except ReplayMismatch as mismatch:

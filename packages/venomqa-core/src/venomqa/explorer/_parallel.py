@@ -159,6 +159,13 @@ class _Worker:
                 self._jobs.append(job)
             self._wake.notify()
 
+    def hurry(self, job: _Job[object]) -> None:
+        """Move ``job`` to the front of the jobs not started (if it is still among them)."""
+        with self._wake:
+            if job in self._jobs:
+                self._jobs.remove(job)
+                self._jobs.appendleft(job)
+
     def withdraw(self) -> list[_Job[object]]:
         """Take back the jobs not started yet."""
         with self._wake:
@@ -290,6 +297,8 @@ class Workers:
             self._give(job, self._holder.get(task.hops) or self._roomiest(task.hops), first=True)
         elif job.worker < 0:  # planned, not started yet: its state's fires go first
             self._give_group(task.hops, self._roomiest(task.hops), first=True)
+        elif not job.started:  # waiting behind other fires of its worker: it goes next
+            self._workers[job.worker].hurry(job)
         fired = self._wait(job)
         assert isinstance(fired, Fired)
         fired.worker = job.worker
