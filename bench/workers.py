@@ -15,28 +15,38 @@ command (interpreter, copies, API start-up and shutdown included); speedup = tim
 against the N = 1 runs of the same rounds; the target is speedup >= 0.8 x N on the exploration
 time. Also transitions per second and states per hour.
 
+On Ray (``--backend ray``): workers 2..N are Ray actors (venomqa-ray), on the cluster at
+``--address`` or, without one, on a local cluster started for the benchmark on 127.0.0.1 the way
+the tests start theirs (tests/ray/_support_ray_cluster.py) and stopped at its end; N = 1 runs
+without Ray (there is no worker to place), so the speedups are against the same one-world runs.
+
 Run: hatch run python bench/workers.py [--workers 1,2,4,8] [--rounds 3] [--latency 0.02]
+     [--backend ray [--address HOST:PORT]]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 PYTHON = sys.executable
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "shared"))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "shared"))
 
 from flags_project import make_project  # noqa: E402
 
 
-def run_once(folder: Path, workers: int) -> dict[str, Any]:
+def run_once(folder: Path, workers: int, backend: Sequence[str] = ()) -> dict[str, Any]:
     report = folder / f"report-{workers}.json"
     started = time.perf_counter()
     done = subprocess.run(
@@ -47,6 +57,7 @@ def run_once(folder: Path, workers: int) -> dict[str, Any]:
             "run",
             "--workers",
             str(workers),
+            *(backend if workers > 1 else ()),
             "-q",
             "--no-console",
             "--report",
@@ -73,24 +84,48 @@ def run_once(folder: Path, workers: int) -> dict[str, Any]:
     }
 
 
+@contextmanager
+def backend_options(backend: str, address: str | None) -> Iterator[list[str]]:
+    """The ``venomqa run`` options that put workers 2..N on ``backend``; for Ray without an
+    address, a local cluster for the duration."""
+    if backend == "local":
+        yield []
+        return
+    if address is not None:
+        yield ["--backend", backend, "--address", address]
+        return
+    sys.path.insert(0, str(ROOT / "tests" / "ray"))
+    from _support_ray_cluster import local_cluster
+
+    with local_cluster() as cluster:
+        print(f"ray: a local cluster at {cluster.address}", flush=True)
+        yield ["--backend", backend, "--address", cluster.address]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", default="1,2,4,8")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--flags", type=int, default=6)
     parser.add_argument("--latency", type=float, default=0.02)
+    parser.add_argument("--backend", default="local", help="where workers 2..N run: local, ray")
+    parser.add_argument("--address", help="the Ray cluster (default: start a local one)")
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
     if 1 not in counts:
         counts.insert(0, 1)
     runs: dict[int, list[dict[str, Any]]] = {n: [] for n in counts}
-    with tempfile.TemporaryDirectory(prefix="venomqa-workers-") as tmp:
+    print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    with (
+        tempfile.TemporaryDirectory(prefix="venomqa-workers-") as tmp,
+        backend_options(args.backend, args.address) as backend,
+    ):
         folder = Path(tmp)
         make_project(folder, args.flags, args.latency)
         for round_number in range(args.rounds):
             shift = round_number % len(counts)
             for n in counts[shift:] + counts[:shift]:
-                runs[n].append(run_once(folder, n))
+                runs[n].append(run_once(folder, n, backend))
                 print(
                     f"round {round_number + 1}: --workers {n}: "
                     f"{runs[n][-1]['explore']:.2f} s exploring, {runs[n][-1]['wall']:.2f} s in all",
@@ -111,7 +146,8 @@ def main() -> None:
     print(
         f"\nflags API, {args.flags} flags, {args.latency * 1000:.0f} ms per request: "
         f"{reference['states']} states, {reference['transitions']} transitions; "
-        f"medians of {args.rounds} rounds"
+        f"workers 2..N on {args.backend}; medians of {args.rounds} rounds; "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     print(
         f"{'workers':>7} {'explore s':>9} {'speedup':>7} {'target':>6} {'wall s':>7} "
