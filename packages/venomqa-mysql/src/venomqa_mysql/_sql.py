@@ -18,8 +18,9 @@ Objects, all named ``_venomqa_*`` so they are easy to recognise and to remove:
   anything it compares a digest of the tracked tables' catalog entries (creation time, InnoDB
   table id: DDL and TRUNCATE change them) with ``sig``/``n`` and refuses with SQLSTATE 45000
   when they differ. It does not set AUTO_INCREMENT counters back (that is DDL, which the store
-  sends after it: ``MySQLStore._lower_counters``); when a counter is not ``a<i>`` it returns
-  one row, the indices of those tables (``'0,3'``).
+  sends after it: ``MySQLStore._lower_counters``); when the tracked tables have any, it
+  returns one row: the indices of the tables whose counter is not ``a<i>`` (``'0,3'``, or
+  ``''``).
 """
 
 from __future__ import annotations
@@ -219,7 +220,7 @@ def rollback_proc_ddl(tables: Sequence[TableInfo], innodb: str | None) -> str:
             for t in counted
         )
         # (the counters read before the replay: putting rows back never moves one)
-        body.append(f"IF CONCAT_WS(',', {moved}) <> '' THEN SELECT CONCAT_WS(',', {moved}); END IF")
+        body.append(f"SELECT CONCAT_WS(',', {moved})")
     return (
         f"CREATE PROCEDURE {ROLLBACK_PROC}({', '.join(params)}) MODIFIES SQL DATA BEGIN "
         + "; ".join(body)

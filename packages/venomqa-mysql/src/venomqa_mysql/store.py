@@ -151,6 +151,9 @@ class MySQLStore:
         self._seen: list[int] = []
         self._hash = 0
         self._rows = ChangedRows([])
+        #: Per tracked table, the log ids of the inserts read (ascending), to foresee which
+        #: counters a rollback will set back.
+        self._inserts: list[list[int]] = []
         #: Let ``rollback()`` return before its ALTERs end (``_lower_counters``); False: after.
         self._defer_counters = True
         #: The cursor whose results after the first (the ALTERs) are still on the wire.
@@ -225,7 +228,7 @@ class MySQLStore:
             self._settle(quietly=True)  # read what a rollback left on the wire first
             conn, self._conn, self._root = self._conn, None, None
             self._tokens.reset()
-            self._seen, self._hash = [], 0
+            self._seen, self._hash, self._inserts = [], 0, []
             self._rows = ChangedRows([])
             with contextlib.suppress(Exception):
                 conn.close()
@@ -278,6 +281,9 @@ class MySQLStore:
             t.name: c for t, c in zip(self._tracked, token.counters, strict=True) if c is not None
         }
         self._rows.undo_above(token.positions)
+        for inserts, position in zip(self._inserts, token.positions, strict=True):
+            while inserts and inserts[-1] > position:
+                inserts.pop()
         self._tokens.rolled_back_to(token)
 
     def release(self, token: Any) -> None:
@@ -448,6 +454,7 @@ class MySQLStore:
         self._expected = catalog
         self._floor = {t.name: c for t, c in zip(tables, counters, strict=True) if c is not None}
         self._seen, self._hash = [0] * len(tables), 0
+        self._inserts = [[] for _ in tables]
         self._root = MySQLToken(new_serial(), tuple(self._seen), 0, tuple(counters))
 
     def _innodb_table(self, conn: Any) -> str | None:
@@ -528,10 +535,67 @@ class MySQLStore:
     def _call_rollback(
         self, token: MySQLToken, operation: str, check: bool = True, defer: bool = False
     ) -> None:
-        sets = self._guard(operation, lambda c: run(c, self.rollback_sql(token, check)))
-        if sets:  # the indices of the tables whose AUTO_INCREMENT counter must go back
-            moved = [self._tracked[int(i)] for i in _text(sets[-1][0][0]).split(",")]
-            self._lower_counters(moved, token, operation, defer)
+        """Replay the logs back to ``token``, then set moved AUTO_INCREMENT counters back
+        (``_lower_counters``). With ``defer``, the counters of the tables the logs read so far
+        show inserts into are locked and set back in the rollback's own batch."""
+        self._settle()  # (its catalog read updates what rollback_sql checks)
+        sql = self.rollback_sql(token, check)
+        foreseen = [
+            t
+            for t in self._tracked
+            if defer
+            and token.counters[t.index] is not None
+            and self._inserts[t.index]
+            and self._inserts[t.index][-1] > token.positions[t.index]
+        ]
+        if not foreseen:
+            sets = self._guard(operation, lambda c: run(c, sql))
+            moved = self._moved(sets[-1]) if sets else []
+            if moved:
+                self._lower_counters(moved, token, operation, defer)
+            return
+        lock, batch = self._counter_sql(foreseen, token)
+
+        def send(conn: Any) -> tuple[Any, list[TableInfo]]:
+            cur = conn.cursor()
+            try:
+                cur.execute(f"{sql}; {lock}; {batch}")
+                while cur.description is None:  # the barrier's results
+                    if not cur.nextset():
+                        raise StoreError(
+                            f"{operation} on {self._where}: the rollback procedure returned "
+                            "no row (was it replaced?)",
+                            store=self.name,
+                        )
+                moved = self._moved(list(cur.fetchall()))  # the procedure's row
+                cur.nextset()  # the CALL's status
+                cur.nextset()  # LOCK TABLES granted: the ALTERs come after
+            except BaseException:
+                cur.close()
+                raise
+            return cur, moved
+
+        self._lowering, moved = self._guard(operation, send)
+        self._lowering_tables = [t.name for t in foreseen]
+        missed = [t for t in moved if t not in foreseen]  # inserts not read yet, failed ones
+        if missed:
+            self._settle()
+            self._lower_counters(missed, token, operation, defer)
+
+    def _moved(self, rows: list[tuple[Any, ...]]) -> list[TableInfo]:
+        """The tables named by the procedure's row of moved counters (``'0,3'``)."""
+        text = _text(rows[0][0]) if rows and rows[0][0] is not None else ""
+        return [self._tracked[int(i)] for i in text.split(",") if i]
+
+    def _counter_sql(self, tables: list[TableInfo], token: MySQLToken) -> tuple[str, str]:
+        """``LOCK TABLES`` of ``tables`` and the batch that sets their counters back to the
+        token's, unlocks and reads the catalog (ALTER changes CREATE_TIME)."""
+        lock = "LOCK TABLES " + ", ".join(f"{t.q} WRITE" for t in tables)
+        alters = "; ".join(
+            f"ALTER TABLE {t.q} AUTO_INCREMENT = {int(token.counters[t.index] or 1)}"
+            for t in tables
+        )
+        return lock, f"{alters}; UNLOCK TABLES; {self._catalog_sql}"
 
     def _lower_counters(
         self, tables: list[TableInfo], token: MySQLToken, operation: str, defer: bool
@@ -545,18 +609,14 @@ class MySQLStore:
         lock is granted (every read and write of those tables by anyone else now waits for
         the ALTERs), while the server goes on with the rest. VenomQA's next operation reads
         the rest first (``_settle``). Only ``information_schema`` can show the old counter in
-        between (its reads do not wait for table locks)."""
-        alters = "; ".join(
-            f"ALTER TABLE {t.q} AUTO_INCREMENT = {int(token.counters[t.index] or 1)}"
-            for t in tables
-        )
-        batch = f"{alters}; UNLOCK TABLES; {self._catalog_sql}"  # ALTER changes CREATE_TIME
+        between (its reads do not wait for table locks). ``_call_rollback`` puts the same
+        batch after the replay in one round trip when it foresees the tables."""
+        lock, batch = self._counter_sql(tables, token)
         if not defer:
             self._expected = self._parse_catalog(
                 self._guard(operation, lambda c: run(c, batch))[-1]
             )
             return
-        lock = "LOCK TABLES " + ", ".join(f"{t.q} WRITE" for t in tables)
 
         def send(conn: Any) -> Any:
             cur = conn.cursor()
@@ -628,6 +688,8 @@ class MySQLStore:
                     else {k: plain(v) for k, v in zip(names, row[3 + width :], strict=True)}
                 )
                 entries.append((int(row[0]), old, new))
+                if old is None:
+                    self._inserts[table.index].append(int(row[0]))
             self._rows.apply(table.index, entries)
             self._seen[table.index] = entries[-1][0]
         self._hash = (self._hash + delta) & _MASK
