@@ -7,11 +7,13 @@ up, yields a ``RayCluster`` (``address`` = ``127.0.0.1:PORT``, ``client_address`
 ``ray://127.0.0.1:PORT``), and at the end sends SIGTERM to that ``ray start`` process, which stops
 every process of this cluster (and only those: ``ray stop`` would stop every Ray instance of the
 machine). Processes of the cluster still there after the grace period are killed by pid.
+Token authentication is off for it (``RAY_AUTH_MODE=disabled``), whatever ``~/.ray`` holds.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -64,11 +66,25 @@ def cluster_processes(temp_dir: Path) -> list[int]:
     return [int(pid) for pid in found.stdout.split() if int(pid) != os.getpid()]
 
 
+def worker_ports(taken: list[int]) -> int:
+    """The first of 401 ports for the cluster's workers: below the kernel's ephemeral range
+    (where ``free_ports`` found the others), clear of ``taken``."""
+    try:
+        ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral = 32768
+    while True:
+        low = random.randrange(10000, max(10001, ephemeral - 401))
+        if not any(low <= port <= low + 400 for port in taken):
+            return low
+
+
 @contextmanager
 def local_cluster(num_cpus: int = 4) -> Iterator[RayCluster]:
     temp_dir = Path(tempfile.mkdtemp(prefix="vqray-", dir="/tmp"))  # short: socket paths
-    gcs, client, node, objects, agent, agent_grpc, metrics, runtime_env, low = free_ports(9)
-    low = min(low, 65000)  # a private range of worker ports: 400 from there
+    ports = free_ports(8)
+    gcs, client, node, objects, agent, agent_grpc, metrics, runtime_env = ports
+    low = worker_ports(ports)
     log = open(temp_dir / "ray-start.log", "w")  # noqa: SIM115 (closed below)
     command = [
         *ray_command(),
@@ -92,7 +108,12 @@ def local_cluster(num_cpus: int = 4) -> Iterator[RayCluster]:
         f"--temp-dir={temp_dir}",
     ]
     process = subprocess.Popen(
-        command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "RAY_ADDRESS": ""}
+        command,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        # a token in ~/.ray/auth_token (left by any local ray.init) must not turn token
+        # authentication on for this cluster: its drivers connect by address, without a token
+        env={**os.environ, "RAY_ADDRESS": "", "RAY_AUTH_MODE": "disabled"},
     )
     try:
         _wait_ready(process, temp_dir, gcs)

@@ -48,7 +48,8 @@ def test_without_an_address_a_private_local_ray_runs_the_workers(tmp_path: Path)
             cwd=tmp_path,
             capture_output=True,
             text=True,
-            env=PLUGIN_ENV,
+            # a new local Ray writes a token to ~/.ray/auth_token: keep it out of the real home
+            env={**PLUGIN_ENV, "HOME": str(tmp_path)},
             timeout=600,
         )
 

@@ -84,7 +84,9 @@ def connected(address: str | None) -> Iterator[ModuleType]:
         ray.init(address=chosen, **options)
     except (Exception, SystemExit) as exc:  # Ray exits the process when the GCS never answers
         raise InfrastructureError(
-            f"cannot connect to the Ray cluster at {chosen}: {exc or type(exc).__name__}"
+            f"cannot connect to the Ray cluster at {chosen}: {exc or type(exc).__name__} "
+            "(a cluster with token authentication needs RAY_AUTH_MODE=token and its token in "
+            "this process's environment, as for any Ray driver)"
         ) from exc
     try:
         yield ray
