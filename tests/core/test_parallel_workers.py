@@ -35,6 +35,7 @@ from venomqa.stores.sqlite import SQLiteStore
 from venomqa.world import World
 
 DEPTH = 6
+REPORT = ("--report", "json:r.json")
 
 
 def make_blog_db(db: Path) -> None:
@@ -182,12 +183,23 @@ def report_summary(path: Path) -> dict[str, Any]:
     }
 
 
-def test_venomqa_run_with_workers_gives_what_one_worker_gives(blog_db: Path) -> None:
+@pytest.mark.parametrize("backend", ["local", "processes"])
+def test_venomqa_run_with_workers_gives_what_one_worker_gives(blog_db: Path, backend: str) -> None:
     folder = blog_db.parent
     write_project(folder, blog_db)
     before = dump(blog_db)
     one = venomqa("run", "--workers", "1", "--report", "json:one.json", "-q", cwd=folder)
-    three = venomqa("run", "--workers", "3", "--report", "json:three.json", "-q", cwd=folder)
+    three = venomqa(
+        "run",
+        "--workers",
+        "3",
+        "--backend",
+        backend,
+        "--report",
+        "json:three.json",
+        "-q",
+        cwd=folder,
+    )
     assert one.returncode == 1, one.stdout + one.stderr  # the seeded bugs
     assert three.returncode == 1, three.stdout + three.stderr
     assert report_summary(folder / "three.json") == report_summary(folder / "one.json")
@@ -208,12 +220,13 @@ def api_processes(folder: Path) -> list[str]:
     ]
 
 
-def test_ctrl_c_stops_every_worker_and_leaves_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["local", "processes"])
+def test_ctrl_c_stops_every_worker_and_leaves_nothing(tmp_path: Path, backend: str) -> None:
     make_project(tmp_path, flags=10, latency=0.02)  # 1,024 states: minutes of work
     db = tmp_path / "flags.db"
     before = dump(db)
     process = subprocess.Popen(
-        [sys.executable, "-m", "venomqa", "run", "--workers", "3", "--report", "json:r.json"],
+        [sys.executable, "-m", "venomqa", "run", "--workers", "3", "--backend", backend, *REPORT],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -242,6 +255,16 @@ def test_ctrl_c_stops_every_worker_and_leaves_nothing(tmp_path: Path) -> None:
     assert dump(db) == before
     assert copies_beside(db) == []
     assert [p for p in api_processes(tmp_path) if "flags_api.py" in p] == []
+    processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert "spawn_main" not in processes  # no worker process of the processes backend is left
+
+
+def test_an_unknown_backend_is_refused_naming_the_known_ones(blog_db: Path) -> None:
+    folder = blog_db.parent
+    write_project(folder, blog_db)
+    refused = venomqa("run", "--workers", "2", "--backend", "cloud", cwd=folder)
+    assert refused.returncode == 2
+    assert "--backend cloud: unknown backend; use one of local, processes" in refused.stderr
 
 
 def test_workers_without_a_command_or_a_copyable_store_are_refused(blog_db: Path) -> None:

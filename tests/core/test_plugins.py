@@ -497,7 +497,7 @@ def test_plugins_list_json(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     }
     assert all(set(entry) == keys for entry in listed.values())
     assert listed["builtin"]["distribution"] == "venomqa-core"
-    assert listed["builtin"]["backends"] == ["local"]
+    assert listed["builtin"]["backends"] == ["local", "processes"]
     assert listed["goodplug"] == {
         "name": "goodplug",
         "distribution": "venomqa-goodplug",

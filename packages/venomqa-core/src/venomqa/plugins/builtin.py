@@ -30,8 +30,9 @@ def venomqa_register_reporters() -> list[type]:
 @hookimpl
 def venomqa_register_backends() -> list[type]:
     from venomqa.parallel import LocalBackend
+    from venomqa.parallel_processes import ProcessBackend
 
-    return [LocalBackend]
+    return [LocalBackend, ProcessBackend]
 
 
 @hookimpl
