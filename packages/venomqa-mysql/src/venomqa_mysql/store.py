@@ -11,9 +11,9 @@ triggers that fill it inside the writer's own transaction, and a rollback proced
   TRUNCATE touched a tracked table, replays the logs back to the token in one transaction
   (foreign-key checks off, VenomQA's triggers silent) and deletes those entries: O(rows
   changed). AUTO_INCREMENT counters that moved go back with ``ALTER TABLE`` so ids repeat;
-  that DDL runs after the rollback returns, under ``LOCK TABLES ... WRITE`` taken before it
-  returns (one more round trip), so the API's next statement on the table waits for it
-  (``_lower_counters``).
+  that DDL runs on after the rollback returns, under ``LOCK TABLES ... WRITE`` granted before
+  it returns (in the same round trip when the inserts were read from the logs, else one
+  more), so the API's next statement on the table waits for it (``_lower_counters``).
 - ``fingerprint()``: a content hash relative to setup, kept up to date from the 64-bit row
   hashes the triggers store with every entry: O(rows changed since the previous read), never a
   scan. Counters are not part of it.
