@@ -3,19 +3,20 @@
 For tables of 1e4 and 1e6 rows, a branch changes 10 rows (5 updates, 3 inserts, 2 deletes) or
 100 rows (50/30/20) through a separate connection, committing each statement like an API would;
 then the store rolls it back (inserts move the AUTO_INCREMENT counter, so every rollback also
-sets it back). The counter-lowering case is shown explicitly: a 10-row branch of updates only
-(no counter moves), the 10-row branch with 3 inserts with the counter set back after the
-rollback returns (the default: LOCK TABLES, then ALTER TABLE in a worker thread) and before it
-returns (``_defer_counters = False``), the time until the API's very next single-row INSERT
-(sent the moment the rollback returns) is done in both ways, checking it got the repeated id,
-and one ``ALTER TABLE ... AUTO_INCREMENT`` alone. Prints medians of several rounds for
-checkpoint, fingerprint and rollback; the
-extra time the triggers add to a single-row INSERT and UPDATE (mean per statement of 1000 inside
-a transaction that is rolled back; rounds alternate without and with the store set up, and the
-median of the per-round differences is reported); the baseline a copy-per-checkpoint design
-pays (one full table copy, CREATE TABLE ... SELECT) with the ratio; and the same rollback (of 10
-updated rows) sent through PyMySQL and through mysqlclient (the C driver), when it is installed.
-Needs MariaDB or MySQL at 127.0.0.1:3306 (root, no password). No asserts. About two minutes.
+sets it back). The counter-lowering case is shown explicitly, its variants interleaved round
+by round: a 10-row branch of updates only (no counter moves); the 10-row branch with 3 inserts
+with the counter set back after the rollback returns (the default: LOCK TABLES granted, the
+ALTER TABLE still running on the server) and before it returns (``_defer_counters = False``);
+the time until the API's next single-row INSERT is done, sent at once or after 2 ms of other
+work, in both ways, counting inserts that did not get the repeated id; and one ``ALTER TABLE
+... AUTO_INCREMENT`` alone, before the store is set up. Prints medians of several rounds for
+checkpoint, fingerprint and rollback; the extra time the triggers add to a single-row INSERT
+and UPDATE (mean per statement of 1000 inside a transaction that is rolled back; rounds
+alternate without and with the store set up, and the median of the per-round differences is
+reported); the baseline a copy-per-checkpoint design pays (one full table copy, CREATE TABLE
+... SELECT) with the ratio; and the same rollback (of 10 updated rows) sent through PyMySQL and
+through mysqlclient (the C driver), when it is installed.
+Needs MariaDB or MySQL at 127.0.0.1:3306 (root, no password). No asserts. About a minute.
 
 Run: hatch run python bench/mysql.py
 """
