@@ -187,15 +187,15 @@ class _Worker:
         return self._thread.is_alive()
 
     def _main(self) -> None:
-        with ExitStack() as stack:
-            try:
-                self.runner = self._prepare(stack)
-            except BaseException as exc:  # reported to the coordinator, which stops the run
-                self.failure = exc
-                self.ready.set()
-                return
-            self.ready.set()
-            self._serve()
+        try:
+            with ExitStack() as stack:
+                try:
+                    self.runner = self._prepare(stack)
+                finally:
+                    self.ready.set()
+                self._serve()
+        except BaseException as exc:  # setting up or closing the world: the coordinator raises it
+            self.failure = exc
 
     def _serve(self) -> None:
         runner = self.runner
@@ -263,6 +263,9 @@ class Workers:
                     interrupted = interrupted or exc
         if interrupted is not None:
             raise interrupted
+        failures = [w.failure for w in self._workers if w.failure is not None]
+        if failures:  # a worker's world could not be closed (its stores are not back)
+            raise failures[0]
 
     # -- the Executor protocol -----------------------------------------------------------------
 
