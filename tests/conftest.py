@@ -31,6 +31,7 @@ _OURS = (
     "venomqa-reporters",
     "venomqa-mysql",
     "venomqa-celery",
+    "venomqa-ray",
 )
 
 
