@@ -88,8 +88,8 @@ def run_once(folder: Path, workers: int, backend: Sequence[str] = ()) -> dict[st
 def backend_options(backend: str, address: str | None) -> Iterator[list[str]]:
     """The ``venomqa run`` options that put workers 2..N on ``backend``; for Ray without an
     address, a local cluster for the duration."""
-    if backend == "local":
-        yield []
+    if backend != "ray":
+        yield [] if backend == "local" else ["--backend", backend]
         return
     if address is not None:
         yield ["--backend", backend, "--address", address]
@@ -108,7 +108,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--flags", type=int, default=6)
     parser.add_argument("--latency", type=float, default=0.02)
-    parser.add_argument("--backend", default="local", help="where workers 2..N run: local, ray")
+    parser.add_argument("--backend", default="local", help="where workers 2..N run: local, processes, ray")
     parser.add_argument("--address", help="the Ray cluster (default: start a local one)")
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",")]

@@ -381,11 +381,14 @@ class Workers:
             self._give(job, worker, first=first)
 
     def _roomiest(self, hops: Hops) -> _Worker:
-        """The worker with the fewest fires to do; among those, the one whose last state shares
-        the longest path prefix with ``hops`` (fewer replays)."""
+        """Among the workers with at most one state's fires more to do than the least busy, the
+        one whose last state shares the longest path prefix with ``hops`` (siblings go to one
+        worker: it reaches each from their parent's checkpoint, one replayed move instead of a
+        whole path), then the least busy."""
         least = min(w.load for w in self._workers)
-        idle = [w for w in self._workers if w.load <= least]
-        return max(idle, key=lambda w: (_shared(w.last_hops, hops), -w.number))
+        slack = len(self._backlog.get(hops, ())) or 1
+        near = [w for w in self._workers if w.load <= least + slack]
+        return max(near, key=lambda w: (_shared(w.last_hops, hops), -w.load, -w.number))
 
     def _give(self, job: _Job[object], worker: _Worker, *, first: bool = False) -> None:
         if job.task is not None:
