@@ -108,7 +108,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--flags", type=int, default=6)
     parser.add_argument("--latency", type=float, default=0.02)
-    parser.add_argument("--backend", default="local", help="where workers 2..N run: local, processes, ray")
+    parser.add_argument(
+        "--backend", default="local", help="where workers 2..N run: local, processes, ray"
+    )
     parser.add_argument("--address", help="the Ray cluster (default: start a local one)")
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
