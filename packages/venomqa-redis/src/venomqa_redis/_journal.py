@@ -15,10 +15,13 @@ does hold a copy of the tracked keys' values, so only its owner may read it. It 
 temporary file, flushed to disk and renamed into place, so it is either the old or the new file,
 whole, even after a power cut.
 
-Format (binary, since DUMP payloads are): the line ``VENOMQA-REDIS-JOURNAL 1``, one line of JSON
-(where, prefix, config, when and by which process, the number of keys or null before the
-baseline), then per key ``>IIq`` (key length, DUMP length, expiry in unix ms or -1), the key and
-the DUMP, then ``END``. Writing and reading cost O(size of the tracked keys).
+Format (binary, since DUMP payloads are): the line ``VENOMQA-REDIS-JOURNAL 2``, one line of JSON
+(where, prefix, config, when and by which process, the number of keys n or null before the
+baseline), then in columns: n key lengths (little-endian uint32), n DUMP lengths (uint32), n
+expiries (int64, unix ms or -1), every key, every DUMP, then ``END``. Columns, so that writing
+100,000 keys is a few calls over lists (``Baseline``), not a Python step per key. Version 1 (per
+key ``>IIq``, the key, the DUMP), written by earlier releases, is still read. Writing and reading
+cost O(size of the tracked keys).
 """
 
 from __future__ import annotations
@@ -27,14 +30,50 @@ import hashlib
 import json
 import os
 import struct
+import sys
 import time
-from collections.abc import Mapping
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-_MAGIC = b"VENOMQA-REDIS-JOURNAL 1\n"
+_MAGIC = b"VENOMQA-REDIS-JOURNAL 2\n"
+_MAGIC_V1 = b"VENOMQA-REDIS-JOURNAL 1\n"
 _TRAILER = b"END"
 _RECORD = struct.Struct(">IIq")
+_LENGTH, _EXPIRY = "I", "q"
+assert array(_LENGTH).itemsize == 4 and array(_EXPIRY).itemsize == 8
+
+
+class Baseline(Mapping[bytes, tuple[bytes, int]]):
+    """A baseline held as three parallel lists (keys, DUMPs, expiries), as ``write_journal``
+    writes it: built from them without a step per key. Looking a key up builds an index once."""
+
+    def __init__(self, keys: Sequence[bytes], dumps: Sequence[bytes], expiries: Sequence[int]):
+        if not len(keys) == len(dumps) == len(expiries):
+            raise ValueError("a baseline needs as many DUMPs and expiries as keys")
+        self.keys_, self.dumps, self.expiries = keys, dumps, expiries
+        self._index: dict[bytes, int] | None = None
+
+    @classmethod
+    def of(cls, baseline: Mapping[bytes, tuple[bytes, int]]) -> Baseline:
+        if isinstance(baseline, Baseline):
+            return baseline
+        keys = list(baseline)
+        values = [baseline[key] for key in keys]
+        return cls(keys, [dump for dump, _ in values], [expire_at for _, expire_at in values])
+
+    def __getitem__(self, key: bytes) -> tuple[bytes, int]:
+        if self._index is None:
+            self._index = {k: i for i, k in enumerate(self.keys_)}
+        i = self._index[key]
+        return self.dumps[i], self.expiries[i]
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.keys_)
+
+    def __len__(self) -> int:
+        return len(self.keys_)
 
 
 class DamagedJournal(ValueError):
@@ -81,8 +120,15 @@ def write_journal(path: Path, journal: Journal, *, describe: Mapping[str, str]) 
         "keys": None if baseline is None else len(baseline),
     }
     parts = [_MAGIC, json.dumps(header).encode(), b"\n"]
-    for key, (dump, expire_at) in (baseline or {}).items():
-        parts += (_RECORD.pack(len(key), len(dump), expire_at), key, dump)
+    if baseline is not None:
+        columns = Baseline.of(baseline)
+        parts += (
+            _little(array(_LENGTH, map(len, columns.keys_))).tobytes(),
+            _little(array(_LENGTH, map(len, columns.dumps))).tobytes(),
+            _little(array(_EXPIRY, columns.expiries)).tobytes(),
+            *columns.keys_,
+            *columns.dumps,
+        )
     parts.append(_TRAILER)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
@@ -101,13 +147,15 @@ def read_journal(path: Path) -> Journal | None:
         data = path.read_bytes()
     except FileNotFoundError:
         return None
-    if not data.startswith(_MAGIC) or not data.endswith(_TRAILER):
+    version = 2 if data.startswith(_MAGIC) else 1 if data.startswith(_MAGIC_V1) else None
+    if version is None or not data.endswith(_TRAILER):
         raise DamagedJournal(f"{path} is not a complete VenomQA Redis journal")
     try:
         end = data.index(b"\n", len(_MAGIC))
         header = json.loads(data[len(_MAGIC) : end])
         count = header["keys"]
-        baseline = None if count is None else _records(memoryview(data), end + 1, int(count))
+        read = _columns if version == 2 else _records
+        baseline = None if count is None else read(memoryview(data), end + 1, int(count))
         config = header["config"]
         return Journal(
             None if config is None else str(config),
@@ -138,6 +186,37 @@ def _records(data: memoryview, offset: int, count: int) -> dict[bytes, tuple[byt
     if offset != len(data) - len(_TRAILER):
         raise ValueError(f"expected {count} keys, the records end at byte {offset}")
     return baseline
+
+
+def _columns(data: memoryview, offset: int, count: int) -> dict[bytes, tuple[bytes, int]]:
+    """Version 2: the three columns, then the keys, then the DUMPs."""
+    key_lengths, dump_lengths = array(_LENGTH), array(_LENGTH)
+    expiries = array(_EXPIRY)
+    for column in (key_lengths, dump_lengths, expiries):
+        size = column.itemsize * count
+        if offset + size > len(data):
+            raise ValueError(f"expected {count} keys, the file ends in their lengths")
+        column.frombytes(data[offset : offset + size])
+        _little(column)
+        offset += size
+    keys = []
+    for length in key_lengths:
+        keys.append(bytes(data[offset : offset + length]))
+        offset += length
+    baseline: dict[bytes, tuple[bytes, int]] = {}
+    for key, length, expire_at in zip(keys, dump_lengths, expiries, strict=True):
+        baseline[key] = (bytes(data[offset : offset + length]), expire_at)
+        offset += length
+    if offset != len(data) - len(_TRAILER):
+        raise ValueError(f"expected {count} keys, the records end at byte {offset}")
+    return baseline
+
+
+def _little(column: array) -> array:  # type: ignore[type-arg]
+    """``column`` in little-endian byte order (swapped in place on a big-endian machine)."""
+    if sys.byteorder == "big":
+        column.byteswap()
+    return column
 
 
 def _sync_directory(directory: Path) -> None:

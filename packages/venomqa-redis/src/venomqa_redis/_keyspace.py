@@ -24,22 +24,23 @@ pipelines above. The calls read ahead: a thread sends the next call as soon as a
 cursor) arrives, at most ``READ_AHEAD`` replies ahead, so the server's work on one step and
 VenomQA's on the previous one overlap instead of adding up (``_read_ahead``).
 
-A string's digest can wait: ``Entry.digest`` is None for strings read by ``scan_images`` at setup,
-and ``digest_of`` computes it from the DUMP when it is first needed (when the key changes, see
-``_shadow``), so setup does no per-key hashing. Other types are digested at once: their canonical
-content is read anyway, since once they change what they held at setup exists nowhere else.
+A string's digest can wait: ``Entry.digest`` is None for strings read at setup, and ``digest_of``
+computes it from the DUMP when it is first needed (when the key changes, see ``_shadow``), so
+setup does no per-key hashing. ``scan_entries`` even hands the script's replies of strings to the
+shadow as they are (no object per key, see ``_shadow``). Other types are digested at once: their
+canonical content is read anyway, since once they change what they held at setup exists nowhere
+else.
 """
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import marshal
 import queue
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
-from contextlib import closing, contextmanager, suppress
+from contextlib import closing, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,60 +129,68 @@ def scan_images(client: Any, prefix: bytes) -> dict[bytes, Image]:
     return found
 
 
-def scan_entries(client: Any, prefix: bytes) -> dict[bytes, Entry]:
+def scan_entries(
+    client: Any, prefix: bytes, strings: Callable[[list[Any]], None] | None = None
+) -> dict[bytes, Entry]:
     """Every key under ``prefix`` as an entry: strings with their digest left to ``digest_of``,
-    other types digested from a canonical read (see the module docstring)."""
+    other types digested from a canonical read (see the module docstring). Given ``strings``,
+    the strings read by the SCAN script go to it instead, as script replies holding strings only
+    (the cursor, then key, type, DUMP and expiry per key; what ``Shadow.load_strings`` takes)."""
     steps = _script_steps(client, prefix)
     entries: dict[bytes, Entry] = {}
     compound: dict[bytes, Image | None] = {}
-    with _collector_paused():  # 2e5 new objects that all stay: collecting them finds nothing
-        try:
-            _fill(client, prefix, steps, entries, compound)
-        finally:
-            if steps is not None:
-                steps.close()  # stops the reading thread
+    if strings is None:
+
+        def strings(reply: list[Any]) -> None:
+            for i in range(1, len(reply), 4):
+                entries[reply[i]] = Entry(Image(b"string", reply[i + 2], reply[i + 3]), None)
+
+    try:
+        if steps is None:
+            _fill_from_pipelines(client, prefix, entries, compound)
+        else:
+            _split(steps, strings, compound)
+    finally:
+        if steps is not None:
+            steps.close()  # stops the reading thread
     for key, entry in entries_for(client, compound).items():
         assert entry is not None
         entries[key] = entry
     return entries
 
 
-def _fill(
-    client: Any,
-    prefix: bytes,
-    steps: Iterator[list[Any]] | None,
-    entries: dict[bytes, Entry],
+def _fill_from_pipelines(
+    client: Any, prefix: bytes, entries: dict[bytes, Entry], compound: dict[bytes, Image | None]
+) -> None:
+    """Sort a pipelined read (where scripts are refused) into strings and the rest."""
+    for key, image in scan_images(client, prefix).items():
+        if image.type == b"string":
+            entries[key] = Entry(image, None)
+        else:
+            compound[key] = image
+
+
+def _split(
+    steps: Iterator[list[Any]],
+    strings: Callable[[list[Any]], None],
     compound: dict[bytes, Image | None],
 ) -> None:
-    """Sort the script's replies (or, if None, a pipelined read) into strings and the rest."""
-    if steps is None:
-        for key, image in scan_images(client, prefix).items():
-            if image.type == b"string":
-                entries[key] = Entry(image, None)
+    """Hand each script reply to ``strings`` whole when it holds strings only (the common case:
+    no Python step per key), else its strings alone, the rest to ``compound``."""
+    string = b"string"
+    for reply in steps:
+        kinds = reply[2::4]
+        if kinds.count(string) == len(kinds) and set(map(type, reply[4::4])) <= {int}:
+            strings(reply)
+            continue
+        only: list[Any] = [reply[0]]
+        for i in range(1, len(reply), 4):
+            kind = _as_bytes(reply[i + 1])
+            if kind == string:
+                only += (reply[i], string, reply[i + 2], int(reply[i + 3]))
             else:
-                compound[key] = image
-    else:
-        string = b"string"
-        for reply in steps:  # one loop, no intermediate dict: this is setup's whole cost
-            for i in range(1, len(reply), 4):
-                kind = _as_bytes(reply[i + 1])
-                image = Image(kind, reply[i + 2], int(reply[i + 3]))
-                if kind == string:
-                    entries[reply[i]] = Entry(image, None)
-                else:
-                    compound[reply[i]] = image
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector (as it was before, afterwards)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+                compound[reply[i]] = Image(kind, reply[i + 2], int(reply[i + 3]))
+        strings(only)
 
 
 def _script_steps(client: Any, prefix: bytes) -> Generator[list[Any], None, None] | None:

@@ -11,6 +11,13 @@ Being relative to setup, it needs no digest of a key that never changes: a strin
 is digested (from its DUMP, ``digest_of``) only when it is first replaced.
 A heap of expiry times finds keys whose TTL ran out but that Redis has not reclaimed yet.
 
+Strings read at setup by the SCAN script are kept compact (``load_strings``): the script's own
+reply values in three parallel lists (key, DUMP, expiry) and a key -> position map, built with
+slices and ``zip`` rather than a Python step per key. An ``Entry`` is built only for a key that is
+read (``get``), and a key leaves that setup layer for ``entries`` once it is updated, so untouched
+keys cost no object each. ``setup_columns`` hands the setup state to the journal in the same
+columnar form.
+
 Once ``baseline()`` is called (at the end of setup), every update also keeps the key's entry at
 setup (``initial``: its entry before its first update; None if it did not exist) and notes the
 key in a set that ``take_changed()`` hands over and empties: that is all ``changed_records()``
@@ -22,40 +29,131 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
+from collections.abc import Iterator, Sequence
+from itertools import count
 
-from venomqa_redis._keyspace import Entry, digest_of
+from venomqa_redis._keyspace import Entry, Image, digest_of
 
 _MASK = (1 << 64) - 1
+
+
+_STRING = b"string"
 
 
 class Shadow:
     """key -> Entry for every tracked key that exists."""
 
     def __init__(self) -> None:
+        #: Keys loaded one by one (``load``) or updated since setup; see ``get`` for the rest.
         self.entries: dict[bytes, Entry] = {}
+        #: The setup layer (``load_strings``): parallel lists and each key's position in them.
+        self._keys: list[bytes] = []
+        self._dumps: list[bytes] = []
+        self._expiries: list[int] = []
+        self._position: dict[bytes, int] = {}
+        #: Setup-layer keys updated since (they live in ``entries`` now, or nowhere if deleted).
+        self._moved: set[bytes] = set()
         self.total = 0
         #: From ``baseline()`` on: the entry at setup of every key updated since (None = absent).
         self.initial: dict[bytes, Entry | None] = {}
-        self._expiries: list[tuple[int, bytes]] = []
+        self._expiries_heap: list[tuple[int, bytes]] = []
         self._changed: set[bytes] = set()
         self._tracking = False
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return len(self.entries) + len(self._position) - len(self._moved)
 
     def get(self, key: bytes) -> Entry | None:
-        return self.entries.get(key)
+        entry = self.entries.get(key)
+        if entry is not None or not self._position:
+            return entry
+        return self._layer_entry(key)
+
+    def _layer_entry(self, key: bytes) -> Entry | None:
+        """``key``'s entry in the setup layer (None if it is not there or was updated since)."""
+        position = self._position.get(key)
+        if position is None or key in self._moved:
+            return None
+        image = Image(_STRING, self._dumps[position], int(self._expiries[position]))
+        return Entry(image, None)
+
+    def tracked_keys(self) -> Iterator[bytes]:
+        """Every key the shadow holds. O(keys)."""
+        yield from self.entries
+        moved = self._moved
+        yield from (key for key in self._keys if key not in moved)
+
+    def same_image(self, key: bytes, image: Image | None) -> bool:
+        """Whether ``key`` holds ``image`` (None: whether it is absent), building no entry."""
+        entry = self.entries.get(key)
+        if entry is None and self._position:
+            position = self._position.get(key)
+            if position is not None and key not in self._moved:
+                return (
+                    image is not None
+                    and image.dump == self._dumps[position]
+                    and image.expire_at == self._expiries[position]
+                )
+        if entry is None or image is None:
+            return entry is None and image is None
+        return entry.same_as(image)
 
     def load(self, key: bytes, entry: Entry) -> None:
         """Add a key read at setup, before ``baseline()``: the setup state is the fingerprint's
         zero, so nothing is added to the hash (and no digest is needed yet). O(1)."""
         self.entries[key] = entry
         if entry.image.expire_at >= 0:
-            heapq.heappush(self._expiries, (entry.image.expire_at, key))
+            heapq.heappush(self._expiries_heap, (entry.image.expire_at, key))
+
+    def load_strings(self, reply: Sequence[object]) -> None:
+        """Add the string keys of one SCAN script reply (the cursor, then key, type, DUMP and
+        expiry per key; every type ``b"string"``, expiries ints), before ``baseline()``. O(keys in
+        the reply), in slices and ``zip`` (no Python step per key but for keys with a TTL)."""
+        keys: list[bytes] = reply[1::4]  # type: ignore[assignment]
+        expiries: list[int] = reply[4::4]  # type: ignore[assignment]
+        start = len(self._keys)
+        self._keys += keys
+        self._dumps += reply[3::4]  # type: ignore[arg-type]
+        self._expiries += expiries
+        self._position.update(zip(keys, count(start)))
+        if len(self._position) != len(self._keys):  # SCAN may return a key twice
+            self._drop_repeats()
+        timed = [(e, key) for key, e in zip(keys, expiries, strict=True) if e >= 0]
+        if timed:
+            self._expiries_heap += timed
+            heapq.heapify(self._expiries_heap)
+
+    def _drop_repeats(self) -> None:
+        """Keep each setup-layer key once, at its latest position (rare: O(layer))."""
+        keep = sorted(self._position.values())
+        self._keys = [self._keys[i] for i in keep]
+        self._dumps = [self._dumps[i] for i in keep]
+        self._expiries = [self._expiries[i] for i in keep]
+        self._position = dict(zip(self._keys, count()))
+
+    def setup_columns(self) -> tuple[list[bytes], list[bytes], list[int]]:
+        """Every key's setup image as parallel lists: keys, DUMPs, expiries (what the journal
+        writes). The setup layer's lists as they are, plus the keys loaded one by one."""
+        keys, dumps, expiries = list(self._keys), list(self._dumps), list(self._expiries)
+        position = self._position
+        for key, entry in self.entries.items():
+            if key not in position and key not in self.initial:
+                keys.append(key)
+                dumps.append(entry.image.dump)
+                expiries.append(entry.image.expire_at)
+        for key, old in self.initial.items():
+            if old is not None and key not in position:
+                keys.append(key)
+                dumps.append(old.image.dump)
+                expiries.append(old.image.expire_at)
+        return keys, dumps, expiries
 
     def put(self, key: bytes, entry: Entry | None) -> None:
         """Replace ``key``'s entry (None removes it) and update the content hash."""
         old = self.entries.pop(key, None)
+        if old is None and key in self._position and key not in self._moved:
+            old = self._layer_entry(key)
+            self._moved.add(key)
         if self._tracking:
             if key not in self.initial:
                 self.initial[key] = old
@@ -66,7 +164,7 @@ class Shadow:
             self.entries[key] = entry
             self.total = (self.total + digest_of(key, entry)) & _MASK
             if entry.image.expire_at >= 0:
-                heapq.heappush(self._expiries, (entry.image.expire_at, key))
+                heapq.heappush(self._expiries_heap, (entry.image.expire_at, key))
 
     def baseline(self) -> None:
         """The shadow now holds the setup state: from here on, remember what each key was."""
@@ -77,7 +175,7 @@ class Shadow:
 
     def setup_entry(self, key: bytes) -> Entry | None:
         """``key``'s entry at setup (None if it did not exist then)."""
-        return self.initial[key] if key in self.initial else self.entries.get(key)
+        return self.initial[key] if key in self.initial else self.get(key)
 
     def take_changed(self) -> set[bytes]:
         """The keys updated since the previous call (or since ``baseline()``)."""
@@ -87,9 +185,9 @@ class Shadow:
     def expired(self, now_ms: int) -> set[bytes]:
         """Keys whose expiry is before ``now_ms`` (Redis may not have reclaimed them yet)."""
         due: set[bytes] = set()
-        while self._expiries and self._expiries[0][0] < now_ms:
-            expire_at, key = heapq.heappop(self._expiries)
-            entry = self.entries.get(key)
+        while self._expiries_heap and self._expiries_heap[0][0] < now_ms:
+            expire_at, key = heapq.heappop(self._expiries_heap)
+            entry = self.get(key)
             if entry is not None and entry.image.expire_at == expire_at:
                 due.add(key)
         return due
@@ -99,4 +197,7 @@ class Shadow:
 
     def type_counts(self) -> dict[str, int]:
         counts = Counter(e.image.type.decode(errors="replace") for e in self.entries.values())
+        layer = len(self._position) - len(self._moved)
+        if layer:
+            counts["string"] += layer
         return dict(sorted(counts.items()))

@@ -75,6 +75,7 @@ from venomqa_redis._connection import (
 )
 from venomqa_redis._errors import SETUP, STORE_NAME, driver_errors, is_forbidden
 from venomqa_redis._journal import (
+    Baseline,
     Journal,
     default_state_dir,
     journal_path,
@@ -208,8 +209,9 @@ class RedisStore:
                 self._check_version()
                 repair_leftovers(self._client, self._journal_path, self._prefix, self._scope)
                 self._start_tracking()
-                for key, entry in scan_entries(client, self._prefix).items():
-                    self._shadow.load(key, entry)
+                shadow = self._shadow
+                for key, entry in scan_entries(client, self._prefix, shadow.load_strings).items():
+                    shadow.load(key, entry)
                 self._shadow.baseline()
                 self._setup_ms = self._server_ms()
             self._write_journal(with_baseline=True)
@@ -450,8 +452,7 @@ class RedisStore:
         """Journal the configuration to restore and (``with_baseline``) the keys' setup entries."""
         baseline = None
         if with_baseline:
-            entries = self._shadow.entries
-            baseline = {key: (e.image.dump, e.image.expire_at) for key, e in entries.items()}
+            baseline = Baseline(*self._shadow.setup_columns())
         journal = Journal(self._saved_config, baseline, started=self._started)
         describe = {"where": self._where, "prefix": self._prefix.decode(errors="backslashreplace")}
         try:
@@ -611,11 +612,10 @@ class RedisStore:
         """Compare every tracked key with the shadow: O(keys in the database)."""
         client = self._client
         images: dict[bytes, Image | None] = dict(scan_images(client, self._prefix))
-        for key in self._shadow.entries:
+        for key in self._shadow.tracked_keys():
             images.setdefault(key, None)
-        changed = {
-            k: img for k, img in images.items() if not _image_matches(self._shadow.get(k), img)
-        }
+        same = self._shadow.same_image
+        changed = {k: img for k, img in images.items() if not same(k, img)}
         self._apply(entries_for(client, changed))
         self._pending = set()
         self._full_diff_needed = False
@@ -737,12 +737,6 @@ def _same(a: Entry | None, b: Entry | None) -> bool:
     if a is None or b is None:
         return a is b
     return a.same_as(b.image)
-
-
-def _image_matches(entry: Entry | None, image: Image | None) -> bool:
-    if entry is None or image is None:
-        return entry is None and image is None
-    return entry.same_as(image)
 
 
 def _config_set_again_if_stale(client: Any, value: str) -> None:

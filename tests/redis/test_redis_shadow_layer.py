@@ -1,0 +1,115 @@
+"""The shadow's compact setup layer (strings kept as the SCAN script's replies, an Entry built only
+when a key is read or updated) and the columnar journal it writes: both must answer exactly like
+entries loaded one by one, including repeated keys from SCAN, TTLs, updates and deletions; and a
+journal of the earlier per-key format must still be read."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+from venomqa_redis._journal import Baseline, Journal, read_journal, write_journal
+from venomqa_redis._keyspace import Entry, Image, digest_of
+from venomqa_redis._shadow import Shadow
+
+
+def reply(*keys: tuple[bytes, bytes, int]) -> list[object]:
+    out: list[object] = [b"0"]
+    for key, dump, expire_at in keys:
+        out += [key, b"string", dump, expire_at]
+    return out
+
+
+def string(dump: bytes, expire_at: int = -1) -> Entry:
+    return Entry(Image(b"string", dump, expire_at), None)
+
+
+def loaded(*replies: list[object]) -> tuple[Shadow, Shadow]:
+    """The same replies in a layered shadow and in one loaded key by key (the reference)."""
+    layered, reference = Shadow(), Shadow()
+    for r in replies:
+        layered.load_strings(r)
+        for i in range(1, len(r), 4):
+            reference.load(r[i], string(r[i + 2], r[i + 3]))  # type: ignore[arg-type]
+    layered.baseline()
+    reference.baseline()
+    return layered, reference
+
+
+def same(a: Shadow, b: Shadow, keys: list[bytes]) -> None:
+    assert len(a) == len(b)
+    assert sorted(a.tracked_keys()) == sorted(b.tracked_keys())
+    assert a.fingerprint() == b.fingerprint()
+    assert a.type_counts() == b.type_counts()
+    for key in keys:
+        assert a.get(key) == b.get(key)
+        assert a.setup_entry(key) == b.setup_entry(key)
+
+
+def test_the_setup_layer_answers_like_entries_loaded_one_by_one() -> None:
+    first = reply((b"a", b"A", -1), (b"b", b"B", 5_000), (b"c", b"C", -1))
+    second = reply((b"d", b"D", 1_000), (b"b", b"B2", 6_000))  # SCAN may repeat a key
+    layered, reference = loaded(first, second)
+    keys = [b"a", b"b", b"c", b"d", b"zz"]
+    same(layered, reference, keys)
+    assert layered.get(b"b") == string(b"B2", 6_000)
+    assert layered.same_image(b"a", Image(b"string", b"A", -1))
+    assert not layered.same_image(b"a", Image(b"string", b"A", 7))
+    assert not layered.same_image(b"a", None) and layered.same_image(b"zz", None)
+    assert layered.expired(5_500) == reference.expired(5_500) == {b"d"}
+
+    for shadow in (layered, reference):
+        shadow.put(b"a", string(b"A2"))
+        shadow.put(b"c", None)
+        shadow.put(b"e", string(b"E", 9_000))
+        shadow.put(b"a", string(b"A3"))
+    same(layered, reference, [*keys, b"e"])
+    assert layered.take_changed() == reference.take_changed() == {b"a", b"c", b"e"}
+    assert layered.setup_entry(b"c") == string(b"C")
+    assert not layered.same_image(b"c", Image(b"string", b"C", -1))
+    assert layered.expired(10_000) == reference.expired(10_000) == {b"b", b"e"}
+
+    layered.put(b"a", string(b"A"))  # back to what it held: the fingerprint is 0 again
+    layered.put(b"c", string(b"C"))
+    layered.put(b"e", None)
+    assert layered.fingerprint() == f"{0:016x}"
+    assert digest_of(b"a", layered.get(b"a") or string(b"")) == digest_of(b"a", string(b"A"))
+
+
+def test_setup_columns_hold_every_key_as_it_was_at_setup() -> None:
+    layered, _ = loaded(reply((b"a", b"A", -1), (b"b", b"B", 5_000)))
+    compound = Entry(Image(b"hash", b"H", -1), 1, b"")
+    gone = Entry(Image(b"list", b"L", 3), 2, b"")
+    layered2 = Shadow()
+    layered2.load_strings(reply((b"a", b"A", -1), (b"b", b"B", 5_000)))
+    layered2.load(b"h", compound)
+    layered2.load(b"l", gone)
+    layered2.baseline()
+    layered2.put(b"a", string(b"changed"))
+    layered2.put(b"l", None)
+    layered2.put(b"new", string(b"N"))
+    keys, dumps, expiries = layered2.setup_columns()
+    assert sorted(zip(keys, dumps, expiries, strict=True)) == [
+        (b"a", b"A", -1),
+        (b"b", b"B", 5_000),
+        (b"h", b"H", -1),
+        (b"l", b"L", 3),
+    ]
+    assert list(Baseline(*layered.setup_columns()).items()) == [
+        (b"a", (b"A", -1)),
+        (b"b", (b"B", 5_000)),
+    ]
+
+
+def test_the_journal_round_trips_columns_and_still_reads_version_1(tmp_path: Path) -> None:
+    path = tmp_path / "j.journal"
+    columns = Baseline([b"k\x00\xff", b""], [b"\x00dump\n", b""], [1_700_000_000_000, -1])
+    write_journal(path, Journal("AKE", columns, started=1.5, pid=3), describe={"where": "x"})
+    expected = {b"k\x00\xff": (b"\x00dump\n", 1_700_000_000_000), b"": (b"", -1)}
+    assert read_journal(path) == Journal("AKE", expected, started=1.5, pid=3)
+
+    record = struct.Struct(">IIq")
+    body = b"".join(record.pack(len(k), len(d), e) + k + d for k, (d, e) in expected.items())
+    header = b'{"config": "AKE", "started": 1.5, "pid": 3, "keys": 2}\n'
+    path.write_bytes(b"VENOMQA-REDIS-JOURNAL 1\n" + header + body + b"END")
+    assert read_journal(path) == Journal("AKE", expected, started=1.5, pid=3)
