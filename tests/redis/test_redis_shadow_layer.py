@@ -7,30 +7,31 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
+from typing import Any
 
 from venomqa_redis._journal import Baseline, Journal, read_journal, write_journal
-from venomqa_redis._keyspace import Entry, Image, digest_of
+from venomqa_redis._keyspace import Entry, Image, digest_of, scan_entries, scan_images
 from venomqa_redis._shadow import Shadow
 
+Columns = tuple[list[bytes], list[bytes], list[int]]
 
-def reply(*keys: tuple[bytes, bytes, int]) -> list[object]:
-    out: list[object] = [b"0"]
-    for key, dump, expire_at in keys:
-        out += [key, b"string", dump, expire_at]
-    return out
+
+def reply(*keys: tuple[bytes, bytes, int]) -> Columns:
+    """One script call's strings as ``Shadow.load_strings`` takes them."""
+    return [k for k, _, _ in keys], [d for _, d, _ in keys], [e for _, _, e in keys]
 
 
 def string(dump: bytes, expire_at: int = -1) -> Entry:
     return Entry(Image(b"string", dump, expire_at), None)
 
 
-def loaded(*replies: list[object]) -> tuple[Shadow, Shadow]:
+def loaded(*replies: Columns) -> tuple[Shadow, Shadow]:
     """The same replies in a layered shadow and in one loaded key by key (the reference)."""
     layered, reference = Shadow(), Shadow()
     for r in replies:
-        layered.load_strings(r)
-        for i in range(1, len(r), 4):
-            reference.load(r[i], string(r[i + 2], r[i + 3]))  # type: ignore[arg-type]
+        layered.load_strings(*r)
+        for key, dump, expire_at in zip(*r, strict=True):
+            reference.load(key, string(dump, expire_at))
     layered.baseline()
     reference.baseline()
     return layered, reference
@@ -81,7 +82,7 @@ def test_setup_columns_hold_every_key_as_it_was_at_setup() -> None:
     compound = Entry(Image(b"hash", b"H", -1), 1, b"")
     gone = Entry(Image(b"list", b"L", 3), 2, b"")
     layered2 = Shadow()
-    layered2.load_strings(reply((b"a", b"A", -1), (b"b", b"B", 5_000)))
+    layered2.load_strings(*reply((b"a", b"A", -1), (b"b", b"B", 5_000)))
     layered2.load(b"h", compound)
     layered2.load(b"l", gone)
     layered2.baseline()
@@ -113,3 +114,31 @@ def test_the_journal_round_trips_columns_and_still_reads_version_1(tmp_path: Pat
     header = b'{"config": "AKE", "started": 1.5, "pid": 3, "keys": 2}\n'
     path.write_bytes(b"VENOMQA-REDIS-JOURNAL 1\n" + header + body + b"END")
     assert read_journal(path) == Journal("AKE", expected, started=1.5, pid=3)
+
+
+def test_setup_reads_mixed_keys_into_the_layer_like_the_per_key_form(store_db: Any) -> None:
+    pipe = store_db.pipeline(transaction=False)
+    for i in range(2_500):  # three script calls, each with strings, TTLs and other types
+        pipe.set(f"s:{i}", f"v{i}")
+        if i % 7 == 0:
+            pipe.set(f"t:{i}", i, px=600_000)
+        if i % 11 == 0:
+            pipe.hset(f"h:{i}", "f", i)
+            pipe.rpush(f"l:{i}", i, i + 1)
+            pipe.expire(f"l:{i}", 600)
+    pipe.execute()
+    images = scan_images(store_db, b"")  # the per-key form of the same script
+
+    shadow = Shadow()
+    for key, entry in scan_entries(store_db, b"", shadow.load_strings).items():
+        assert entry.image.type != b"string"
+        shadow.load(key, entry)
+    shadow.baseline()
+    assert len(shadow) == len(images) and set(shadow.tracked_keys()) == images.keys()
+    for key, image in images.items():
+        assert shadow.same_image(key, image)
+        entry = shadow.get(key)
+        assert entry is not None and entry.image == image
+    plain = scan_entries(store_db, b"")  # no layer: every key an Entry
+    assert {k: e.image for k, e in plain.items()} == images
+    assert shadow.type_counts() == {"hash": 228, "list": 228, "string": 2_500 + 358}

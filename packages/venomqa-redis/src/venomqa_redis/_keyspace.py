@@ -89,24 +89,56 @@ def scan_keys(client: Any, prefix: bytes) -> Iterator[bytes]:
     yield from client.scan_iter(match=match_pattern(prefix), count=1000)
 
 
-#: ARGV: cursor, MATCH pattern, COUNT. Returns the next cursor, then (key, type, DUMP, expiry)
-#: for every key of that SCAN step that still exists.
+#: ARGV: cursor, MATCH pattern, COUNT, database number ('' if unknown), form ('' or 'compact').
+#: Returns the next cursor, then (key, type, DUMP, expiry) for every key of that SCAN step that
+#: still exists; in the compact form (setup's: every element of a reply costs the server, the
+#: transfer and the parser), {cursor, keys, DUMPs, extras} where extras is (0-based position,
+#: type, expiry) for each key that is not a string or has a TTL. While the database holds no key
+#: with a TTL (INFO keyspace: ``expires=0``; with no number, every database), the expiry is -1
+#: without a PEXPIRETIME per key (a third of the script's time): a script runs atomically, so
+#: that holds for every key of the call.
 _SCAN_SCRIPT = """
 local kinds = {[0] = 'string', [1] = 'list', [2] = 'set', [3] = 'zset', [4] = 'hash',
   [5] = 'zset', [9] = 'hash', [10] = 'list', [11] = 'set', [12] = 'zset', [13] = 'hash',
   [14] = 'list', [15] = 'stream', [16] = 'hash', [17] = 'zset', [18] = 'list',
   [19] = 'stream', [20] = 'set', [21] = 'stream'}
+local info = redis.call('INFO', 'keyspace')
+local timed
+if ARGV[4] == '' then
+  timed = string.find(info, 'expires=[1-9]') ~= nil
+else
+  timed = string.match(info, 'db' .. ARGV[4] .. ':keys=%d+,expires=0[^%d]') == nil
+end
 local step = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])
 local out = {step[1]}
+local keys, dumps, extras = {}, {}, {}
+local compact = ARGV[5] == 'compact'
 for _, key in ipairs(step[2]) do
   local dump = redis.call('DUMP', key)
   if dump then
     local kind = kinds[string.byte(dump, 1)] or redis.call('TYPE', key)['ok']
-    out[#out + 1] = key
-    out[#out + 1] = kind
-    out[#out + 1] = dump
-    out[#out + 1] = redis.call('PEXPIRETIME', key)
+    local expire_at = -1
+    if timed then
+      expire_at = redis.call('PEXPIRETIME', key)
+    end
+    if compact then
+      keys[#keys + 1] = key
+      dumps[#dumps + 1] = dump
+      if kind ~= 'string' or expire_at ~= -1 then
+        extras[#extras + 1] = #keys - 1
+        extras[#extras + 1] = kind
+        extras[#extras + 1] = expire_at
+      end
+    else
+      out[#out + 1] = key
+      out[#out + 1] = kind
+      out[#out + 1] = dump
+      out[#out + 1] = expire_at
+    end
   end
+end
+if compact then
+  return {step[1], keys, dumps, extras}
 end
 return out
 """
@@ -129,21 +161,23 @@ def scan_images(client: Any, prefix: bytes) -> dict[bytes, Image]:
     return found
 
 
-def scan_entries(
-    client: Any, prefix: bytes, strings: Callable[[list[Any]], None] | None = None
-) -> dict[bytes, Entry]:
+#: Strings as parallel lists: keys, DUMPs, expiries (what ``Shadow.load_strings`` takes).
+Strings = Callable[[list[bytes], list[bytes], list[int]], None]
+
+
+def scan_entries(client: Any, prefix: bytes, strings: Strings | None = None) -> dict[bytes, Entry]:
     """Every key under ``prefix`` as an entry: strings with their digest left to ``digest_of``,
     other types digested from a canonical read (see the module docstring). Given ``strings``,
-    the strings read by the SCAN script go to it instead, as script replies holding strings only
-    (the cursor, then key, type, DUMP and expiry per key; what ``Shadow.load_strings`` takes)."""
-    steps = _script_steps(client, prefix)
+    the strings read by the SCAN script go to it instead, a script call's at a time, as three
+    parallel lists (keys, DUMPs, expiries) taken from the reply without a step per key."""
+    steps = _script_steps(client, prefix, compact=True)
     entries: dict[bytes, Entry] = {}
     compound: dict[bytes, Image | None] = {}
     if strings is None:
 
-        def strings(reply: list[Any]) -> None:
-            for i in range(1, len(reply), 4):
-                entries[reply[i]] = Entry(Image(b"string", reply[i + 2], reply[i + 3]), None)
+        def strings(keys: list[bytes], dumps: list[bytes], expiries: list[int]) -> None:
+            for key, dump, expire_at in zip(keys, dumps, expiries, strict=True):
+                entries[key] = Entry(Image(b"string", dump, expire_at), None)
 
     try:
         if steps is None:
@@ -171,44 +205,59 @@ def _fill_from_pipelines(
 
 
 def _split(
-    steps: Iterator[list[Any]],
-    strings: Callable[[list[Any]], None],
-    compound: dict[bytes, Image | None],
+    steps: Iterator[list[Any]], strings: Strings, compound: dict[bytes, Image | None]
 ) -> None:
-    """Hand each script reply to ``strings`` whole when it holds strings only (the common case:
-    no Python step per key), else its strings alone, the rest to ``compound``."""
+    """Hand the strings of each compact script reply to ``strings``, the rest to ``compound``.
+    Only the keys the reply lists as extras (other types, TTLs) take a Python step each."""
     string = b"string"
-    for reply in steps:
-        kinds = reply[2::4]
-        if kinds.count(string) == len(kinds) and set(map(type, reply[4::4])) <= {int}:
-            strings(reply)
-            continue
-        only: list[Any] = [reply[0]]
-        for i in range(1, len(reply), 4):
-            kind = _as_bytes(reply[i + 1])
+    for _, keys, dumps, extras in steps:
+        expiries = [-1] * len(keys)
+        others: set[int] = set()
+        for j in range(0, len(extras), 3):
+            i, kind, expire_at = int(extras[j]), _as_bytes(extras[j + 1]), int(extras[j + 2])
             if kind == string:
-                only += (reply[i], string, reply[i + 2], int(reply[i + 3]))
+                expiries[i] = expire_at
             else:
-                compound[reply[i]] = Image(kind, reply[i + 2], int(reply[i + 3]))
-        strings(only)
+                compound[keys[i]] = Image(kind, dumps[i], expire_at)
+                others.add(i)
+        if others:
+            kept = [i for i in range(len(keys)) if i not in others]
+            keys = [keys[i] for i in kept]
+            dumps = [dumps[i] for i in kept]
+            expiries = [expiries[i] for i in kept]
+        strings(keys, dumps, expiries)
 
 
-def _script_steps(client: Any, prefix: bytes) -> Generator[list[Any], None, None] | None:
-    """Every reply of the SCAN script over ``prefix``, read ahead (see ``_read_ahead``); None if
-    the server refuses scripts. Close the generator when done with it."""
+def _script_steps(
+    client: Any, prefix: bytes, *, compact: bool = False
+) -> Generator[list[Any], None, None] | None:
+    """Every reply of the SCAN script over ``prefix`` (``compact``: in its compact form), read
+    ahead (see ``_read_ahead``); None if the server refuses scripts. Close the generator when
+    done with it."""
     import redis.exceptions as rex
 
     from venomqa_redis._errors import is_forbidden
 
     script = client.register_script(_SCAN_SCRIPT)
     pattern = match_pattern(prefix)
+    db = _database(client)
+    form = "compact" if compact else ""
     try:
-        first = script(args=[b"0", pattern, SCAN_COUNT])
+        first = script(args=[b"0", pattern, SCAN_COUNT, db, form])
     except rex.ResponseError as exc:
         if not is_forbidden(exc):
             raise
         return None
-    return _read_ahead(first, lambda cursor: script(args=[cursor, pattern, SCAN_COUNT]))
+    return _read_ahead(first, lambda cursor: script(args=[cursor, pattern, SCAN_COUNT, db, form]))
+
+
+def _database(client: Any) -> str:
+    """The number of the database ``client`` works in, '' if it cannot tell."""
+    try:
+        db = client.get_connection_kwargs().get("db", 0)
+    except AttributeError:
+        return ""
+    return str(db) if isinstance(db, int) or str(db).isdigit() else ""
 
 
 #: Script replies fetched ahead of the caller at most (each ~1,000 keys).

@@ -13,7 +13,7 @@ A heap of expiry times finds keys whose TTL ran out but that Redis has not recla
 
 Strings read at setup by the SCAN script are kept compact (``load_strings``): the script's own
 reply values in three parallel lists (key, DUMP, expiry) and a key -> position map, built with
-slices and ``zip`` rather than a Python step per key. An ``Entry`` is built only for a key that is
+list and dict calls rather than a Python step per key. An ``Entry`` is built only for a key that is
 read (``get``), and a key leaves that setup layer for ``entries`` once it is updated, so untouched
 keys cost no object each. ``setup_columns`` hands the setup state to the journal in the same
 columnar form.
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from itertools import count
 
 from venomqa_redis._keyspace import Entry, Image, digest_of
@@ -105,21 +105,19 @@ class Shadow:
         if entry.image.expire_at >= 0:
             heapq.heappush(self._expiries_heap, (entry.image.expire_at, key))
 
-    def load_strings(self, reply: Sequence[object]) -> None:
-        """Add the string keys of one SCAN script reply (the cursor, then key, type, DUMP and
-        expiry per key; every type ``b"string"``, expiries ints), before ``baseline()``. O(keys in
-        the reply), in slices and ``zip`` (no Python step per key but for keys with a TTL)."""
-        keys: list[bytes] = reply[1::4]  # type: ignore[assignment]
-        expiries: list[int] = reply[4::4]  # type: ignore[assignment]
+    def load_strings(self, keys: list[bytes], dumps: list[bytes], expiries: list[int]) -> None:
+        """Add string keys read at setup (parallel lists: keys, DUMPs, expiries), before
+        ``baseline()``. O(keys), in ``list`` and ``dict`` calls: no
+        Python step per key but for keys with a TTL."""
         start = len(self._keys)
         self._keys += keys
-        self._dumps += reply[3::4]  # type: ignore[arg-type]
+        self._dumps += dumps
         self._expiries += expiries
         self._position.update(zip(keys, count(start)))
         if len(self._position) != len(self._keys):  # SCAN may return a key twice
             self._drop_repeats()
-        timed = [(e, key) for key, e in zip(keys, expiries, strict=True) if e >= 0]
-        if timed:
+        if expiries.count(-1) != len(expiries):
+            timed = [(e, key) for key, e in zip(keys, expiries, strict=True) if e >= 0]
             self._expiries_heap += timed
             heapq.heapify(self._expiries_heap)
 
