@@ -9,7 +9,15 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from venomqa_redis._journal import Baseline, Journal, read_journal, write_journal
+import pytest
+from venomqa_redis._journal import (
+    Baseline,
+    DamagedJournal,
+    Journal,
+    JournalWriter,
+    read_journal,
+    write_journal,
+)
 from venomqa_redis._keyspace import Entry, Image, digest_of, scan_entries, scan_images
 from venomqa_redis._shadow import Shadow
 
@@ -142,3 +150,26 @@ def test_setup_reads_mixed_keys_into_the_layer_like_the_per_key_form(store_db: A
     plain = scan_entries(store_db, b"")  # no layer: every key an Entry
     assert {k: e.image for k, e in plain.items()} == images
     assert shadow.type_counts() == {"hash": 228, "list": 228, "string": 2_500 + 358}
+
+
+def test_the_journal_writer_appends_chunks_and_abort_keeps_the_old_file(tmp_path: Path) -> None:
+    path = tmp_path / "j.journal"
+    write_journal(path, Journal("E", None, started=1.0, pid=2), describe={})
+    assert read_journal(path) == Journal("E", None, started=1.0, pid=2)
+
+    writer = JournalWriter(path)
+    writer.add([b"a", b"b"], [b"A", b"B"], [-1, 5])
+    writer.abort()
+    assert read_journal(path) == Journal("E", None, started=1.0, pid=2)
+
+    writer = JournalWriter(path)
+    writer.add([b"a", b"b"], [b"A", b"B"], [-1, 5])
+    writer.add([], [], [])
+    writer.add([b"c", b"a"], [b"C", b"A2"], [7, -1])  # SCAN repeated a: the later one counts
+    writer.finish(Journal("E", None, started=1.0, pid=2), describe={}, baseline=True)
+    baseline = {b"a": (b"A2", -1), b"b": (b"B", 5), b"c": (b"C", 7)}
+    assert read_journal(path) == Journal("E", baseline, started=1.0, pid=2)
+    data = path.read_bytes()
+    path.write_bytes(data[:20] + data[30:])  # a damaged chunk is refused, not half read
+    with pytest.raises(DamagedJournal):
+        read_journal(path)

@@ -15,11 +15,14 @@ does hold a copy of the tracked keys' values, so only its owner may read it. It 
 temporary file, flushed to disk and renamed into place, so it is either the old or the new file,
 whole, even after a power cut.
 
-Format (binary, since DUMP payloads are): the line ``VENOMQA-REDIS-JOURNAL 2``, one line of JSON
-(where, prefix, config, when and by which process, the number of keys n or null before the
-baseline), then in columns: n key lengths (little-endian uint32), n DUMP lengths (uint32), n
-expiries (int64, unix ms or -1), every key, every DUMP, then ``END``. Columns, so that writing
-100,000 keys is a few calls over lists (``Baseline``), not a Python step per key. Version 1 (per
+Format (binary, since DUMP payloads are): the line ``VENOMQA-REDIS-JOURNAL 2``, then chunks of
+keys, each its key count n (little-endian uint32) then in columns: n key lengths (uint32), n DUMP
+lengths (uint32), n expiries (int64, unix ms or -1), every key, every DUMP; then a count of 0,
+one line of JSON (where, prefix, config, when and by which process, the number of keys, or null
+before the baseline) and ``END``. Chunks, so that setup appends each script reply's keys while
+the server reads the next ones (``JournalWriter``) and only the header and the fsync are left
+when the scan ends; columns, so that a chunk is a few calls over lists, not a Python step per
+key. Version 1 (per
 key ``>IIq``, the key, the DUMP), written by earlier releases, is still read. Writing and reading
 cost O(size of the tracked keys).
 """
@@ -36,12 +39,14 @@ from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 _MAGIC = b"VENOMQA-REDIS-JOURNAL 2\n"
 _MAGIC_V1 = b"VENOMQA-REDIS-JOURNAL 1\n"
 _TRAILER = b"END"
 _RECORD = struct.Struct(">IIq")
 _LENGTH, _EXPIRY = "I", "q"
+_COUNT = struct.Struct("<I")
 assert array(_LENGTH).itemsize == 4 and array(_EXPIRY).itemsize == 8
 
 
@@ -109,36 +114,77 @@ def journal_path(state_dir: Path, where: str, prefix: bytes) -> Path:
     return state_dir / f"{readable[:60]}-{name}.journal"
 
 
-def write_journal(path: Path, journal: Journal, *, describe: Mapping[str, str]) -> None:
-    """Write ``journal`` atomically and durably (a temporary file, fsynced, renamed into place)."""
-    baseline = journal.baseline
-    header = {
-        **describe,
-        "config": journal.config,
-        "started": journal.started,
-        "pid": journal.pid,
-        "keys": None if baseline is None else len(baseline),
-    }
-    parts = [_MAGIC, json.dumps(header).encode(), b"\n"]
-    if baseline is not None:
-        columns = Baseline.of(baseline)
-        parts += (
-            _little(array(_LENGTH, map(len, columns.keys_))).tobytes(),
-            _little(array(_LENGTH, map(len, columns.dumps))).tobytes(),
-            _little(array(_EXPIRY, columns.expiries)).tobytes(),
-            *columns.keys_,
-            *columns.dumps,
+class JournalWriter:
+    """Writes a journal as its baseline arrives: ``add`` appends a chunk of keys to a temporary
+    file (setup calls it for each script reply while the server works on the next one), and
+    ``finish`` writes the header, flushes it to disk and renames it into place. ``abort`` (or an
+    error) leaves the file in place untouched."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path, self._temporary = path, path.with_suffix(".tmp")
+        fd = os.open(self._temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # values
+        self._out = os.fdopen(fd, "wb")
+        self._out.write(_MAGIC)
+        self._keys = 0
+
+    def add(self, keys: Sequence[bytes], dumps: Sequence[bytes], expiries: Sequence[int]) -> None:
+        """Append one chunk: parallel lists of keys, DUMPs and expiries. O(their size)."""
+        if not len(keys) == len(dumps) == len(expiries):
+            raise ValueError("a chunk needs as many DUMPs and expiries as keys")
+        if not keys:
+            return
+        self._out.write(
+            b"".join(
+                (
+                    _COUNT.pack(len(keys)),
+                    _little(array(_LENGTH, map(len, keys))).tobytes(),
+                    _little(array(_LENGTH, map(len, dumps))).tobytes(),
+                    _little(array(_EXPIRY, expiries)).tobytes(),
+                    *keys,
+                    *dumps,
+                )
+            )
         )
-    parts.append(_TRAILER)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds values
-    with os.fdopen(fd, "wb") as out:
-        out.write(b"".join(parts))
+        self._keys += len(keys)
+
+    def finish(self, journal: Journal, *, describe: Mapping[str, str], baseline: bool) -> None:
+        """Write the header (``journal``'s config, start and pid; the chunks are its baseline
+        when ``baseline``, else there is none) and put the file in place, durably."""
+        if not baseline and self._keys:
+            raise ValueError("a journal without a baseline cannot hold keys")
+        header = {
+            **describe,
+            "config": journal.config,
+            "started": journal.started,
+            "pid": journal.pid,
+            "keys": self._keys if baseline else None,
+        }
+        out = self._out
+        out.write(_COUNT.pack(0) + json.dumps(header).encode() + b"\n" + _TRAILER)
         out.flush()
         os.fsync(out.fileno())
-    os.replace(temporary, path)
-    _sync_directory(path.parent)
+        out.close()
+        os.replace(self._temporary, self.path)
+        _sync_directory(self.path.parent)
+
+    def abort(self) -> None:
+        """Drop the temporary file (the journal in place, if any, stays as it was)."""
+        self._out.close()
+        self._temporary.unlink(missing_ok=True)
+
+
+def write_journal(path: Path, journal: Journal, *, describe: Mapping[str, str]) -> None:
+    """Write ``journal`` atomically and durably (a temporary file, fsynced, renamed into place)."""
+    writer = JournalWriter(path)
+    try:
+        if journal.baseline is not None:
+            columns = Baseline.of(journal.baseline)
+            writer.add(columns.keys_, columns.dumps, columns.expiries)
+        writer.finish(journal, describe=describe, baseline=journal.baseline is not None)
+    except BaseException:
+        writer.abort()
+        raise
 
 
 def read_journal(path: Path) -> Journal | None:
@@ -151,11 +197,13 @@ def read_journal(path: Path) -> Journal | None:
     if version is None or not data.endswith(_TRAILER):
         raise DamagedJournal(f"{path} is not a complete VenomQA Redis journal")
     try:
-        end = data.index(b"\n", len(_MAGIC))
-        header = json.loads(data[len(_MAGIC) : end])
-        count = header["keys"]
-        read = _columns if version == 2 else _records
-        baseline = None if count is None else read(memoryview(data), end + 1, int(count))
+        if version == 2:
+            header, baseline = _chunks(memoryview(data), len(_MAGIC))
+        else:
+            end = data.index(b"\n", len(_MAGIC))
+            header = json.loads(data[len(_MAGIC) : end])
+            count = header["keys"]
+            baseline = None if count is None else _records(memoryview(data), end + 1, int(count))
         config = header["config"]
         return Journal(
             None if config is None else str(config),
@@ -188,8 +236,38 @@ def _records(data: memoryview, offset: int, count: int) -> dict[bytes, tuple[byt
     return baseline
 
 
-def _columns(data: memoryview, offset: int, count: int) -> dict[bytes, tuple[bytes, int]]:
-    """Version 2: the three columns, then the keys, then the DUMPs."""
+def _chunks(
+    data: memoryview, offset: int
+) -> tuple[dict[str, Any], dict[bytes, tuple[bytes, int]] | None]:
+    """Version 2: chunks until an empty one, then the header line; the header and baseline."""
+    baseline: dict[bytes, tuple[bytes, int]] = {}
+    records = 0
+    while True:
+        (count,) = _COUNT.unpack_from(data, offset)
+        offset += _COUNT.size
+        if count == 0:
+            break
+        offset = _chunk(data, offset, count, baseline)
+        records += count
+    end = len(data) - len(_TRAILER) - 1
+    if bytes(data[end : end + 1]) != b"\n":
+        raise ValueError("the header line does not end before the trailer")
+    header = json.loads(bytes(data[offset:end]))
+    if not isinstance(header, dict):
+        raise ValueError("the header is not an object")
+    if header["keys"] is None:
+        if records:
+            raise ValueError("keys recorded in a journal without a baseline")
+        return header, None
+    if int(header["keys"]) != records:
+        raise ValueError(f"expected {header['keys']} keys, found {records}")
+    return header, baseline
+
+
+def _chunk(
+    data: memoryview, offset: int, count: int, baseline: dict[bytes, tuple[bytes, int]]
+) -> int:
+    """Read one chunk of ``count`` keys into ``baseline``; the offset after it."""
     key_lengths, dump_lengths = array(_LENGTH), array(_LENGTH)
     expiries = array(_EXPIRY)
     for column in (key_lengths, dump_lengths, expiries):
@@ -203,13 +281,12 @@ def _columns(data: memoryview, offset: int, count: int) -> dict[bytes, tuple[byt
     for length in key_lengths:
         keys.append(bytes(data[offset : offset + length]))
         offset += length
-    baseline: dict[bytes, tuple[bytes, int]] = {}
     for key, length, expire_at in zip(keys, dump_lengths, expiries, strict=True):
         baseline[key] = (bytes(data[offset : offset + length]), expire_at)
         offset += length
-    if offset != len(data) - len(_TRAILER):
-        raise ValueError(f"expected {count} keys, the records end at byte {offset}")
-    return baseline
+    if offset > len(data):
+        raise ValueError(f"expected {count} keys, the file ends in their records")
+    return offset
 
 
 def _little(column: array) -> array:  # type: ignore[type-arg]

@@ -75,8 +75,8 @@ from venomqa_redis._connection import (
 )
 from venomqa_redis._errors import SETUP, STORE_NAME, driver_errors, is_forbidden
 from venomqa_redis._journal import (
-    Baseline,
     Journal,
+    JournalWriter,
     default_state_dir,
     journal_path,
     remove_journal,
@@ -209,12 +209,7 @@ class RedisStore:
                 self._check_version()
                 repair_leftovers(self._client, self._journal_path, self._prefix, self._scope)
                 self._start_tracking()
-                shadow = self._shadow
-                for key, entry in scan_entries(client, self._prefix, shadow.load_strings).items():
-                    shadow.load(key, entry)
-                self._shadow.baseline()
-                self._setup_ms = self._server_ms()
-            self._write_journal(with_baseline=True)
+                self._read_and_journal(client)
         except BaseException:
             self._shutdown(forget_journal=True)
             raise
@@ -448,21 +443,61 @@ class RedisStore:
         }
         self._write_back(plan, self._setup_ms)
 
-    def _write_journal(self, *, with_baseline: bool) -> None:
-        """Journal the configuration to restore and (``with_baseline``) the keys' setup entries."""
-        baseline = None
-        if with_baseline:
-            baseline = Baseline(*self._shadow.setup_columns())
-        journal = Journal(self._saved_config, baseline, started=self._started)
-        describe = {"where": self._where, "prefix": self._prefix.decode(errors="backslashreplace")}
+    def _read_and_journal(self, client: Any) -> None:
+        """Read every tracked key into the shadow and journal them as the setup state: each
+        script reply's strings are appended to the journal while the server reads the next
+        ones, so only the header and the fsync remain once the scan ends."""
+        shadow = self._shadow
+        writer = self._journal_writer()
         try:
-            write_journal(self._journal_path, journal, describe=describe)
+
+            def strings(keys: list[bytes], dumps: list[bytes], expiries: list[int]) -> None:
+                shadow.load_strings(keys, dumps, expiries)
+                writer.add(keys, dumps, expiries)
+
+            others = scan_entries(client, self._prefix, strings)
+            for key, entry in others.items():
+                shadow.load(key, entry)
+            writer.add(
+                list(others),
+                [e.image.dump for e in others.values()],
+                [e.image.expire_at for e in others.values()],
+            )
+            shadow.baseline()
+            self._setup_ms = self._server_ms()
+            journal = Journal(self._saved_config, None, started=self._started)
+            writer.finish(journal, describe=self._journal_description(), baseline=True)
         except OSError as exc:
-            raise StoreError(
-                f"cannot write the crash-recovery journal {self._journal_path}: {exc}; give the "
-                "store a writable state_dir",
-                store=STORE_NAME,
-            ) from exc
+            writer.abort()
+            raise self._journal_error(exc) from exc
+        except BaseException:
+            writer.abort()
+            raise
+        self._journal_owned = True
+
+    def _journal_writer(self) -> JournalWriter:
+        try:
+            return JournalWriter(self._journal_path)
+        except OSError as exc:
+            raise self._journal_error(exc) from exc
+
+    def _journal_description(self) -> dict[str, str]:
+        return {"where": self._where, "prefix": self._prefix.decode(errors="backslashreplace")}
+
+    def _journal_error(self, exc: OSError) -> StoreError:
+        return StoreError(
+            f"cannot write the crash-recovery journal {self._journal_path}: {exc}; give the "
+            "store a writable state_dir",
+            store=STORE_NAME,
+        )
+
+    def _write_journal(self) -> None:
+        """Journal the configuration to restore, before any key is read (no baseline yet)."""
+        journal = Journal(self._saved_config, None, started=self._started)
+        try:
+            write_journal(self._journal_path, journal, describe=self._journal_description())
+        except OSError as exc:
+            raise self._journal_error(exc) from exc
         self._journal_owned = True
 
     def _forget(self, path: Path) -> None:
@@ -516,7 +551,7 @@ class RedisStore:
             current = _config_value(self._client.config_get(CONFIG_KEY))
             if not covers(current):
                 self._saved_config = current
-                self._write_journal(with_baseline=False)  # a crash from here on is repairable
+                self._write_journal()  # a crash from here on is repairable
                 self._client.config_set(CONFIG_KEY, merged_flags(current))
         except rex.ResponseError as exc:
             if not is_forbidden(exc):
