@@ -85,31 +85,6 @@ def test_the_setup_layer_answers_like_entries_loaded_one_by_one() -> None:
     assert digest_of(b"a", layered.get(b"a") or string(b"")) == digest_of(b"a", string(b"A"))
 
 
-def test_setup_columns_hold_every_key_as_it_was_at_setup() -> None:
-    layered, _ = loaded(reply((b"a", b"A", -1), (b"b", b"B", 5_000)))
-    compound = Entry(Image(b"hash", b"H", -1), 1, b"")
-    gone = Entry(Image(b"list", b"L", 3), 2, b"")
-    layered2 = Shadow()
-    layered2.load_strings(*reply((b"a", b"A", -1), (b"b", b"B", 5_000)))
-    layered2.load(b"h", compound)
-    layered2.load(b"l", gone)
-    layered2.baseline()
-    layered2.put(b"a", string(b"changed"))
-    layered2.put(b"l", None)
-    layered2.put(b"new", string(b"N"))
-    keys, dumps, expiries = layered2.setup_columns()
-    assert sorted(zip(keys, dumps, expiries, strict=True)) == [
-        (b"a", b"A", -1),
-        (b"b", b"B", 5_000),
-        (b"h", b"H", -1),
-        (b"l", b"L", 3),
-    ]
-    assert list(Baseline(*layered.setup_columns()).items()) == [
-        (b"a", (b"A", -1)),
-        (b"b", (b"B", 5_000)),
-    ]
-
-
 def test_the_journal_round_trips_columns_and_still_reads_version_1(tmp_path: Path) -> None:
     path = tmp_path / "j.journal"
     columns = Baseline([b"k\x00\xff", b""], [b"\x00dump\n", b""], [1_700_000_000_000, -1])

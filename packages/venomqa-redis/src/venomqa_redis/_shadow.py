@@ -15,8 +15,7 @@ Strings read at setup by the SCAN script are kept compact (``load_strings``): th
 reply values in three parallel lists (key, DUMP, expiry) and a key -> position map, built with
 list and dict calls rather than a Python step per key. An ``Entry`` is built only for a key that is
 read (``get``), and a key leaves that setup layer for ``entries`` once it is updated, so untouched
-keys cost no object each. ``setup_columns`` hands the setup state to the journal in the same
-columnar form.
+keys cost no object each (setup hands the journal the same lists, see ``_journal``).
 
 Once ``baseline()`` is called (at the end of setup), every update also keeps the key's entry at
 setup (``initial``: its entry before its first update; None if it did not exist) and notes the
@@ -128,23 +127,6 @@ class Shadow:
         self._dumps = [self._dumps[i] for i in keep]
         self._expiries = [self._expiries[i] for i in keep]
         self._position = dict(zip(self._keys, count()))
-
-    def setup_columns(self) -> tuple[list[bytes], list[bytes], list[int]]:
-        """Every key's setup image as parallel lists: keys, DUMPs, expiries (what the journal
-        writes). The setup layer's lists as they are, plus the keys loaded one by one."""
-        keys, dumps, expiries = list(self._keys), list(self._dumps), list(self._expiries)
-        position = self._position
-        for key, entry in self.entries.items():
-            if key not in position and key not in self.initial:
-                keys.append(key)
-                dumps.append(entry.image.dump)
-                expiries.append(entry.image.expire_at)
-        for key, old in self.initial.items():
-            if old is not None and key not in position:
-                keys.append(key)
-                dumps.append(old.image.dump)
-                expiries.append(old.image.expire_at)
-        return keys, dumps, expiries
 
     def put(self, key: bytes, entry: Entry | None) -> None:
         """Replace ``key``'s entry (None removes it) and update the content hash."""
