@@ -17,6 +17,11 @@ def make_app(broker: str) -> Celery:
     app = Celery("orders", broker=broker, set_as_current=False)
     app.conf.broker_connection_retry_on_startup = True
     app.conf.worker_hijack_root_logger = False
+    if broker.startswith("amqp"):
+        # each publish waits for RabbitMQ's confirm (the message is in its queue), so a test
+        # reads the queue only after the API's call put its message there; without it the
+        # store's settle: false waits for the depths to hold still, a heuristic under load
+        app.conf.broker_transport_options = {"confirm_publish": True}
     for job in (jobs.pay, jobs.refund, jobs.ship, jobs.stall):
         app.task(name=f"orders.{job.__name__}")(job)
     app.task(

@@ -131,3 +131,30 @@ def test_rollback_puts_the_same_messages_back_in_order(
         store.rollback(start)
         store.teardown()
     assert _depth(celery_broker) == 0
+
+
+def test_a_queue_nothing_declared_yet_is_an_empty_one(celery_broker: str) -> None:
+    """Before the API's first publish (and before any worker started) RabbitMQ has no such
+    queue: the store reads it as empty, and a rollback to that empty state works once the
+    queue exists."""
+    from kombu import Connection
+
+    assert _depth(celery_broker) == 0
+    store = CeleryStore(broker=celery_broker, queues=[QUEUE], settle=False)
+    store.setup()
+    try:
+        empty = store.checkpoint()
+        nothing = store.fingerprint()
+        assert _messages(store) == []
+        assert store.run_next_job(QUEUE) is None
+        store.rollback(empty)  # to "no queue": nothing to put back
+        with Connection(celery_broker) as connection:
+            connection.SimpleQueue(QUEUE).put({"hello": 1})  # declares the queue, publishes
+        store.settle()
+        assert store.fingerprint() != nothing
+        assert len(store.observe()["pending"][QUEUE]) == 1  # type: ignore[index,arg-type]
+        store.rollback(empty)
+        assert store.fingerprint() == nothing
+        assert _depth(celery_broker) == 0
+    finally:
+        store.teardown()

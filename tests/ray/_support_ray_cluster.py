@@ -66,16 +66,25 @@ def cluster_processes(temp_dir: Path) -> list[int]:
     return [int(pid) for pid in found.stdout.split() if int(pid) != os.getpid()]
 
 
+#: Ports the Ray Client proxy gives the server it starts for each ``ray://`` driver, one after
+#: the other from the first (fixed in Ray: ``proxier.MIN/MAX_SPECIFIC_SERVER_PORT``). A worker
+#: holding 23000 makes that server fail to bind, and the driver's connection fails.
+CLIENT_SERVER_PORTS = range(23000, 24000)
+
+
 def worker_ports(taken: list[int]) -> int:
     """The first of 401 ports for the cluster's workers: below the kernel's ephemeral range
-    (where ``free_ports`` found the others), clear of ``taken``."""
+    (where ``free_ports`` found the others), clear of ``taken`` and of the Ray Client's
+    per-driver servers (``CLIENT_SERVER_PORTS``)."""
     try:
         ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     except (OSError, ValueError, IndexError):
         ephemeral = 32768
     while True:
         low = random.randrange(10000, max(10001, ephemeral - 401))
-        if not any(low <= port <= low + 400 for port in taken):
+        clashes = any(low <= port <= low + 400 for port in taken)
+        overlaps_client = low <= CLIENT_SERVER_PORTS[-1] and CLIENT_SERVER_PORTS[0] <= low + 400
+        if not clashes and not overlaps_client:
             return low
 
 
@@ -161,3 +170,12 @@ def _stop(process: subprocess.Popen[bytes], temp_dir: Path) -> None:
     for pid in cluster_processes(temp_dir):
         with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+
+
+def client_server_logs(cluster: RayCluster) -> str:
+    """The tail of each Ray Client server log of the cluster (why a ``ray://`` driver failed)."""
+    parts = []
+    for path in sorted(cluster.temp_dir.glob("session_*/logs/ray_client_server*")):
+        with suppress(OSError):
+            parts.append(f"--- {path.name}\n{path.read_text(errors='replace')[-2000:]}")
+    return "\n".join(parts)

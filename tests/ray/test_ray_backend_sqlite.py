@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from _support_ray_cluster import RayCluster, free_ports
+from _support_ray_cluster import RayCluster, client_server_logs, free_ports
 from flags_project import make_project
 from test_parallel_workers import (
     api_processes,
@@ -65,7 +65,7 @@ def test_ray_actors_find_what_one_worker_finds(
         cwd=folder,
     )
     assert one.returncode == 1, one.stdout + one.stderr  # the seeded bugs
-    assert ray.returncode == 1, ray.stdout + ray.stderr
+    assert ray.returncode == 1, ray.stdout + ray.stderr + client_server_logs(ray_cluster)
     assert report_summary(folder / "ray.json") == report_summary(folder / "one.json")
     found = report_summary(folder / "ray.json")
     assert {name for name, _ in found["violations"]} == {

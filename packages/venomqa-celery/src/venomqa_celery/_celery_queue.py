@@ -5,10 +5,17 @@ publishes identical copies in the same order and then acks the originals: the qu
 was, with the same bodies, headers and properties (the task ids included). ``restore`` purges a
 queue and publishes recorded messages in order. Both cost O(messages in the queue); nothing
 else may consume the queue meanwhile (with ``settle: false`` no worker runs).
+
+On AMQP a queue exists only once someone declared it (Celery's producer does so on its first
+publish, a worker when it starts): each function raises ``QueueMissing`` for a queue the broker
+does not know, and AMQP has closed the channel then. kombu's Redis transport has no such state
+(an absent list is an empty queue).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +39,26 @@ class Pending:
         args = str(self.headers.get("argsrepr", "()"))
         kwargs = str(self.headers.get("kwargsrepr", "{}"))
         return f"{task}{args}" + ("" if kwargs in ("{}", "") else f" {kwargs}")
+
+
+class QueueMissing(LookupError):
+    """The broker has no queue of this name (AMQP: not declared yet, or deleted). The channel
+    the question was asked on is closed."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.queue = name
+
+
+@contextmanager
+def _declared(name: str) -> Iterator[None]:
+    """Turns AMQP's 404 for queue ``name`` into ``QueueMissing``."""
+    from amqp.exceptions import NotFound
+
+    try:
+        yield
+    except NotFound as exc:
+        raise QueueMissing(name) from exc
 
 
 def _queue(channel: Any, name: str) -> Any:
@@ -79,8 +106,9 @@ def read(channel: Any, name: str) -> list[Pending]:
     """The messages waiting in queue ``name``, oldest first; the queue is left as it was."""
     queue = _queue(channel, name)
     taken = []
-    while (message := queue.get(no_ack=False, accept=None)) is not None:
-        taken.append(message)
+    with _declared(name):  # the first get fails if it does: nothing is taken then
+        while (message := queue.get(no_ack=False, accept=None)) is not None:
+            taken.append(message)
     pending = [_pending(message) for message in taken]
     publish(channel, name, pending)
     for message in taken:
@@ -90,13 +118,15 @@ def read(channel: Any, name: str) -> list[Pending]:
 
 def restore(channel: Any, name: str, messages: list[Pending]) -> None:
     """Make queue ``name`` hold exactly ``messages``, in order."""
-    _queue(channel, name).purge()
+    with _declared(name):
+        _queue(channel, name).purge()
     publish(channel, name, messages)
 
 
 def take(channel: Any, name: str) -> tuple[Pending, Any] | None:
     """The oldest message of queue ``name`` and its decoded body, acked (gone), or None."""
-    message = _queue(channel, name).get(no_ack=False, accept=None)
+    with _declared(name):
+        message = _queue(channel, name).get(no_ack=False, accept=None)
     if message is None:
         return None
     decoded = message.decode()

@@ -5,8 +5,9 @@ With ``settle: false`` no worker may consume the queues: the pending messages ar
 fingerprint lists each queue's tasks in order, by name and arguments, never their ids), a
 checkpoint records them and a rollback purges each queue and publishes the recorded messages
 again in order (``_celery_queue``; O(messages) per checkpoint and fingerprint). On AMQP, after
-each action the queues' depths must hold still for 10 ms first (the API's publish is
-asynchronous: see ``_await_routing``).
+each action the queues' depths must hold still for two reads 10 ms apart (longer on a slow
+broker) first: the API's publish is asynchronous (see ``_await_routing``). A queue the broker
+does not know yet (nothing declared it) is an empty one.
 ``run_next_job_actions()`` gives an action per queue that takes the oldest message and runs its
 task in this process (``Task.apply`` with the user's app, the ``app`` option); a failure is a
 ``failed`` WorkerProblem.
@@ -73,8 +74,12 @@ from venomqa_celery._queued import QUEUED, run_next_job_actions
 from venomqa_celery._settle import Busy, stop_requested, wait_until_idle
 
 STORE_NAME = "celery"
-#: With ``settle: false`` on AMQP: queue depths must not change for this long after an action.
+#: With ``settle: false`` on AMQP, after an action: queue depths must read the same this many
+#: times in a row, each read at least ROUTING_QUIET seconds (or ROUTING_RTT_FACTOR times the
+#: slowest read) after the one before.
+ROUTING_STEADY_READS = 2
 ROUTING_QUIET = 0.01
+ROUTING_RTT_FACTOR = 5.0
 #: Seconds teardown waits (at least) for running tasks before it stops following events.
 TEARDOWN_WAIT = 30.0
 
@@ -245,7 +250,7 @@ class CeleryStore:
         if isinstance(pending, dict):
             channel = self._connection.channel()
             for queue, messages in pending.items():
-                _queue.restore(channel, str(queue), [_journaled(m) for m in messages])
+                channel = self._restore(channel, str(queue), [_journaled(m) for m in messages])
             count = sum(len(messages) for messages in pending.values())
             done.append(f"put its queues back as they were ({count} message(s))")
         return "; ".join(done) or "nothing needed undoing"
@@ -288,7 +293,7 @@ class CeleryStore:
         if not self.settles:
             del self._pending_at[token + 1 :]
             for queue, messages in self._pending_at[token].items():
-                _queue.restore(self._queue_channel, queue, messages)
+                self._queue_channel = self._restore(self._queue_channel, queue, messages)
 
     def fingerprint(self) -> str:
         digest = hashlib.blake2b(digest_size=8)
@@ -356,7 +361,11 @@ class CeleryStore:
         Returns the task's description, or None when the queue is empty."""
         if self._queue_channel is None:
             raise StoreError("run_next_job needs settle: false and a set-up store", store=self.name)
-        taken = _queue.take(self._queue_channel, queue)
+        try:
+            taken = _queue.take(self._queue_channel, queue)
+        except _queue.QueueMissing:  # not declared yet: nothing was ever published to it
+            self._queue_channel = self._connection.channel()
+            taken = None
         if taken is None:
             return None
         message, body = taken
@@ -398,22 +407,57 @@ class CeleryStore:
     def _await_routing(self) -> None:
         """``settle: false`` on AMQP: a message the API published just before answering may
         not be routed to its queue yet (publishing is asynchronous and the API's connection is
-        not ours), so wait until the queues' depths read the same twice, ROUTING_QUIET apart.
-        A heuristic (no barrier exists without publisher confirms in the API); Redis pushes
-        synchronously and needs none."""
+        not ours), so wait until the queues' depths hold still for ROUTING_STEADY_READS reads
+        in a row, each after a pause of ROUTING_QUIET or ROUTING_RTT_FACTOR times the slowest
+        depth read so far, whichever is longer: a broker slowed by load (its reads take longer)
+        is given longer to route. A heuristic: no barrier exists across connections unless the
+        API publishes with confirms (``confirm_publish``), which makes it exact."""
         if self._connection.transport.driver_type != "amqp":
             return
         deadline = time.monotonic() + self.timeout
-        depths = [self._depth(q) for q in self.queues]
-        while time.monotonic() < deadline:
-            time.sleep(ROUTING_QUIET)
-            again = [self._depth(q) for q in self.queues]
-            if again == depths:
-                return
+        depths, slowest = self._timed_depths()
+        steady = 0
+        while steady < ROUTING_STEADY_READS and time.monotonic() < deadline:
+            time.sleep(max(ROUTING_QUIET, ROUTING_RTT_FACTOR * slowest))
+            again, took = self._timed_depths()
+            slowest = max(slowest, took)
+            steady = steady + 1 if again == depths else 0
             depths = again
 
+    def _timed_depths(self) -> tuple[list[int], float]:
+        """Each queue's depth, and how long reading them took."""
+        started = time.monotonic()
+        depths = [self._depth(q) for q in self.queues]
+        return depths, time.monotonic() - started
+
     def _read_queues(self) -> dict[str, list[Pending]]:
-        return {queue: _queue.read(self._queue_channel, queue) for queue in self.queues}
+        return {queue: self._read_queue(queue) for queue in self.queues}
+
+    def _read_queue(self, queue: str) -> list[Pending]:
+        """The messages of ``queue``; none while the broker has no such queue (on AMQP a queue
+        exists once the API's first publish or a worker declared it)."""
+        try:
+            return _queue.read(self._queue_channel, queue)
+        except _queue.QueueMissing:
+            self._queue_channel = self._connection.channel()  # AMQP closed the other one
+            return []
+
+    def _restore(self, channel: Any, queue: str, messages: list[Pending]) -> Any:
+        """Put ``messages`` back in ``queue`` through ``channel``; returns the channel to use
+        from now on (a new one where AMQP closed it because the queue does not exist, which
+        is the recorded state when no message was recorded)."""
+        try:
+            _queue.restore(channel, queue, messages)
+            return channel
+        except _queue.QueueMissing:
+            if messages:
+                raise StoreError(
+                    f"queue {queue!r} is gone from the broker {hide_password(self.broker)} "
+                    f"(deleted during the run?): its {len(messages)} recorded message(s) "
+                    "cannot be put back",
+                    store=STORE_NAME,
+                ) from None
+            return self._connection.channel()
 
     def _require_events(self) -> TaskEvents:
         if self._events is None:
