@@ -67,8 +67,8 @@ def cluster_processes(temp_dir: Path) -> list[int]:
 
 
 #: Ports the Ray Client proxy gives the server it starts for each ``ray://`` driver, one after
-#: the other from the first (fixed in Ray: ``proxier.MIN/MAX_SPECIFIC_SERVER_PORT``). A worker
-#: holding 23000 makes that server fail to bind, and the driver's connection fails.
+#: the other from the first (fixed in Ray: ``proxier.MIN/MAX_SPECIFIC_SERVER_PORT``): kept clear
+#: of the workers' ports.
 CLIENT_SERVER_PORTS = range(23000, 24000)
 
 

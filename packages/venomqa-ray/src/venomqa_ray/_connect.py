@@ -9,12 +9,18 @@ its end (handy on one machine; ``--backend local`` is cheaper there).
 Ray itself waits two minutes for a GCS that does not answer and then exits the process, so an
 explicit ``HOST:PORT`` is first probed with a plain TCP connection (a few seconds): an
 unreachable cluster is an ``InfrastructureError`` naming the address, at once.
+
+Through ``ray://`` the Ray Client proxy starts a server process for each driver; when that
+process dies while starting (a busy head node), the connection fails with "Starting Ray client
+server failed" and the next attempt gets a new server on the next port: such a connection is
+tried up to ``CLIENT_ATTEMPTS`` times, a second apart.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
@@ -23,6 +29,10 @@ from venomqa.errors import InfrastructureError, UsageError
 
 #: How long the TCP probe of an explicit address waits.
 PROBE_TIMEOUT_S = 5.0
+#: Attempts at a ``ray://`` connection whose per-driver server failed to start.
+CLIENT_ATTEMPTS = 3
+#: What Ray's client proxy says when a driver's server process died while starting.
+CLIENT_SERVER_FAILED = "Starting Ray client server failed"
 
 
 def import_ray() -> ModuleType:
@@ -81,7 +91,7 @@ def connected(address: str | None) -> Iterator[ModuleType]:
     if chosen == "local":
         options["include_dashboard"] = False
     try:
-        ray.init(address=chosen, **options)
+        _init(ray, chosen, options)
     except (Exception, SystemExit) as exc:  # Ray exits the process when the GCS never answers
         raise InfrastructureError(
             f"cannot connect to the Ray cluster at {chosen}: {exc or type(exc).__name__} "
@@ -92,3 +102,18 @@ def connected(address: str | None) -> Iterator[ModuleType]:
         yield ray
     finally:
         ray.shutdown()
+
+
+def _init(ray: ModuleType, address: str, options: dict[str, object]) -> None:
+    """``ray.init``, tried again (``CLIENT_ATTEMPTS``) while a ``ray://`` proxy fails to start
+    this driver's server."""
+    for attempt in range(1, CLIENT_ATTEMPTS + 1):
+        try:
+            ray.init(address=address, **options)
+            return
+        except Exception as exc:
+            transient = address.startswith("ray://") and CLIENT_SERVER_FAILED in str(exc)
+            if not transient or attempt == CLIENT_ATTEMPTS:
+                raise
+        ray.shutdown()
+        time.sleep(1.0)
