@@ -96,7 +96,8 @@ for _flag in range(FLAGS):
 
 @invariant
 def flags_are_flags(world):
-    return all(v in (0, 1) for (v,) in world.stores["db"].query("SELECT value FROM flags"))
+    rows = world.stores["db"].query("SELECT value FROM flags")
+    return len(rows) == FLAGS and all(row["value"] in (0, 1) for row in rows)
 '''
 
 

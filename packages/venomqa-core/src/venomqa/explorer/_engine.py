@@ -182,8 +182,11 @@ class Engine:
             return
         calibrations, ahead, planned = self._calibrations, self._calibrating_ahead, self._planned
         tasks: list[FireTask] = []
+        last: State | None = None
+        hops: Hops = ()
         for state, index in fires:
-            hops = state.route.hops
+            if state is not last:  # a state's fires come together: its path is built once
+                last, hops = state, state.route.hops
             if (hops, index) in planned:
                 continue
             # the first fires of a move calibrate: as many as are still to come, counting those
@@ -288,10 +291,11 @@ class Engine:
         """Fire move ``index`` in ``source`` (see ``Search.fire``)."""
         self._check_limits()
         calibrate = self._calibrations[index] < _CALIBRATIONS
-        if self._planned and self._planned.pop((route.hops, index), False):
+        hops = route.hops
+        if self._planned and self._planned.pop((hops, index), False):
             self._calibrating_ahead[index] -= 1
         try:
-            fired = self.executor.fire(FireTask(route.hops, index, source.node, calibrate, anchor))
+            fired = self.executor.fire(FireTask(hops, index, source.node, calibrate, anchor))
         except ReplayMismatch as mismatch:
             self._replay_mismatch(source, mismatch, None)
             return None
