@@ -49,13 +49,14 @@ from __future__ import annotations
 import contextlib
 import json
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from venomqa.errors import LeftoversRepaired, StoreError, StorePermissionError, VenomQAWarning
 from venomqa.json_types import Json
 from venomqa.ports.store import RecordChange
+from venomqa.stores.copies import CopiedByDsn
 from venomqa.stores.kit import TokenStack, already_set_up, hide_password, new_serial, not_set_up
 
 from venomqa_mysql import _sql
@@ -106,7 +107,7 @@ class _Catalog:
         return value, len(self.parts)
 
 
-class MySQLStore:
+class MySQLStore(CopiedByDsn):
     """Checkpoint/rollback of the tables of one MySQL or MariaDB database, across processes.
 
     Options (the ``venomqa.yaml`` keys): ``dsn`` (required,
@@ -341,34 +342,15 @@ class MySQLStore:
 
         return self._guard(f"query {sql!r}", go)
 
-    # -- copies for parallel workers (SupportsClone, see _clone) ----------------------------
+    # -- copies for parallel workers (SupportsClone: CopiedByDsn, see _clone) --------------
 
-    def clone(self, label: str) -> dict[str, Json]:
-        """Copy the database (the store not set up) for worker ``label``: these options with
-        the dsn naming ``<db>__venomqa_<label>``; a killed run's leftovers are repaired first."""
-        dsn = self._cloner.clone(label, repair=self._repair_leftovers)
-        options: dict[str, Json] = {"dsn": dsn, "mode": self.mode}
-        if self.tables is not None:
-            options["tables"] = list(self.tables)
-        if self.exclude:
-            options["exclude"] = list(self.exclude)
-        return options
-
-    def drop_clone(self, options: Mapping[str, Json]) -> None:
-        """Drop the copy ``clone`` made with these options."""
-        self._cloner.drop(options)
-
-    def drop_leftover_clones(self) -> list[str]:
-        """Drop the copies of the database no live run uses; one line per copy dropped."""
-        return self._cloner.drop_leftovers()
+    def copy_options(self, dsn: str) -> dict[str, Json]:
+        """This store's options for the copy at ``dsn`` (``CopiedByDsn`` adds the tables)."""
+        return {"dsn": dsn, "mode": self.mode}
 
     @property
-    def _cloner(self) -> Cloner:
+    def cloner(self) -> Cloner:
         return Cloner(self.dsn, self._where, self.name)
-
-    def _repair_leftovers(self) -> None:
-        self.setup()
-        self.teardown()
 
     # -- internals -------------------------------------------------------------------------
 

@@ -12,13 +12,20 @@ server's limit keeps a shortened original name plus a hash of the whole of it.
   such a copy (else None).
 - ``url_with_database``: a URL (``postgresql://``, ``mysql://``) naming another database, every
   other part (user, password, host, query) kept as written.
+- ``CopiedByDsn``: ``SupportsClone`` for a store whose copy is another database its ``dsn``
+  option names (PostgreSQL, MySQL): the store supplies a ``DatabaseCloner`` and its other
+  options; a killed run's leftovers in the original are repaired (setup, teardown) first.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
 from urllib.parse import quote
+
+from venomqa.json_types import Json
 
 #: What a label may be: 1 to 8 letters or digits (``w2``, ``w16``).
 LABEL = re.compile(r"[A-Za-z0-9]{1,8}")
@@ -77,3 +84,64 @@ def _first(text: str, chars: str) -> int:
     """The index of the first of ``chars`` in ``text``, or its length."""
     found = [i for i in (text.find(c) for c in chars) if i >= 0]
     return min(found, default=len(text))
+
+
+class DatabaseCloner(Protocol):
+    """Makes and removes the copies of one database (a store package's ``_clone.Cloner``)."""
+
+    def clone(self, label: str, repair: Callable[[], None]) -> str:
+        """Copy the database for ``label``; the copy's dsn. ``repair`` (the original's setup and
+        teardown) is called first when a killed run left something in the original."""
+        ...
+
+    def drop(self, options: Mapping[str, Json]) -> None:
+        """Drop the copy whose store options these are."""
+        ...
+
+    def drop_leftovers(self) -> list[str]:
+        """Drop the copies no live run uses; one line per copy dropped."""
+        ...
+
+
+class CopiedByDsn:
+    """``SupportsClone`` of a store whose copy is another database named by its ``dsn``."""
+
+    #: The tables chosen, and those left out (the store's own options of those names).
+    tables: Sequence[str] | None
+    exclude: Sequence[str]
+
+    def setup(self) -> None:
+        raise NotImplementedError
+
+    def teardown(self) -> None:
+        raise NotImplementedError
+
+    def copy_options(self, dsn: str) -> dict[str, Json]:
+        """The options of the store on the copy at ``dsn``, other than ``tables``/``exclude``."""
+        raise NotImplementedError
+
+    @property
+    def cloner(self) -> DatabaseCloner:
+        raise NotImplementedError
+
+    def clone(self, label: str) -> dict[str, Json]:
+        """Copy the database (the store not set up) for worker ``label``: these options with
+        the dsn naming ``<db>__venomqa_<label>``; a killed run's leftovers are repaired first."""
+        options = self.copy_options(self.cloner.clone(label, repair=self._repair_leftovers))
+        if self.tables is not None:
+            options["tables"] = list(self.tables)
+        if self.exclude:
+            options["exclude"] = list(self.exclude)
+        return options
+
+    def drop_clone(self, options: Mapping[str, Json]) -> None:
+        """Drop the copy ``clone`` made with these options."""
+        self.cloner.drop(options)
+
+    def drop_leftover_clones(self) -> list[str]:
+        """Drop the copies of the database no live run uses; one line per copy dropped."""
+        return self.cloner.drop_leftovers()
+
+    def _repair_leftovers(self) -> None:
+        self.setup()
+        self.teardown()
