@@ -200,6 +200,7 @@ def test_a_graph_finding_is_reported_with_the_steps_of_one_run_from_the_root() -
 
     [violation] = result.violations
     assert violation.path == ["first", "second"]
+    assert "checker of node 'end' returned False" in violation.message
     reached = {edge.target for edge in result.state_edges if edge.action == "second"}
     assert violation.state in reached  # keyed in the graph node the path ends in
     # Run again from the root in one go: consecutive requests, not the ones of the first

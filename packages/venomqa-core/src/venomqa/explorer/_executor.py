@@ -95,9 +95,8 @@ class Inline:
         self.runner.arrive(depth, key, node)
 
     def forget(self, fired: Fired | None) -> None:
-        trail = self.runner.trail
-        if trail is not None:  # the trail dropped the replay's checkpoints already
-            trail.lose()
+        """Nothing: this world's trail checks its replays, and one that went astray has already
+        dropped its checkpoints above where it started and forgotten where the world is."""
 
     def reproduce(self, finding: Finding, path: Sequence[int]) -> Reproduced | None:
         return self.runner.reproduce(finding, path)

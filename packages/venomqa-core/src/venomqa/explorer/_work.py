@@ -71,7 +71,6 @@ class Judged:
 class Fired:
     """What firing a move did in one world."""
 
-    task: FireTask
     #: The run that is the transition (the second one when calibrating).
     executed: Executed
     view: WorldView
@@ -181,7 +180,6 @@ class WorldRunner:
         if not keep_position:
             trail.lose()
         return Fired(
-            task=task,
             executed=executed,
             view=view,
             node=node,

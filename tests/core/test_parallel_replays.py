@@ -1,0 +1,143 @@
+"""Workers whose replay goes astray: a worker's trail does not key the state a replay ends in,
+it hands the view to the engine, which keys it and reports a path that replays to another state
+as one could with one world: the same nondeterminism finding (path, what the replay raised), the
+same states; and the worker's world is brought back to a known place afterwards.
+
+The worlds have no API and no store: the actions change the context, and a counter shared by
+the worlds makes every run of ``a`` differ from the one before. Found by mutation testing
+(docs/benchmarks.md: ``WorldRunner.fire`` handing the replay's view and errors to the engine,
+``WorldRunner.forget``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import pickle
+import threading
+
+import pytest
+from venomqa import Action, ExecutionContext, World, explore
+from venomqa.explorer._moves import moves_from_actions
+from venomqa.explorer._work import FireTask, WorldRunner
+from venomqa.models import FindingKind
+from venomqa.models.results import ExplorationResult
+
+#: A base URL nothing listens on: these actions never call the API.
+NO_API = "http://127.0.0.1:9"
+
+
+def _actions(raise_after_first: bool, b_runs: list[int] | None = None) -> list[Action]:
+    runs = itertools.count(1)
+
+    def run_a(api: object, ctx: ExecutionContext) -> None:
+        number = next(runs)
+        ctx["a"] = number
+        if raise_after_first and number > 1:
+            raise RuntimeError(f"run {number} of a")
+
+    def run_b(api: object, ctx: ExecutionContext) -> None:
+        if b_runs is not None:
+            b_runs.append(1)
+        ctx["b"] = 1
+
+    return [
+        Action("a", run_a, requires=lambda ctx: "a" not in ctx),
+        Action("b", run_b, requires=lambda ctx: "b" not in ctx),
+    ]
+
+
+def _explore(
+    workers: int, raise_after_first: bool, b_runs: list[int] | None = None
+) -> ExplorationResult:
+    worlds = [World(NO_API) for _ in range(workers)]
+    actions = _actions(raise_after_first, b_runs)
+    return explore(worlds[0], actions, learn=False, more_worlds=worlds[1:])
+
+
+def _nondeterminism(result: ExplorationResult) -> list[tuple[list[str], str]]:
+    return [
+        (v.path, v.message.split(": ", 1)[0])
+        for v in result.violations
+        if v.kind is FindingKind.NONDETERMINISM
+    ]
+
+
+@pytest.mark.parametrize("raise_after_first", [False, True], ids=["differs", "raises"])
+def test_a_worker_replay_that_reaches_another_state_is_reported_as_with_one_world(
+    raise_after_first: bool,
+) -> None:
+    alone = _explore(1, raise_after_first)
+    together = _explore(2, raise_after_first)
+
+    expected = [(["a"], "the path ['a'] reached different states on two runs")]
+    assert _nondeterminism(alone) == expected
+    assert _nondeterminism(together) == expected
+    assert together.states == alone.states == 4  # root, a, b, then a after b
+    [finding] = [v for v in together.violations if v.kind is FindingKind.NONDETERMINISM]
+    assert "'a'" in finding.message and "context" in finding.message  # what differed
+    if raise_after_first:  # what the replay raised is part of the finding
+        assert "on the replay, a raised RuntimeError: run " in finding.message
+    else:
+        assert "on the replay" not in finding.message
+
+
+def test_forget_drops_the_checkpoints_of_a_replay_and_where_the_world_was() -> None:
+    world = World(NO_API)
+    root = world.checkpoint()
+    runner = WorldRunner(world, moves_from_actions(_actions(False)), [], root, None)
+    runner.start("root", None)
+    runner.fire(FireTask((), 0, None, False))  # a, from the root
+    runner.fire(FireTask(((0, "after-a"),), 1, None, False, True))  # b, after replaying a
+    trail = runner.trail
+    assert trail is not None and len(trail.entries) > 1  # a checkpoint of a's state
+    runner.forget()
+    assert len(trail.entries) == 1  # the root's only
+    assert trail.at_key is None  # where the world is: unknown
+    world.rollback(root)
+
+
+def test_a_runner_used_before_it_started_says_so() -> None:
+    runner = WorldRunner(World(NO_API), [], [], World(NO_API).checkpoint(), None)
+    with pytest.raises(RuntimeError, match=r"^the runner has not started$"):
+        runner.arrive(1, "key", None)
+
+
+def test_one_world_does_not_fire_a_move_where_its_replay_did_not_arrive() -> None:
+    """With one world the trail keys each replay itself: b is not fired from a's state when
+    the replay of a went astray (a worker fires it and the engine discards the outcome)."""
+    alone: list[int] = []
+    _explore(1, False, alone)
+    assert len(alone) == 2  # from the root, calibrating (twice); not after a's replay
+    together: list[int] = []
+    _explore(2, False, together)
+    assert len(together) == 3  # also after the replay of a, its outcome void
+
+
+class Unpicklable(Exception):
+    """An error holding a lock: it cannot be pickled (as errors holding sockets cannot)."""
+
+    def __init__(self) -> None:
+        super().__init__("holds a lock")
+        self.lock = threading.Lock()
+
+
+@pytest.mark.parametrize("calibrate", [False, True], ids=["fired once", "calibrated"])
+def test_an_outcome_made_portable_pickles_with_the_step_and_the_error_name(
+    calibrate: bool,
+) -> None:
+    def fail(api: object, ctx: ExecutionContext) -> None:
+        raise Unpicklable()
+
+    world = World(NO_API)
+    root = world.checkpoint()
+    runner = WorldRunner(world, moves_from_actions([Action("fail", fail)]), [], root, None)
+    runner.start("root", None)
+    fired = runner.fire(FireTask((), 0, None, calibrate))
+    with pytest.raises((TypeError, pickle.PicklingError)):
+        pickle.dumps(fired)
+    sent = pickle.loads(pickle.dumps(fired.portable()))
+    assert sent.executed.error_type == "Unpicklable"
+    assert sent.executed.step.action == "fail"
+    if calibrate:
+        assert sent.first is not None and sent.first.error_type == "Unpicklable"
+    world.rollback(root)
