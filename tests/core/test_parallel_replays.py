@@ -14,9 +14,12 @@ from __future__ import annotations
 import itertools
 import pickle
 import threading
+from collections.abc import Callable
 
 import pytest
-from venomqa import Action, ExecutionContext, Invariant, World, explore
+from venomqa import Action, ExecutionContext, Invariant, StateGraph, World, explore
+from venomqa.client import Client
+from venomqa.explorer import explore_graph
 from venomqa.explorer._moves import moves_from_actions
 from venomqa.explorer._work import FireTask, WorldRunner
 from venomqa.models import FindingKind
@@ -173,3 +176,37 @@ def test_with_workers_a_path_is_shrunk_by_running_it_again_in_the_first_world(
         if result.transitions > 1:  # the search took noise before bad: the path was shrunk
             return
     pytest.fail("no run fired noise before bad")
+
+
+def test_a_graph_explored_with_two_worlds_gives_what_one_gives() -> None:
+    """Each extra world starts in the graph's root node (its moves are the root's edges)."""
+
+    def app(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b"{}"]
+
+    def tick(api: Client, ctx: ExecutionContext) -> object:
+        ctx["ticks"] = ctx.get("ticks", 0) + 1
+        return api.post("/tick")
+
+    def graph() -> StateGraph:
+        built = StateGraph(name="ticks")
+        built.add_node("start")
+        built.add_node("middle")
+        built.add_node("end", checker=lambda world: world.ctx.get("ticks", 0) < 2)
+        built.add_edge("start", "middle", tick, name="first")
+        built.add_edge("middle", "end", tick, name="second")
+        built.add_edge("middle", "start", tick, name="back")
+        return built
+
+    def run(workers: int) -> ExplorationResult:
+        worlds = [World(Client(app=app), {}) for _ in range(workers)]
+        return explore_graph(worlds[0], graph(), max_depth=4, more_worlds=worlds[1:])
+
+    alone, together = run(1), run(2)
+    assert together.states == alone.states > 3
+    assert sorted((e.source, e.action, e.target) for e in together.state_edges) == sorted(
+        (e.source, e.action, e.target) for e in alone.state_edges
+    )
+    assert [v.path for v in together.violations] == [v.path for v in alone.violations]
+    assert [v.path for v in alone.violations] == [["first", "second"]]
