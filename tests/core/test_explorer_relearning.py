@@ -238,14 +238,24 @@ def test_calls_counts_every_action_run_replays_calibrations_and_reproductions_in
     assert result.calls == len(ran)
 
 
+@pytest.mark.parametrize("worlds", [1, 2], ids=["one world", "two worlds"])
 @pytest.mark.parametrize("strategy", ["dfs", "random"])
-def test_a_two_step_path_is_shrunk_when_one_step_is_enough(strategy: str) -> None:
+def test_a_two_step_path_is_shrunk_when_one_step_is_enough(strategy: str, worlds: int) -> None:
+    """With two worlds, shrinking runs candidate paths again in the first one
+    (``Workers.reproduce``)."""
     actions = [_set("noise", lambda: 1), _set("bad", lambda: True)]
     never_bad = Invariant("never_bad", lambda world: "bad" not in world.ctx)
 
     for seed in range(20):  # a seed whose first walk fires noise first
+        more = [_world(None) for _ in range(worlds - 1)]
         result = explore(
-            _world(None), actions, [never_bad], strategy=strategy, stop_on_first=True, seed=seed
+            _world(None),
+            actions,
+            [never_bad],
+            strategy=strategy,
+            stop_on_first=True,
+            seed=seed,
+            more_worlds=more,
         )
         [violation] = result.violations
         assert violation.path == ["bad"]

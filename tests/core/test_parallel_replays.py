@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from venomqa import Action, ExecutionContext, Invariant, StateGraph, World, explore
+from venomqa import Action, ExecutionContext, StateGraph, World, explore
 from venomqa.client import Client
 from venomqa.explorer import explore_graph
 from venomqa.explorer._moves import moves_from_actions
@@ -144,38 +144,6 @@ def test_an_outcome_made_portable_pickles_with_the_step_and_the_error_name(
     if calibrate:
         assert sent.first is not None and sent.first.error_type == "Unpicklable"
     world.rollback(root)
-
-
-@pytest.mark.parametrize("strategy", ["dfs", "random"])
-def test_with_workers_a_path_is_shrunk_by_running_it_again_in_the_first_world(
-    strategy: str,
-) -> None:
-    """Shrinking runs candidate paths again from the root (``Workers.reproduce``, in the run's
-    own world): with two worlds a two-step path is still shrunk to the one step enough."""
-
-    def set_once(key: str) -> Action:
-        def run(api: object, ctx: ExecutionContext) -> None:
-            ctx[key] = True
-
-        return Action(key, run, requires=lambda ctx: key not in ctx)
-
-    never_bad = Invariant("never_bad", lambda world: "bad" not in world.ctx)
-    for seed in range(20):  # a seed whose first walk fires noise first
-        worlds = [World(NO_API), World(NO_API)]
-        result = explore(
-            worlds[0],
-            [set_once("noise"), set_once("bad")],
-            [never_bad],
-            strategy=strategy,
-            stop_on_first=True,
-            seed=seed,
-            more_worlds=worlds[1:],
-        )
-        [violation] = result.violations
-        assert violation.path == ["bad"]
-        if result.transitions > 1:  # the search took noise before bad: the path was shrunk
-            return
-    pytest.fail("no run fired noise before bad")
 
 
 def test_a_graph_explored_with_two_worlds_gives_what_one_gives() -> None:
