@@ -54,9 +54,9 @@ import hashlib
 import importlib
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from venomqa import Action
 from venomqa.errors import StoreError, StoreUnreachableError, VenomQAWarning
@@ -74,6 +74,7 @@ from venomqa_celery._queued import QUEUED, run_next_job_actions
 from venomqa_celery._settle import Busy, stop_requested, wait_until_idle
 
 STORE_NAME = "celery"
+_T = TypeVar("_T")
 #: With ``settle: false`` on AMQP, after an action: queue depths must read the same this many
 #: times in a row, each read at least ROUTING_QUIET seconds (or ROUTING_RTT_FACTOR times the
 #: slowest read) after the one before.
@@ -361,11 +362,7 @@ class CeleryStore:
         Returns the task's description, or None when the queue is empty."""
         if self._queue_channel is None:
             raise StoreError("run_next_job needs settle: false and a set-up store", store=self.name)
-        try:
-            taken = _queue.take(self._queue_channel, queue)
-        except _queue.QueueMissing:  # not declared yet: nothing was ever published to it
-            self._queue_channel = self._connection.channel()
-            taken = None
+        taken = self._on_queue(_queue.take, queue, missing=None)
         if taken is None:
             return None
         message, body = taken
@@ -434,13 +431,18 @@ class CeleryStore:
         return {queue: self._read_queue(queue) for queue in self.queues}
 
     def _read_queue(self, queue: str) -> list[Pending]:
-        """The messages of ``queue``; none while the broker has no such queue (on AMQP a queue
-        exists once the API's first publish or a worker declared it)."""
+        """The messages of ``queue``; none while the broker has no such queue."""
+        return self._on_queue(_queue.read, queue, missing=[])
+
+    def _on_queue(self, operation: Callable[[Any, str], _T], queue: str, *, missing: _T) -> _T:
+        """``operation(channel, queue)``, or ``missing`` while the broker has no such queue (on
+        AMQP a queue exists once the API's first publish or a worker declared it); AMQP closed
+        the channel then, so a new one is opened."""
         try:
-            return _queue.read(self._queue_channel, queue)
+            return operation(self._queue_channel, queue)
         except _queue.QueueMissing:
-            self._queue_channel = self._connection.channel()  # AMQP closed the other one
-            return []
+            self._queue_channel = self._connection.channel()
+            return missing
 
     def _restore(self, channel: Any, queue: str, messages: list[Pending]) -> Any:
         """Put ``messages`` back in ``queue`` through ``channel``; returns the channel to use
