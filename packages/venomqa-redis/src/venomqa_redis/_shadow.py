@@ -68,11 +68,17 @@ class Shadow:
             return entry
         return self._layer_entry(key)
 
+    def _layer_position(self, key: bytes) -> int | None:
+        """``key``'s position in the setup layer (None if it is not there or was updated since)."""
+        position = self._position.get(key)
+        return None if position is None or key in self._moved else position
+
     def _layer_entry(self, key: bytes) -> Entry | None:
         """``key``'s entry in the setup layer (None if it is not there or was updated since)."""
-        position = self._position.get(key)
-        if position is None or key in self._moved:
-            return None
+        position = self._layer_position(key)
+        return None if position is None else self._entry_at(position)
+
+    def _entry_at(self, position: int) -> Entry:
         image = Image(_STRING, self._dumps[position], int(self._expiries[position]))
         return Entry(image, None)
 
@@ -86,8 +92,8 @@ class Shadow:
         """Whether ``key`` holds ``image`` (None: whether it is absent), building no entry."""
         entry = self.entries.get(key)
         if entry is None and self._position:
-            position = self._position.get(key)
-            if position is not None and key not in self._moved:
+            position = self._layer_position(key)
+            if position is not None:
                 return (
                     image is not None
                     and image.dump == self._dumps[position]
@@ -131,8 +137,8 @@ class Shadow:
     def put(self, key: bytes, entry: Entry | None) -> None:
         """Replace ``key``'s entry (None removes it) and update the content hash."""
         old = self.entries.pop(key, None)
-        if old is None and key in self._position and key not in self._moved:
-            old = self._layer_entry(key)
+        if old is None and (position := self._layer_position(key)) is not None:
+            old = self._entry_at(position)
             self._moved.add(key)
         if self._tracking:
             if key not in self.initial:
