@@ -14,6 +14,10 @@
 #   MUTATION_JOBS   mutants tested at once (default 1: the standard machine has two cores)
 #   PYTHON          the interpreter for the virtual environment (default python3, >= 3.11)
 #   MUTMUT_VERSION  default 3.8.1
+#   MUTANTS         only these mutants (names or fnmatch patterns, space-separated), e.g. the
+#                   survivors of an earlier run: `MUTANTS='venomqa.explorer._engine.x_Engine__fire__mutmut_*'`
+#   TEST_TIMEOUT_S  a test running longer than this fails (pytest-timeout), default 120: a mutant
+#                   that leaves a thread waiting forever is killed instead of hanging the run
 #
 # What it does, on a clean clone of the repository's HEAD (commit first: uncommitted changes are
 # not tested): a virtual environment with mutmut, pytest and venomqa-core (editable); tests/ copied
@@ -39,6 +43,8 @@ work=${MUTATION_DIR:-$(mktemp -d -t venomqa-mutation.XXXXXX)}
 jobs=${MUTATION_JOBS:-1}
 python=${PYTHON:-python3}
 version=${MUTMUT_VERSION:-3.8.1}
+test_timeout=${TEST_TIMEOUT_S:-120}
+read -r -a only_mutants <<<"${MUTANTS:-}"
 if [ "$#" -gt 0 ]; then
     modules=("$@")
 else
@@ -64,7 +70,7 @@ done
 
 "$python" -m venv "$work/venv"
 "$work/venv/bin/pip" install --quiet --upgrade pip
-"$work/venv/bin/pip" install --quiet "mutmut==$version" pytest -e "$core"
+"$work/venv/bin/pip" install --quiet "mutmut==$version" pytest pytest-timeout -e "$core"
 
 cp -r "$work/repo/tests" "$core/tests"
 {
@@ -79,7 +85,7 @@ cp -r "$work/repo/tests" "$core/tests"
     echo 'pytest_add_cli_args_test_selection = ["tests/core", "-m", "not other_distributions",'
     echo '    "--ignore=tests/core/test_docs_examples.py", "--ignore=tests/core/test_ensure_chromium.py",'
     echo '    "--ignore=tests/core/test_plugin_guide.py", "--ignore=tests/core/test_template.py"]'
-    echo 'pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "no:venomqa", "-x", "-q",'
+    echo "pytest_add_cli_args = [\"-p\", \"no:cacheprovider\", \"-p\", \"no:venomqa\", \"-x\", \"-q\", \"--timeout=$test_timeout\","
     echo '    "--deselect=tests/core/test_sqlite_store_leftovers.py::test_the_repair_warning_points_at_the_line_that_called_setup",'
     echo '    "--deselect=tests/core/test_faults.py::test_the_api_dying_mid_run_aborts_with_the_findings_and_the_stores_back",'
     echo '    "--deselect=tests/core/test_target_command_config.py::test_the_documented_example_loads",'
@@ -87,7 +93,7 @@ cp -r "$work/repo/tests" "$core/tests"
 } >>"$core/pyproject.toml"
 
 cd "$core"
-"$work/venv/bin/mutmut" run --max-children "$jobs" || echo "mutmut run exited with $?" >&2
+"$work/venv/bin/mutmut" run --max-children "$jobs" "${only_mutants[@]}" || echo "mutmut run exited with $?" >&2
 "$work/venv/bin/mutmut" results --all true >"$work/results.txt"
 grep -E ': (survived|no tests|timeout|suspicious|not checked)$' "$work/results.txt" || true
 
