@@ -267,3 +267,15 @@ def test_a_missing_file_or_a_bad_label_is_refused(tmp_path: Path, shop: Path) ->
         SQLiteStore(str(tmp_path / "missing.db")).clone("w2")
     with pytest.raises(ValueError, match="1 to 8 letters or digits"):
         SQLiteStore(str(shop)).clone("../w2")
+
+
+def test_a_refused_copy_or_removal_names_the_store(tmp_path: Path, shop: Path) -> None:
+    refusals = [
+        lambda: SQLiteStore(":memory:").clone("w2"),
+        lambda: SQLiteStore(str(tmp_path / "missing.db")).clone("w2"),
+        lambda: SQLiteStore(str(shop)).drop_clone({"path": str(shop)}),
+    ]
+    for refuse in refusals:
+        with pytest.raises(StoreError) as info:
+            refuse()
+        assert info.value.store == "sqlite" and str(info.value).startswith("store 'sqlite': ")

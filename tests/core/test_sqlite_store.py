@@ -418,3 +418,13 @@ def test_virtual_table_is_refused_by_name(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="'docs' is a virtual table"):
         SQLiteStore(str(db)).setup()
     assert logical_content(db) == before
+
+
+def test_a_failing_observe_names_the_operation_the_file_and_the_store(
+    shop: Path, store: SQLiteStore
+) -> None:
+    write_from_other_process(shop, "DROP TABLE notes")
+    with pytest.raises(StoreError, match="no such table") as info:
+        store.observe()
+    assert str(info.value).startswith(f"store 'sqlite': observe on {shop} failed: ")
+    write_from_other_process(shop, "CREATE TABLE notes (body TEXT)")  # teardown finds it again
