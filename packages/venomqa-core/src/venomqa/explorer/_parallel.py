@@ -169,6 +169,14 @@ class _Worker:
                 self._jobs.remove(job)
                 self._jobs.appendleft(job)
 
+    def discard(self, job: _Job[object]) -> None:
+        """Take ``job`` out of the queue if it has not started."""
+        with self._wake:
+            if job not in self._jobs:
+                return
+            self._jobs.remove(job)
+        self.load -= 1
+
     def waiting_tail(self) -> tuple[Hops, int]:
         """The source state of the last fire waiting to start, and how many of that state's
         fires wait at the back of the queue (0 when no fire waits)."""
@@ -446,12 +454,16 @@ class Workers:
         worker.give(job, first=first)
 
     def _cancel(self, job: _Job[object]) -> None:
+        """Forget a planned fire: out of the backlog, or out of its worker's queue if it has
+        not started (one that has runs to its end, and its outcome is not used)."""
         task = job.task
         assert task is not None
         if job.worker < 0:
             waiting = self._backlog.get(task.hops, [])
             if job in waiting:
                 waiting.remove(job)
+        else:
+            self._workers[job.worker].discard(job)
         job.cancelled = True
 
     def _wait(self, job: _Job[_R], *, rethrow: bool = True) -> _R | None:

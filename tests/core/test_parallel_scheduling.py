@@ -1,0 +1,235 @@
+"""How parallel workers are given fires (``venomqa.explorer._parallel.Workers``).
+
+- Planned fires start before the engine asks for them, each once.
+- A state's fires go to one worker together, also ones planned later; a worker runs what it was
+  given in order, except that a fire the engine asks for goes next.
+- An idle worker takes over fires waiting behind another's: the end of a search leaves workers
+  unevenly loaded, so a worker left idle takes some of the fires waiting at the back of
+  another's queue when replaying the state's path costs less than the wait (half the
+  difference, after the replays its last state does not share).
+- ``forget`` (a worker's replay went astray) goes to that worker, before the fires waiting
+  there; a planned fire asked for with calibration is fired again calibrating, and the planned
+  one is dropped if it has not started.
+
+The runners are stand-ins whose fires wait until the test opens their gate, so what each worker
+holds, and when it becomes idle, is known exactly; they log what they were asked to do.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from venomqa.explorer._parallel import Preparer, Workers
+from venomqa.explorer._work import Fired, FireTask, Judged
+from venomqa.explorer.search import Hops
+
+#: How long a fire waits for its gate before failing the test.
+GATE_S = 5.0
+
+
+class GatedRunner:
+    """A runner whose every fire waits for its gate; ``log`` records what it was asked."""
+
+    calls = 0
+
+    def __init__(self, gates: Gates) -> None:
+        self.gates = gates
+        self.log: list[tuple[object, ...]] = []
+
+    def at_root(self) -> None:
+        raise AssertionError("not used here")
+
+    def start(self, root_key: str, key_of: object) -> None:
+        pass
+
+    def fire(self, task: FireTask, *, keep_position: bool = True) -> Fired:
+        self.log.append((task.hops, task.index, task.calibrate))
+        assert self.gates.get(task).wait(GATE_S), f"fire {task.index} was never let finish"
+        return Fired(executed=None, view=None, node=None, judged=Judged(), server_status=None)  # type: ignore[arg-type]
+
+    def forget(self) -> None:
+        self.log.append(("forget",))
+
+    def reproduce(self, finding: object, path: object) -> None:
+        return None
+
+    def release(self) -> None:
+        pass
+
+    def started(self, task: FireTask) -> bool:
+        return any(entry[:2] == (task.hops, task.index) for entry in self.log)
+
+
+class Gates:
+    """One gate per fire (source state and move), closed until opened."""
+
+    def __init__(self) -> None:
+        self._gates: dict[tuple[Hops, int], threading.Event] = {}
+
+    def get(self, task: FireTask) -> threading.Event:
+        return self._gates.setdefault((task.hops, task.index), threading.Event())
+
+    def open(self, *tasks: FireTask) -> None:
+        for task in tasks:
+            self.get(task).set()
+
+    def open_later(self, task: FireTask, delay_s: float = 0.2) -> None:
+        threading.Timer(delay_s, self.get(task).set).start()
+
+    def open_all(self) -> None:
+        for gate in self._gates.values():
+            gate.set()
+
+
+class Harness:
+    def __init__(self, count: int) -> None:
+        self.gates = Gates()
+        self.runners = [GatedRunner(self.gates) for _ in range(count)]
+
+        def preparer(runner: GatedRunner) -> Preparer:
+            return lambda stack: runner  # type: ignore[return-value]
+
+        self.workers = Workers([preparer(r) for r in self.runners])
+        self.workers.open()
+
+    def tasks(self, hops: Hops, count: int) -> list[FireTask]:
+        return [FireTask(hops, index, None, calibrate=False) for index in range(count)]
+
+    def wait_until_started(self, runner: int, task: FireTask) -> None:
+        deadline = time.monotonic() + GATE_S
+        while not self.runners[runner].started(task):
+            assert time.monotonic() < deadline, f"worker {runner} never started {task.index}"
+            time.sleep(0.001)
+
+    def fire_open(self, task: FireTask) -> int:
+        """Open a fire's gate, ask for it as the engine does; the worker that fired it."""
+        self.gates.open(task)
+        return self.workers.fire(task).worker
+
+    def close(self) -> None:
+        self.gates.open_all()
+        self.workers.close()
+
+
+@pytest.fixture
+def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    made = Harness(getattr(request, "param", 2))
+    yield made
+    made.close()
+
+
+def _state(*moves: int) -> Hops:
+    return tuple((move, f"s{n}-{move}") for n, move in enumerate(moves))
+
+
+#: A state eight moves deep: its fires are never split among workers (they go to one together).
+HELD = _state(0, 1, 2, 3, 4, 5, 6, 7)
+
+
+@pytest.mark.parametrize("harness", [1], indirect=True)
+def test_planned_fires_start_before_the_engine_asks_and_run_once(harness: Harness) -> None:
+    first, second = harness.tasks(HELD, 2)
+    harness.gates.open(first, second)
+    harness.workers.plan([first])
+    harness.workers.plan([first, second])  # planned again with one more: only that one is new
+    harness.wait_until_started(0, second)
+    assert [harness.workers.fire(t).worker for t in (first, second)] == [0, 0]
+    assert harness.runners[0].log == [(HELD, 0, False), (HELD, 1, False)]
+
+
+def test_fires_planned_later_go_to_the_worker_holding_their_states_others(
+    harness: Harness,
+) -> None:
+    tasks = harness.tasks(HELD, 3)
+    harness.workers.plan(tasks[:2])  # to worker 0: it starts one, one waits
+    harness.wait_until_started(0, tasks[0])
+    harness.workers.plan(tasks)  # worker 1 is idle, but the state's fires are with worker 0
+    assert [harness.fire_open(t) for t in tasks] == [0, 0, 0]
+    assert harness.runners[1].log == []
+
+
+@pytest.mark.parametrize("harness", [1], indirect=True)
+def test_a_worker_runs_fires_in_the_order_given_and_one_asked_for_next(
+    harness: Harness,
+) -> None:
+    a = harness.tasks(HELD, 3)
+    b = harness.tasks(_state(9), 3)
+    harness.workers.plan(a)
+    harness.wait_until_started(0, a[0])
+    harness.workers.plan(b)  # given behind a's fires
+    harness.gates.open(*a[1:], *b)
+    harness.gates.open_later(a[0])
+    harness.workers.fire(b[1])  # asked for while a[0] runs: it goes next
+    for task in (*a, b[0], b[2]):
+        harness.workers.fire(task)
+    order = [entry[:2] for entry in harness.runners[0].log]
+    expected = [a[0], b[1], a[1], a[2], b[0], b[2]]
+    assert order == [(t.hops, t.index) for t in expected]
+
+
+@pytest.mark.parametrize(
+    ("deep", "taken"),
+    [
+        ((*HELD, (1, "b")), [4, 5]),  # 5 waiting, 1 replay: (5 - 1) // 2 = 2 taken
+        (_state(2, 1), [5]),  # 5 waiting, 2 replays: 1 taken
+        (_state(2, 1, 1, 3, 4), []),  # 5 replays: none
+    ],
+    ids=["child-of-its-state", "shares-nothing", "too-deep"],
+)
+def test_an_idle_worker_takes_fires_waiting_behind_another_when_its_replay_costs_less(
+    harness: Harness, deep: Hops, taken: list[int]
+) -> None:
+    held = harness.tasks(HELD, 7)
+    harness.workers.plan(held)  # all seven to worker 0
+    group = harness.tasks(deep, 6)
+    harness.workers.plan(group)  # all six to worker 1 (worker 0 has more than six to do)
+    harness.wait_until_started(1, group[0])
+    for task in held:
+        assert harness.fire_open(task) == 0
+    # worker 0 is idle now; worker 1 has started one of the six and five wait
+    if taken:
+        harness.wait_until_started(0, group[taken[0]])
+    # one at a time: no worker is idle while another has two waiting
+    by_worker = {task.index: harness.fire_open(task) for task in group}
+    assert [index for index, worker in by_worker.items() if worker == 0] == taken
+    assert [index for index, worker in by_worker.items() if worker == 1] == [
+        i for i in range(6) if i not in taken
+    ]
+
+
+def test_forget_goes_to_the_worker_whose_fire_it_names_or_the_first(harness: Harness) -> None:
+    outcome = Fired(executed=None, view=None, node=None, judged=Judged(), server_status=None)  # type: ignore[arg-type]
+    outcome.worker = 1
+    harness.workers.forget(outcome)
+    assert (harness.runners[0].log, harness.runners[1].log) == ([], [("forget",)])
+    harness.workers.forget(None)
+    assert (harness.runners[0].log, harness.runners[1].log) == ([("forget",)], [("forget",)])
+
+
+@pytest.mark.parametrize("harness", [1], indirect=True)
+def test_forget_runs_before_the_fires_waiting_on_that_worker(harness: Harness) -> None:
+    tasks = harness.tasks(HELD, 3)
+    harness.workers.plan(tasks)
+    harness.wait_until_started(0, tasks[0])
+    harness.gates.open_later(tasks[0])
+    harness.workers.forget(None)  # the others' gates stay closed: they must not be ahead of it
+    assert harness.runners[0].log[:3] == [(HELD, 0, False), ("forget",), (HELD, 1, False)]
+
+
+@pytest.mark.parametrize("harness", [1], indirect=True)
+def test_a_planned_fire_asked_for_with_calibration_is_fired_again_calibrating(
+    harness: Harness,
+) -> None:
+    first, planned = harness.tasks(HELD, 2)
+    harness.workers.plan([first, planned])
+    harness.wait_until_started(0, first)
+    calibrating = FireTask(HELD, planned.index, None, calibrate=True)
+    harness.gates.open(planned)
+    harness.gates.open_later(first)
+    assert harness.workers.fire(calibrating).worker == 0
+    harness.workers.fire(first)
+    # the planned fire had not started: it was dropped, not run beside the calibrating one
+    assert harness.runners[0].log == [(HELD, 0, False), (HELD, 1, True)]
