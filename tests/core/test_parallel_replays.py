@@ -21,7 +21,7 @@ from venomqa import Action, ExecutionContext, StateGraph, World, explore
 from venomqa.client import Client
 from venomqa.explorer import explore_graph
 from venomqa.explorer._moves import moves_from_actions
-from venomqa.explorer._work import FireTask, WorldRunner
+from venomqa.explorer._work import Fired, FireTask, WorldRunner
 from venomqa.models import FindingKind
 from venomqa.models.results import ExplorationResult
 
@@ -97,6 +97,39 @@ def test_forget_drops_the_checkpoints_of_a_replay_and_where_the_world_was() -> N
     assert len(trail.entries) == 1  # the root's only
     assert trail.at_key is None  # where the world is: unknown
     world.rollback(root)
+
+
+def test_the_world_whose_replay_went_astray_is_the_one_told_to_forget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its checkpoints on the way hold states other than the ones keyed: that world drops
+    them. Which world replays ``a`` depends on scheduling, so the search runs until one other
+    than the run's own did (one in ten or so; each takes milliseconds)."""
+    astray: list[int] = []  # the worlds (by id) whose replay went through a (always astray)
+    told: list[int] = []
+    fire, forget = WorldRunner.fire, WorldRunner.forget
+
+    def spying_fire(self: WorldRunner, task: FireTask, *, keep_position: bool = True) -> Fired:
+        fired = fire(self, task, keep_position=keep_position)
+        if fired.replay_view is not None and any(index == 0 for index, _ in task.hops):
+            astray.append(id(self.world))
+        return fired
+
+    def spying_forget(self: WorldRunner) -> None:
+        told.append(id(self.world))
+        forget(self)
+
+    monkeypatch.setattr(WorldRunner, "fire", spying_fire)
+    monkeypatch.setattr(WorldRunner, "forget", spying_forget)
+    for _ in range(300):
+        astray.clear()
+        told.clear()
+        worlds = [World(NO_API) for _ in range(2)]
+        explore(worlds[0], _actions(False), learn=False, more_worlds=worlds[1:])
+        assert told == astray
+        if id(worlds[1]) in astray:
+            return
+    pytest.fail("in 300 searches the second world never replayed a")
 
 
 def test_a_runner_used_before_it_started_says_so() -> None:

@@ -54,7 +54,7 @@ class GatedRunner:
         self.log.append(("forget",))
 
     def reproduce(self, finding: object, path: object) -> None:
-        return None
+        self.log.append(("reproduce",))
 
     def release(self) -> None:
         pass
@@ -210,13 +210,39 @@ def test_forget_goes_to_the_worker_whose_fire_it_names_or_the_first(harness: Har
 
 
 @pytest.mark.parametrize("harness", [1], indirect=True)
-def test_forget_runs_before_the_fires_waiting_on_that_worker(harness: Harness) -> None:
+@pytest.mark.parametrize("job", ["forget", "reproduce"])
+def test_forget_and_reproduce_run_before_the_fires_waiting_on_the_worker(
+    harness: Harness, job: str
+) -> None:
     tasks = harness.tasks(HELD, 3)
     harness.workers.plan(tasks)
     harness.wait_until_started(0, tasks[0])
     harness.gates.open_later(tasks[0])
-    harness.workers.forget(None)  # the others' gates stay closed: they must not be ahead of it
-    assert harness.runners[0].log[:3] == [(HELD, 0, False), ("forget",), (HELD, 1, False)]
+    # the others' gates stay closed: they must not be ahead of it
+    if job == "forget":
+        harness.workers.forget(None)
+    else:
+        harness.workers.reproduce(None, [])  # type: ignore[arg-type]
+    assert harness.runners[0].log[:3] == [(HELD, 0, False), (job,), (HELD, 1, False)]
+
+
+@pytest.mark.parametrize("harness", [1], indirect=True)
+def test_a_fire_asked_for_before_its_state_was_given_to_a_worker_goes_next_with_its_group(
+    harness: Harness,
+) -> None:
+    busy = harness.tasks(HELD, 9)
+    harness.workers.plan(busy)  # the worker has more than it takes: the next state waits
+    harness.wait_until_started(0, busy[0])
+    later = harness.tasks(_state(9), 3)
+    harness.workers.plan(later)
+    harness.gates.open(*busy[1:], *later)
+    harness.gates.open_later(busy[0])
+    harness.workers.fire(later[0])  # its state's fires go to the front, in their order
+    for task in (*busy, *later[1:]):
+        harness.workers.fire(task)
+    order = [entry[:2] for entry in harness.runners[0].log]
+    expected = [busy[0], *later, *busy[1:]]
+    assert order == [(t.hops, t.index) for t in expected]
 
 
 @pytest.mark.parametrize("harness", [1], indirect=True)

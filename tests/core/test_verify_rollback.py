@@ -122,6 +122,23 @@ def test_a_rollback_that_restores_nothing_is_a_finding_naming_the_store_and_reco
         assert conn.execute("SELECT count(*) FROM orders").fetchone() == (0,)
 
 
+def test_a_worker_worlds_rollbacks_are_verified_too(tmp_path: Path) -> None:
+    """With parallel workers (here a second world in-process) each world checks its own
+    rollbacks: the broken adapter is only in the second one."""
+    first, second = tmp_path / "first.db", tmp_path / "second.db"
+    init_schema(first)
+    init_schema(second)
+    with start_demo_server(first) as one, start_demo_server(second) as two:
+        world = World(one.url, stores={"db": SQLiteStore(str(first))})
+        extra = World(two.url, stores={"db": ForgetfulSQLiteStore(str(second))})
+        with pytest.raises(RollbackDriftError) as raised:
+            explore(world, SHOP_ACTIONS, max_depth=4, verify_rollback=True, more_worlds=[extra])
+        world.api.close()
+        extra.api.close()
+    assert "a rollback did not restore the checkpoint" in str(raised.value)
+    assert "orders (" in str(raised.value)
+
+
 def test_verify_rollback_from_the_command_line_and_the_file(tmp_path: Path) -> None:
     db = tmp_path / "shop.db"
     init_schema(db)

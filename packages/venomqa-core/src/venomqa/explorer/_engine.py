@@ -310,8 +310,7 @@ class Engine:
         self.transitions += 1
         self._fired_total += 1
         self.fired[index] += 1
-        if source.view is not None:  # for reports: what this action changed, short
-            executed.step.changed = describe_changes(source.view, view)
+        executed.step.changed = describe_changes(source.view, view)  # for reports, short
         new_route = route.then(index, key, executed.step)
         self.executor.arrived(len(new_route), key, node)
 
@@ -455,20 +454,16 @@ class Engine:
         self.executor.forget(fired)
         names = [self.moves[index].name for index, _ in mismatch.hops]
         known = len(self.rules.rules)
-        explanation = (
-            explain(
-                self.normalizer,
-                source.view,
-                mismatch.view,
-                f"differed on replaying {names}",
-                learn=self._learning,
-            )
-            if source.view is not None
-            else None
+        explanation = explain(
+            self.normalizer,
+            source.view,
+            mismatch.view,
+            f"differed on replaying {names}",
+            learn=self._learning,
         )
         if len(self.rules.rules) != known and self._learning:
             raise _Restart()
-        differences = [*mismatch.errors, *(explanation.unexplained if explanation else [])]
+        differences = [*mismatch.errors, *explanation.unexplained]
         source.unreachable = True
         finding = nondeterminism_finding(
             f"the path {names}", differences, stores_declared=self._stores_declared

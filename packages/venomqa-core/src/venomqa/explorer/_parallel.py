@@ -413,7 +413,7 @@ class Workers:
             self._give_group(hops, worker)
 
     def _give_group(self, hops: Hops, worker: _Worker, *, first: bool = False) -> None:
-        jobs = self._backlog.pop(hops, [])
+        jobs = self._backlog.pop(hops)
         self._holder[hops] = worker
         for job in reversed(jobs) if first else jobs:
             self._give(job, worker, first=first)

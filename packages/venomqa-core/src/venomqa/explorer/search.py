@@ -107,7 +107,8 @@ class State:
     key: str
     node: str | None
     route: Route
-    view: WorldView | None = None
+    #: What the world held when the state was first reached.
+    view: WorldView
     enabled: tuple[int, ...] = ()
     violated: frozenset[str] = _NO_VIOLATIONS
     #: Replaying its route reached a state no volatile field explains: not expanded further.
