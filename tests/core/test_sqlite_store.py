@@ -20,6 +20,7 @@ import pytest
 from _support_sqlite import create_db, logical_content, write_from_other_process
 from venomqa.errors import LeftoversRepaired, StoreError
 from venomqa.stores import SQLiteStore
+from venomqa.stores._sqlite_hash import ContentHashes
 
 SHOP = """
 PRAGMA foreign_keys = ON;
@@ -353,6 +354,7 @@ def test_wal_journal_mode_is_kept(tmp_path: Path) -> None:
 CRASHING_RUN = """
 import os, sqlite3, sys
 from venomqa.stores import SQLiteStore
+from venomqa.stores._sqlite_hash import ContentHashes
 store = SQLiteStore(sys.argv[1])
 store.setup()
 store.checkpoint()
@@ -428,3 +430,18 @@ def test_a_failing_observe_names_the_operation_the_file_and_the_store(
         store.observe()
     assert str(info.value).startswith(f"store 'sqlite': observe on {shop} failed: ")
     write_from_other_process(shop, "CREATE TABLE notes (body TEXT)")  # teardown finds it again
+
+
+def test_a_failing_fingerprint_or_record_listing_names_the_operation(
+    shop: Path, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(*args: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(ContentHashes, "refresh", failing)
+    for operation in (store.fingerprint, store.changed_records):
+        with pytest.raises(StoreError, match="disk I/O error") as info:
+            operation()
+        name = operation.__name__
+        assert str(info.value).startswith(f"store 'sqlite': {name} on {shop} failed: ")
+    monkeypatch.undo()  # teardown reads the log as usual
