@@ -38,6 +38,8 @@ class GatedRunner:
     def __init__(self, gates: Gates) -> None:
         self.gates = gates
         self.log: list[tuple[object, ...]] = []
+        #: The thread each fire ran in: its name and whether it is a daemon.
+        self.threads: set[tuple[str, bool]] = set()
 
     def at_root(self) -> None:
         raise AssertionError("not used here")
@@ -47,6 +49,7 @@ class GatedRunner:
 
     def fire(self, task: FireTask, *, keep_position: bool = True) -> Fired:
         self.log.append((task.hops, task.index, task.calibrate))
+        self.threads.add((threading.current_thread().name, threading.current_thread().daemon))
         assert self.gates.get(task).wait(GATE_S), f"fire {task.index} was never let finish"
         return Fired(executed=None, view=None, node=None, judged=Judged(), server_status=None)  # type: ignore[arg-type]
 
@@ -138,6 +141,15 @@ def test_planned_fires_start_before_the_engine_asks_and_run_once(harness: Harnes
     harness.wait_until_started(0, second)
     assert [harness.workers.fire(t).worker for t in (first, second)] == [0, 0]
     assert harness.runners[0].log == [(HELD, 0, False), (HELD, 1, False)]
+    # in a thread of its own, named for tools that list threads, that does not keep a stuck
+    # interpreter alive
+    assert harness.runners[0].threads == {("venomqa-worker-0", True)}
+
+
+def test_near_the_root_a_states_fires_are_split_among_idle_workers(harness: Harness) -> None:
+    root = harness.tasks((), 4)
+    harness.workers.plan(root)  # four fires, two idle workers: two each, no replay needed
+    assert [harness.fire_open(t) for t in root] == [0, 1, 0, 1]
 
 
 def test_fires_planned_later_go_to_the_worker_holding_their_states_others(

@@ -152,7 +152,7 @@ class _Worker:
     def start(self) -> None:
         self._thread.start()
 
-    def give(self, job: _Job[object], *, first: bool = False) -> None:
+    def give(self, job: _Job[object], *, first: bool) -> None:
         job.worker = self.number
         self.load += 1
         with self._wake:
