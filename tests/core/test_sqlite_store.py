@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 from _support_sqlite import create_db, logical_content, write_from_other_process
 from venomqa.errors import LeftoversRepaired, StoreError
-from venomqa.stores import SQLiteStore
+from venomqa.stores import SQLiteStore, _sqlite_undo
+from venomqa.stores import sqlite as sqlite_module
 from venomqa.stores._sqlite_hash import ContentHashes
 
 SHOP = """
@@ -354,7 +355,6 @@ def test_wal_journal_mode_is_kept(tmp_path: Path) -> None:
 CRASHING_RUN = """
 import os, sqlite3, sys
 from venomqa.stores import SQLiteStore
-from venomqa.stores._sqlite_hash import ContentHashes
 store = SQLiteStore(sys.argv[1])
 store.setup()
 store.checkpoint()
@@ -432,16 +432,28 @@ def test_a_failing_observe_names_the_operation_the_file_and_the_store(
     write_from_other_process(shop, "CREATE TABLE notes (body TEXT)")  # teardown finds it again
 
 
-def test_a_failing_fingerprint_or_record_listing_names_the_operation(
-    shop: Path, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+#: Each operation and a function inside it that a failing database makes raise.
+FAILING_INSIDE = {
+    "checkpoint": (_sqlite_undo, "max_seq"),
+    "rollback": (_sqlite_undo, "replay_down_to"),
+    "fingerprint": (ContentHashes, "refresh"),
+    "changed_records": (ContentHashes, "refresh"),
+    "audit": (sqlite_module, "_digest"),
+}
+
+
+@pytest.mark.parametrize("operation", sorted(FAILING_INSIDE))
+def test_a_failing_operation_names_itself_the_file_and_the_store(
+    shop: Path, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch, operation: str
 ) -> None:
+    token = store.checkpoint()
+
     def failing(*args: object) -> None:
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(ContentHashes, "refresh", failing)
-    for operation in (store.fingerprint, store.changed_records):
-        with pytest.raises(StoreError, match="disk I/O error") as info:
-            operation()
-        name = operation.__name__
-        assert str(info.value).startswith(f"store 'sqlite': {name} on {shop} failed: ")
+    monkeypatch.setattr(*FAILING_INSIDE[operation], failing)
+    call = getattr(store, operation)
+    with pytest.raises(StoreError, match="disk I/O error") as info:
+        call(token) if operation == "rollback" else call()
+    assert str(info.value).startswith(f"store 'sqlite': {operation} on {shop} failed: ")
     monkeypatch.undo()  # teardown reads the log as usual
