@@ -395,8 +395,9 @@ def test_missing_file_is_a_clear_store_error(tmp_path: Path) -> None:
 
 def test_use_before_setup_and_double_setup_are_errors(shop: Path) -> None:
     store = SQLiteStore(str(shop))
-    with pytest.raises(StoreError, match="not set up"):
+    with pytest.raises(StoreError, match="not set up") as info:
         store.checkpoint()
+    assert str(info.value) == f"store 'sqlite': {shop} is not set up; call setup() first"
     store.teardown()  # harmless before setup
     store.setup()
     try:
