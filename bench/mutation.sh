@@ -16,7 +16,7 @@
 #   MUTMUT_VERSION  default 3.8.1
 #   MUTANTS         only these mutants (names or fnmatch patterns, space-separated), e.g. the
 #                   survivors of an earlier run: `MUTANTS='venomqa.explorer._engine.x_Engine__fire__mutmut_*'`
-#   TEST_TIMEOUT_S  a test running longer than this fails (pytest-timeout), default 120: a mutant
+#   TEST_TIMEOUT_S  a test running longer than this fails (pytest-timeout), default 60: a mutant
 #                   that leaves a thread waiting forever is killed instead of hanging the run
 #
 # What it does, on a clean clone of the repository's HEAD (commit first: uncommitted changes are
@@ -43,7 +43,7 @@ work=${MUTATION_DIR:-$(mktemp -d -t venomqa-mutation.XXXXXX)}
 jobs=${MUTATION_JOBS:-1}
 python=${PYTHON:-python3}
 version=${MUTMUT_VERSION:-3.8.1}
-test_timeout=${TEST_TIMEOUT_S:-120}
+test_timeout=${TEST_TIMEOUT_S:-60}
 read -r -a only_mutants <<<"${MUTANTS:-}"
 if [ "$#" -gt 0 ]; then
     modules=("$@")
