@@ -458,3 +458,36 @@ def test_a_failing_operation_names_itself_the_file_and_the_store(
         call(token) if operation == "rollback" else call()
     assert str(info.value).startswith(f"store 'sqlite': {operation} on {shop} failed: ")
     monkeypatch.undo()  # teardown reads the log as usual
+
+
+def test_teardown_twice_after_reading_through_the_reader_is_harmless(shop: Path) -> None:
+    store = SQLiteStore(str(shop))
+    store.setup()
+    assert store.query("SELECT count(*) AS n FROM notes") == [{"n": 2}]
+    store.teardown()
+    store.teardown()
+
+
+def test_a_failing_teardown_says_so_and_the_next_setup_finishes_it(
+    shop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SQLiteStore(str(shop))
+    store.setup()
+    write_from_other_process(shop, "DELETE FROM notes")
+
+    def failing(*args: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(SQLiteStore, "_restore_original", staticmethod(failing))
+    with pytest.raises(StoreError) as info:
+        store.teardown()
+    assert str(info.value) == (
+        f"store 'sqlite': teardown of {shop} failed: disk I/O error; "
+        "the next setup() will finish it"
+    )
+    monkeypatch.undo()
+    again = SQLiteStore(str(shop))
+    with pytest.warns(LeftoversRepaired):
+        again.setup()
+    again.teardown()
+    assert rows(shop, "SELECT count(*) FROM notes") == [(2,)]  # the delete was undone
