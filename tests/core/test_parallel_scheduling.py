@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import pytest
 from venomqa.explorer._parallel import Preparer, Workers
@@ -271,3 +272,47 @@ def test_a_planned_fire_asked_for_with_calibration_is_fired_again_calibrating(
     harness.workers.fire(first)
     # the planned fire had not started: it was dropped, not run beside the calibrating one
     assert harness.runners[0].log == [(HELD, 0, False), (HELD, 1, True)]
+
+
+def test_drop_plans_forgets_fires_not_started_and_waits_for_the_one_running(
+    harness: Harness,
+) -> None:
+    held = harness.tasks(HELD, 3)
+    harness.workers.plan(held)
+    harness.wait_until_started(0, held[0])
+    harness.gates.open_later(held[0])
+    harness.workers.drop_plans()  # returns once the running fire is done; the others never run
+    assert harness.runners[0].log == [(HELD, 0, False)]
+    root = harness.tasks((), 4)  # both workers are idle again: the root's fires are split
+    harness.workers.plan(root)
+    assert [harness.fire_open(t) for t in root] == [0, 1, 0, 1]
+    assert harness.runners[0].log[1:] == [((), 0, False), ((), 2, False)]
+
+
+@pytest.mark.parametrize("harness", [1], indirect=True)
+def test_what_a_fire_raises_is_raised_to_the_engine(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(task: FireTask, *, keep_position: bool = True) -> Fired:
+        raise RuntimeError("the world broke")
+
+    monkeypatch.setattr(harness.runners[0], "fire", failing)
+    (task,) = harness.tasks(HELD, 1)
+    with pytest.raises(RuntimeError, match="the world broke"):
+        harness.workers.fire(task)
+
+
+def test_a_world_that_cannot_be_set_up_fails_open_after_the_others_are_closed() -> None:
+    closed: list[str] = []
+
+    def working(stack: ExitStack) -> GatedRunner:
+        stack.callback(closed.append, "the working world")
+        return GatedRunner(Gates())
+
+    def failing(stack: ExitStack) -> GatedRunner:
+        raise RuntimeError("no copy of the database")
+
+    workers = Workers([working, failing])  # type: ignore[list-item]
+    with pytest.raises(RuntimeError, match="no copy of the database"):
+        workers.open()
+    assert closed == ["the working world"]

@@ -122,7 +122,6 @@ class _Job(Generic[_R]):
     result: _R | None = None
     error: BaseException | None = None
     done: bool = False
-    started: bool = False
     #: The fire this job runs, when it is one.
     task: FireTask | None = None
     cancelled: bool = False
@@ -245,7 +244,6 @@ class _Worker:
                 if not self._jobs:
                     return
                 job = self._jobs.popleft()
-                job.started = True
             try:
                 job.result = job.work(runner)
             except BaseException as exc:  # handed to whoever waits for the job
@@ -338,7 +336,7 @@ class Workers:
             self._give(job, self._holder.get(task.hops) or self._roomiest(task.hops), first=True)
         elif job.worker < 0:  # planned, not started yet: its state's fires go first
             self._give_group(task.hops, self._roomiest(task.hops), first=True)
-        elif not job.started:  # waiting behind other fires of its worker: it goes next
+        else:  # if it waits behind other fires of its worker, it goes next
             self._workers[job.worker].hurry(job)
         fired = self._wait(job)
         assert isinstance(fired, Fired)
