@@ -17,6 +17,7 @@ holds, and when it becomes idle, is known exactly; they log what they were asked
 
 from __future__ import annotations
 
+import _thread
 import threading
 import time
 from collections.abc import Iterator
@@ -42,8 +43,8 @@ class GatedRunner:
         #: The thread each fire ran in: its name and whether it is a daemon.
         self.threads: set[tuple[str, bool]] = set()
 
-    def at_root(self) -> None:
-        raise AssertionError("not used here")
+    def at_root(self) -> tuple[GatedRunner, str]:
+        return self, "the root"
 
     def start(self, root_key: str, key_of: object) -> None:
         pass
@@ -316,3 +317,59 @@ def test_a_world_that_cannot_be_set_up_fails_open_after_the_others_are_closed() 
     with pytest.raises(RuntimeError, match="no copy of the database"):
         workers.open()
     assert closed == ["the working world"]
+
+
+def test_a_fire_not_planned_goes_next_to_the_worker_holding_its_states_others(
+    harness: Harness,
+) -> None:
+    held = harness.tasks(HELD, 3)
+    harness.workers.plan(held)  # worker 0 starts one, two wait; worker 1 is idle
+    harness.wait_until_started(0, held[0])
+    unplanned = FireTask(HELD, 5, None, calibrate=False)
+    harness.gates.open(*held[1:], unplanned)
+    harness.gates.open_later(held[0])
+    assert harness.workers.fire(unplanned).worker == 0  # the state's checkpoint is there
+    for task in held:
+        harness.workers.fire(task)
+    order = [entry[:2] for entry in harness.runners[0].log]
+    assert order == [(HELD, 0), (HELD, 5), (HELD, 1), (HELD, 2)]
+    assert harness.runners[1].log == []
+
+
+def test_the_root_is_looked_at_in_the_runs_own_world(harness: Harness) -> None:
+    assert harness.workers.at_root() == (harness.runners[0], "the root")
+
+
+def test_workers_need_a_world() -> None:
+    with pytest.raises(ValueError, match=r"^parallel workers need at least one world$"):
+        Workers([])
+
+
+def test_a_world_that_cannot_be_closed_fails_close() -> None:
+    def failing_to_close(stack: ExitStack) -> GatedRunner:
+        stack.callback(_raise, RuntimeError("the copy could not be dropped"))
+        return GatedRunner(Gates())
+
+    workers = Workers([failing_to_close])  # type: ignore[list-item]
+    workers.open()
+    with pytest.raises(RuntimeError, match="the copy could not be dropped"):
+        workers.close()
+
+
+@pytest.mark.parametrize("harness", [1], indirect=True)
+def test_ctrl_c_while_closing_waits_for_the_running_fire_then_is_raised(
+    harness: Harness,
+) -> None:
+    (task,) = harness.tasks(HELD, 1)
+    harness.workers.plan([task])
+    harness.wait_until_started(0, task)
+    threading.Timer(0.1, _thread.interrupt_main).start()
+    harness.gates.open_later(task, 1.0)
+    with pytest.raises(KeyboardInterrupt):
+        harness.workers.close()
+    assert harness.gates.get(task).is_set()  # it was raised after the fire could finish
+    assert not any(thread.name == "venomqa-worker-0" for thread in threading.enumerate())
+
+
+def _raise(error: BaseException) -> None:
+    raise error

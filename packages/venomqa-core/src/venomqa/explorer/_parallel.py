@@ -138,6 +138,10 @@ class _Worker:
         self._wake = threading.Condition()
         self._stopping = False
         self.ready = threading.Event()
+        #: Set when the thread has closed its world and is about to end. Waited on instead of
+        #: ``Thread.join``: on CPython before 3.13 a join interrupted by Ctrl-C can leave
+        #: ``is_alive()`` False while the thread still runs (its world mid-operation).
+        self._finished = threading.Event()
         self.failure: BaseException | None = None
         self.runner: Runner | None = None
         #: Jobs given and not finished (the coordinator's count).
@@ -217,11 +221,11 @@ class _Worker:
             self._wake.notify()
 
     def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
+        self._finished.wait(timeout)
 
     @property
     def alive(self) -> bool:
-        return self._thread.is_alive()
+        return self._thread.ident is not None and not self._finished.is_set()
 
     def _main(self) -> None:
         try:
@@ -233,6 +237,8 @@ class _Worker:
                 self._serve()
         except BaseException as exc:  # setting up or closing the world: the coordinator raises it
             self.failure = exc
+        finally:
+            self._finished.set()
 
     def _serve(self) -> None:
         runner = self.runner
