@@ -491,3 +491,12 @@ def test_a_failing_teardown_says_so_and_the_next_setup_finishes_it(
         again.setup()
     again.teardown()
     assert rows(shop, "SELECT count(*) FROM notes") == [(2,)]  # the delete was undone
+
+
+def test_a_counter_row_removed_by_hand_is_put_back_by_rollback(
+    shop: Path, store: SQLiteStore
+) -> None:
+    token = store.checkpoint()
+    write_from_other_process(shop, "DELETE FROM sqlite_sequence WHERE name = 'customers'")
+    store.rollback(token)
+    assert rows(shop, "SELECT seq FROM sqlite_sequence WHERE name = 'customers'") == [(2,)]

@@ -189,3 +189,14 @@ def test_a_rollback_through_a_damaged_undo_log_names_what_it_cannot_undo(shop: P
         _execute(shop, f"UPDATE {LOG_TABLE} SET op = 'D'")
     finally:
         store.teardown()
+
+
+def test_leftover_changes_of_a_table_dropped_since_are_refused_by_name(shop: Path) -> None:
+    _abandoned_run(shop)
+    _execute(shop, "DROP TABLE notes")  # its logged update and delete can no longer be undone
+    with pytest.raises(StoreError) as raised:
+        SQLiteStore(str(shop)).setup()
+    assert str(raised.value) == (
+        f"store 'sqlite': setup of {shop} failed: the undo log holds changes of table(s) "
+        "['notes'] that no longer exist (was the schema changed during the run?)"
+    )

@@ -128,7 +128,7 @@ class SQLiteStore:
             self._lock.release()
             if isinstance(exc, UnsupportedTableError):
                 raise StoreError(f"{self.path}: {exc}", store=self.name) from exc
-            if isinstance(exc, sqlite3.Error):
+            if isinstance(exc, sqlite3.Error | LookupError):  # LookupError: a damaged undo log
                 raise StoreError(f"setup of {self.path} failed: {exc}", store=self.name) from exc
             raise
         self._conn, self._tables, self._width = conn, tables, max(width, 1)
