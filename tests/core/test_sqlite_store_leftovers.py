@@ -17,7 +17,7 @@ import pytest
 from _support_sqlite import create_db, logical_content
 from venomqa.errors import LeftoversRepaired, StoreError
 from venomqa.stores import SQLiteStore
-from venomqa.stores._sqlite_schema import LOG_TABLE
+from venomqa.stores._sqlite_schema import LOG_TABLE, META_TABLE
 
 SHOP = """
 CREATE TABLE customers (id INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT UNIQUE NOT NULL);
@@ -200,3 +200,20 @@ def test_leftover_changes_of_a_table_dropped_since_are_refused_by_name(shop: Pat
         f"store 'sqlite': setup of {shop} failed: the undo log holds changes of table(s) "
         "['notes'] that no longer exist (was the schema changed during the run?)"
     )
+
+
+def test_leftovers_whose_counter_record_was_dropped_by_hand_are_still_undone(shop: Path) -> None:
+    before = logical_content(shop)
+    _abandoned_run(shop)
+    _execute(shop, f"DROP TABLE {META_TABLE}")  # the counters at setup are gone with it
+    store, warning = _repair(shop)
+    store.teardown()
+    assert "undid its 3 logged change(s)" in str(warning.message)
+    after = logical_content(shop)
+    assert after["schema"] == before["schema"]
+    counters = "sqlite_sequence"
+    assert {k: v for k, v in after["tables"].items() if k != counters} == {
+        k: v for k, v in before["tables"].items() if k != counters
+    }
+    # the id counter cannot be put back without the record: it stays past the undone insert
+    assert store_rows(shop, "SELECT seq FROM sqlite_sequence") == [(3,)]
