@@ -14,6 +14,8 @@ from __future__ import annotations
 import itertools
 import pickle
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable
 
 import pytest
@@ -211,3 +213,61 @@ def test_a_graph_explored_with_two_worlds_gives_what_one_gives() -> None:
     )
     assert [v.path for v in together.violations] == [v.path for v in alone.violations]
     assert [v.path for v in alone.violations] == [["first", "second"]]
+
+
+def _switches(count: int, running: list[int], most: list[int]) -> list[Action]:
+    """Switch ``count`` flags in the context on and off; each run takes a moment and counts
+    how many runs are under way at once (``most``)."""
+    lock = threading.Lock()
+
+    def switch(flag: str, on: bool) -> Callable[[object, ExecutionContext], None]:
+        def run(api: object, ctx: ExecutionContext) -> None:
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            time.sleep(0.01)
+            ctx[flag] = on
+            with lock:
+                running[0] -= 1
+
+        return run
+
+    actions = []
+    for n in range(count):
+        flag = f"flag{n}"
+        actions.append(
+            Action(f"on_{n}", switch(flag, True), requires=lambda ctx, f=flag: not ctx.get(f))
+        )
+        actions.append(
+            Action(f"off_{n}", switch(flag, False), requires=lambda ctx, f=flag: ctx.get(f))
+        )
+    return actions
+
+
+def test_planned_fires_run_at_once_in_two_worlds_each_exactly_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The engine plans each fire ahead as it will ask for it, so no world runs a fire whose
+    outcome is thrown away, and two worlds work at the same time. A move calibrates on its
+    first fires until one shows what it changes: planned before that is known, a fire may
+    calibrate that one world would not have (never more than three per move)."""
+    fired: list[tuple[object, int, bool]] = []
+    fire = WorldRunner.fire
+
+    def counting_fire(self: WorldRunner, task: FireTask, *, keep_position: bool = True) -> Fired:
+        fired.append((task.hops, task.index, task.calibrate))
+        return fire(self, task, keep_position=keep_position)
+
+    monkeypatch.setattr(WorldRunner, "fire", counting_fire)
+    alone = explore(World(NO_API), _switches(3, [0], [0]))
+    calibrating_alone = Counter(index for _, index, calibrate in fired if calibrate)
+    fired.clear()
+    most = [0]
+    worlds = [World(NO_API) for _ in range(2)]
+    together = explore(worlds[0], _switches(3, [0], most), more_worlds=worlds[1:])
+    assert together.states == alone.states == 27  # each flag: never set, on, off
+    assert together.transitions == alone.transitions == len(fired)
+    calibrating = Counter(index for _, index, calibrate in fired if calibrate)
+    assert set(calibrating) == set(calibrating_alone) == set(range(6))
+    assert all(calibrating_alone[i] <= calibrating[i] <= 3 for i in range(6)), calibrating
+    assert most[0] == 2
