@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 
 import pytest
-from venomqa.explorer._parallel import Preparer, Workers
+from venomqa.explorer._parallel import Preparer, Workers, _shared
 from venomqa.explorer._work import Fired, FireTask, Judged
 from venomqa.explorer.search import Hops
 
@@ -62,7 +62,7 @@ class GatedRunner:
         self.log.append(("reproduce",))
 
     def release(self) -> None:
-        pass
+        self.log.append(("release",))
 
     def started(self, task: FireTask) -> bool:
         return any(entry[:2] == (task.hops, task.index) for entry in self.log)
@@ -373,3 +373,136 @@ def test_ctrl_c_while_closing_waits_for_the_running_fire_then_is_raised(
 
 def _raise(error: BaseException) -> None:
     raise error
+
+
+def test_drop_plans_does_not_raise_what_a_dropped_fire_raised(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = threading.Event()
+
+    def failing(task: FireTask, *, keep_position: bool = True) -> Fired:
+        started.set()
+        raise RuntimeError("its outcome was never going to be used")
+
+    monkeypatch.setattr(harness.runners[0], "fire", failing)
+    harness.workers.plan(harness.tasks(HELD, 1))
+    assert started.wait(GATE_S)
+    harness.workers.drop_plans()
+
+
+def test_fires_dropped_before_a_worker_took_them_run_when_asked_for_again(
+    harness: Harness,
+) -> None:
+    busy = harness.tasks(HELD, 9)  # more than a worker takes: the next states wait
+    harness.workers.plan(busy)
+    harness.wait_until_started(0, busy[0])
+    waiting = harness.tasks(_state(9, 9, 9, 9, 9), 2)
+    harness.workers.plan(waiting)
+    other = harness.tasks(_state(8, 8, 8, 8, 8), 9)
+    harness.workers.plan(other)  # worker 1 takes these; `waiting` stays in the backlog
+    harness.gates.open_all()
+    harness.workers.drop_plans()
+    assert [harness.fire_open(t) for t in waiting] == [0, 0]  # planned anew, as if never
+
+
+def test_calls_and_release_cover_every_worker(harness: Harness) -> None:
+    harness.runners[0].calls, harness.runners[1].calls = 3, 4
+    assert harness.workers.calls() == 7
+    harness.workers.release()
+    assert [runner.log for runner in harness.runners] == [[("release",)], [("release",)]]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "shared"),
+    [
+        ((), _state(1, 2), 0),
+        (_state(1, 2), _state(1, 2), 2),
+        (_state(1, 2, 3), _state(1, 2), 2),
+        (_state(1, 2), _state(1, 3), 1),
+        (_state(2, 2), _state(1, 2), 0),
+    ],
+)
+def test_shared_counts_the_first_hops_two_paths_have_in_common(
+    a: Hops, b: Hops, shared: int
+) -> None:
+    assert _shared(a, b) == shared == _shared(b, a)
+
+
+class Unstarted:
+    """Workers that were never opened: what they are given stays in their queues to read."""
+
+    def __init__(self, count: int) -> None:
+        self.workers = Workers([lambda stack: None for _ in range(count)])  # type: ignore[misc]
+        self.queues = [worker._jobs for worker in self.workers._workers]
+
+    def plan(self, hops: Hops, count: int) -> None:
+        self.workers.plan([FireTask(hops, index, None, calibrate=False) for index in range(count)])
+
+    def holders(self, hops: Hops) -> list[int]:
+        """The worker each of the state's fires was given to, by move index."""
+        found = {
+            job.task.index: number
+            for number, queue in enumerate(self.queues)
+            for job in queue
+            if job.task is not None and job.task.hops == hops
+        }
+        return [found[index] for index in sorted(found)]
+
+
+@pytest.mark.parametrize(
+    ("depth", "holders"),
+    [
+        (0, [0, 1, 2, 0, 1, 2]),  # no replay to reach the root: split among all three
+        (2, [0, 1, 2, 0, 1, 2]),  # two replays each: 6 // 2 = 3 parts
+        (3, [0, 1, 0, 1, 0, 1]),  # 6 // 3 = 2 parts
+        (4, [0, 0, 0, 0, 0, 0]),  # 6 // 4 = 1: not worth a replay, to one worker
+    ],
+)
+def test_a_states_fires_are_split_among_idle_workers_while_the_replays_cost_less(
+    depth: int, holders: list[int]
+) -> None:
+    unstarted = Unstarted(3)
+    hops = _state(*range(depth))
+    unstarted.plan(hops, 6)
+    assert unstarted.holders(hops) == holders
+
+
+def test_with_more_states_than_idle_workers_each_state_goes_to_one() -> None:
+    unstarted = Unstarted(3)
+    first, second = _state(1), _state(2)
+    unstarted.workers.plan(
+        [
+            FireTask(hops, index, None, calibrate=False)
+            for hops in (first, second)
+            for index in range(4)
+        ]
+    )
+    # two states, three idle workers: the first is split in two, the second goes to the third
+    assert unstarted.holders(first) == [0, 1, 0, 1]
+    assert unstarted.holders(second) == [2, 2, 2, 2]
+
+
+def test_a_worker_with_room_for_no_more_gets_nothing_new() -> None:
+    unstarted = Unstarted(1)
+    unstarted.plan(HELD, 8)  # a worker takes a state's fires while it has fewer than eight
+    unstarted.plan(_state(9), 2)
+    assert len(unstarted.queues[0]) == 8
+    assert unstarted.holders(_state(9)) == []  # waiting to be given
+
+
+@pytest.mark.parametrize(
+    ("loads", "lasts", "chosen"),
+    [
+        ((0, 0, 0), ((), HELD[:2], HELD[:1]), 1),  # the longest shared path first
+        ((2, 1, 2), ((), (), ()), 1),  # then the least busy
+        ((1, 1, 1), ((), (), ()), 0),  # then the first
+        ((0, 2, 1), ((), HELD, HELD[:1]), 2),  # more than a state's fires busier: passed over
+    ],
+)
+def test_a_state_goes_to_the_nearest_worker_among_those_not_much_busier(
+    loads: tuple[int, ...], lasts: tuple[Hops, ...], chosen: int
+) -> None:
+    unstarted = Unstarted(3)
+    for worker, load, last in zip(unstarted.workers._workers, loads, lasts, strict=True):
+        worker.load, worker.last_hops = load, last
+    assert unstarted.workers._roomiest(HELD).number == chosen
