@@ -375,34 +375,36 @@ def _raise(error: BaseException) -> None:
     raise error
 
 
+@pytest.mark.parametrize("harness", [1], indirect=True)
 def test_drop_plans_does_not_raise_what_a_dropped_fire_raised(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    started = threading.Event()
+    (task,) = harness.tasks(HELD, 1)
 
     def failing(task: FireTask, *, keep_position: bool = True) -> Fired:
-        started.set()
+        harness.runners[0].log.append((task.hops, task.index, task.calibrate))
+        harness.gates.get(task).wait(GATE_S)
         raise RuntimeError("its outcome was never going to be used")
 
     monkeypatch.setattr(harness.runners[0], "fire", failing)
-    harness.workers.plan(harness.tasks(HELD, 1))
-    assert started.wait(GATE_S)
-    harness.workers.drop_plans()
+    harness.workers.plan([task])
+    harness.wait_until_started(0, task)
+    harness.gates.open_later(task)
+    harness.workers.drop_plans()  # waits for it, and does not raise what it raised
 
 
+@pytest.mark.parametrize("harness", [1], indirect=True)
 def test_fires_dropped_before_a_worker_took_them_run_when_asked_for_again(
     harness: Harness,
 ) -> None:
-    busy = harness.tasks(HELD, 9)  # more than a worker takes: the next states wait
+    busy = harness.tasks(HELD, 9)  # more than the worker takes: the next state waits
     harness.workers.plan(busy)
-    harness.wait_until_started(0, busy[0])
     waiting = harness.tasks(_state(9, 9, 9, 9, 9), 2)
     harness.workers.plan(waiting)
-    other = harness.tasks(_state(8, 8, 8, 8, 8), 9)
-    harness.workers.plan(other)  # worker 1 takes these; `waiting` stays in the backlog
     harness.gates.open_all()
     harness.workers.drop_plans()
     assert [harness.fire_open(t) for t in waiting] == [0, 0]  # planned anew, as if never
+    assert harness.runners[0].log[-2:] == [(waiting[0].hops, 0, False), (waiting[1].hops, 1, False)]
 
 
 def test_calls_and_release_cover_every_worker(harness: Harness) -> None:

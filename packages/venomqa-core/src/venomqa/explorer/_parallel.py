@@ -375,7 +375,6 @@ class Workers:
             if job.worker >= 0 and not job.done and not job.cancelled:
                 self._wait(job, rethrow=False)
         self._planned.clear()
-        self._holder.clear()
 
     def calls(self) -> int:
         return sum(w.runner.calls for w in self._workers if w.runner is not None)
@@ -387,10 +386,8 @@ class Workers:
     # -- inside --------------------------------------------------------------------------------
 
     def _drop_backlog(self) -> None:
-        for jobs in self._backlog.values():
-            for job in jobs:
-                assert job.task is not None
-                self._planned.pop((job.task.hops, job.task.index), None)
+        """Forget the fires no worker was given (their ``_planned`` entries go with the rest in
+        ``drop_plans``; ``close`` ends the exploration)."""
         self._backlog.clear()
         self._holder.clear()
 
