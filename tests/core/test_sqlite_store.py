@@ -389,7 +389,10 @@ def test_missing_file_is_a_clear_store_error(tmp_path: Path) -> None:
     missing = tmp_path / "nope.db"
     with pytest.raises(StoreError, match="does not exist") as info:
         SQLiteStore(str(missing)).setup()
-    assert str(missing) in str(info.value) and info.value.store == "sqlite"
+    assert str(info.value) == (
+        f"store 'sqlite': database file {missing} does not exist "
+        "(create it, or fix the store's path)"
+    )
     assert not missing.exists()
 
 
@@ -500,3 +503,18 @@ def test_a_counter_row_removed_by_hand_is_put_back_by_rollback(
     write_from_other_process(shop, "DELETE FROM sqlite_sequence WHERE name = 'customers'")
     store.rollback(token)
     assert rows(shop, "SELECT seq FROM sqlite_sequence WHERE name = 'customers'") == [(2,)]
+
+
+def test_a_file_whose_name_holds_uri_characters_is_the_file_used(tmp_path: Path) -> None:
+    odd = create_db(tmp_path / "shop?v=1#copy.db", SHOP)
+    store = SQLiteStore(str(odd))
+    store.setup()
+    try:
+        token = store.checkpoint()
+        write_from_other_process(odd, "DELETE FROM orders")
+        assert store.observe()["orders"] == 0
+        store.rollback(token)
+        assert store.observe()["orders"] == 3
+    finally:
+        store.teardown()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shop?v=1#copy.db"]
