@@ -1,6 +1,7 @@
 """The Search contract a strategy plugin relies on: when ``fire`` returns None because the source
 state could not be reached again (its path replays to another state), ``source.unreachable`` is
-set. The strategy is a real installed plugin (a ``*.dist-info`` folder in tmp_path). Found by
+set, and ``state.violated`` names the invariants the state breaks. The strategy is a real
+installed plugin (a ``*.dist-info`` folder in tmp_path). Found by
 mutation testing (docs/benchmarks.md)."""
 
 from __future__ import annotations
@@ -13,15 +14,17 @@ from pathlib import Path
 
 import pytest
 import venomqa.plugins as plugins
-from venomqa import Action, ExecutionContext, World, explore
+from venomqa import Action, ExecutionContext, Invariant, World, explore
 
-STRATEGY = '''"""Breadth-first; records ``unreachable`` whenever ``fire`` returned None."""
+STRATEGY = '''"""Breadth-first; records ``unreachable`` whenever ``fire`` returned None, and the
+invariants each state it expands violates."""
 from collections import deque
 
 from venomqa import hookimpl
 from venomqa.explorer import StopReason
 
 SEEN = []
+VIOLATED = {}
 
 
 class Recording:
@@ -32,6 +35,7 @@ class Recording:
         queue = deque([search.root])
         while queue:
             state = queue.popleft()
+            VIOLATED[tuple(step.action for step in state.route.steps)] = sorted(state.violated)
             for index in state.enabled:
                 arrival = search.fire(state, state.route, index)
                 if arrival is None:
@@ -88,3 +92,22 @@ def test_a_state_whose_path_replays_elsewhere_is_marked_unreachable(recording: o
 
     assert [v.path for v in result.violations] == [["a"]]
     assert recording.SEEN == [("a", True)]  # type: ignore[attr-defined]
+
+
+def test_a_strategy_sees_which_invariants_each_state_violates(recording: object) -> None:
+    def set_flag(name: str) -> object:
+        def run(api: object, ctx: ExecutionContext) -> None:
+            ctx[name] = 1
+
+        return run
+
+    actions = [
+        Action("a", set_flag("a"), requires=lambda ctx: "a" not in ctx),
+        Action("b", set_flag("b"), requires=lambda ctx: "b" not in ctx),
+    ]
+    never_b = Invariant("never_b", lambda world: "b" not in world.ctx)
+    explore(World("http://127.0.0.1:9"), actions, [never_b], strategy="recording")
+
+    violated = recording.VIOLATED  # type: ignore[attr-defined]
+    assert violated[()] == violated[("a",)] == []
+    assert violated[("b",)] == violated[("a", "b")] == ["never_b"]
