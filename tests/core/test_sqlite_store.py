@@ -518,3 +518,13 @@ def test_a_file_whose_name_holds_uri_characters_is_the_file_used(tmp_path: Path)
     finally:
         store.teardown()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shop?v=1#copy.db"]
+
+
+def test_a_file_that_cannot_be_opened_is_named(shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(sqlite_module.sqlite3, "connect", failing)
+    with pytest.raises(StoreError) as info:
+        SQLiteStore(str(shop)).setup()
+    assert str(info.value) == f"store 'sqlite': cannot open {shop}: unable to open database file"
