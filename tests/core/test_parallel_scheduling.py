@@ -3,10 +3,6 @@
 - Planned fires start before the engine asks for them, each once.
 - A state's fires go to one worker together, also ones planned later; a worker runs what it was
   given in order, except that a fire the engine asks for goes next.
-- An idle worker takes over fires waiting behind another's: the end of a search leaves workers
-  unevenly loaded, so a worker left idle takes some of the fires waiting at the back of
-  another's queue when replaying the state's path costs less than the wait (half the
-  difference, after the replays its last state does not share).
 - ``forget`` (a worker's replay went astray) goes to that worker, before the fires waiting
   there; a planned fire asked for with calibration is fired again calibrating, and the planned
   one is dropped if it has not started.
@@ -182,36 +178,6 @@ def test_a_worker_runs_fires_in_the_order_given_and_one_asked_for_next(
     order = [entry[:2] for entry in harness.runners[0].log]
     expected = [a[0], b[1], a[1], a[2], b[0], b[2]]
     assert order == [(t.hops, t.index) for t in expected]
-
-
-@pytest.mark.parametrize(
-    ("deep", "taken"),
-    [
-        ((*HELD, (1, "b")), [4, 5]),  # 5 waiting, 1 replay: (5 - 1) // 2 = 2 taken
-        (_state(2, 1), [5]),  # 5 waiting, 2 replays: 1 taken
-        (_state(2, 1, 1, 3, 4), []),  # 5 replays: none
-    ],
-    ids=["child-of-its-state", "shares-nothing", "too-deep"],
-)
-def test_an_idle_worker_takes_fires_waiting_behind_another_when_its_replay_costs_less(
-    harness: Harness, deep: Hops, taken: list[int]
-) -> None:
-    held = harness.tasks(HELD, 7)
-    harness.workers.plan(held)  # all seven to worker 0
-    group = harness.tasks(deep, 6)
-    harness.workers.plan(group)  # all six to worker 1 (worker 0 has more than six to do)
-    harness.wait_until_started(1, group[0])
-    for task in held:
-        assert harness.fire_open(task) == 0
-    # worker 0 is idle now; worker 1 has started one of the six and five wait
-    if taken:
-        harness.wait_until_started(0, group[taken[0]])
-    # one at a time: no worker is idle while another has two waiting
-    by_worker = {task.index: harness.fire_open(task) for task in group}
-    assert [index for index, worker in by_worker.items() if worker == 0] == taken
-    assert [index for index, worker in by_worker.items() if worker == 1] == [
-        i for i in range(6) if i not in taken
-    ]
 
 
 def test_forget_goes_to_the_worker_whose_fire_it_names_or_the_first(harness: Harness) -> None:

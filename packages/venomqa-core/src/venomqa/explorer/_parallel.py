@@ -14,11 +14,8 @@ A planned fire is taken as it was started, except that one started without calib
 serve a request to calibrate (it is fired again, calibrating); one started calibrating serves a
 request not to (its second run is an ordinary fire). All fires of one state go to one worker
 (its checkpoint of the state serves them all), preferring the worker whose last state shares
-the longest path prefix (fewer replays). A worker left idle while another has several of a
-state's fires waiting takes some of them over when replaying the state's path costs less than
-the wait (near the end of a search, where the last groups leave workers unevenly loaded).
-``drop_plans`` (a new pass, the end of the search) forgets what was not started and waits for
-what was: a world is never left mid-operation.
+the longest path prefix (fewer replays). ``drop_plans`` (a new pass, the end of the search)
+forgets what was not started and waits for what was: a world is never left mid-operation.
 """
 
 from __future__ import annotations
@@ -179,33 +176,6 @@ class _Worker:
                 return
             self._jobs.remove(job)
         self.load -= 1
-
-    def waiting_tail(self) -> tuple[Hops, int]:
-        """The source state of the last fire waiting to start, and how many of that state's
-        fires wait at the back of the queue (0 when no fire waits)."""
-        with self._wake:
-            hops: Hops = ()
-            count = 0
-            for job in reversed(self._jobs):
-                if job.task is None or (count and job.task.hops != hops):
-                    break
-                hops = job.task.hops
-                count += 1
-            return hops, count
-
-    def take_back(self, hops: Hops, count: int) -> list[_Job[object]]:
-        """Take up to ``count`` fires of state ``hops`` not started yet from the back of the
-        queue, in the order they were given."""
-        taken: list[_Job[object]] = []
-        with self._wake:
-            while len(taken) < count and self._jobs:
-                job = self._jobs[-1]
-                if job.task is None or job.task.hops != hops:
-                    break
-                taken.append(self._jobs.pop())
-        self.load -= len(taken)
-        taken.reverse()
-        return taken
 
     def withdraw(self) -> list[_Job[object]]:
         """Take back the jobs not started yet."""
@@ -429,26 +399,6 @@ class Workers:
         near = [w for w in self._workers if w.load <= least + slack]
         return max(near, key=lambda w: (_shared(w.last_hops, hops), -w.load, -w.number))
 
-    def _share_with(self, idle: _Worker) -> None:
-        """Give an idle worker some of the fires waiting at the back of another worker's queue
-        (near the end of a search, where groups given earlier leave workers unevenly loaded),
-        as many as even out the two: the idle one first replays the state's path (from the
-        longest prefix it shares with its last state), so it takes fires only where that
-        replay costs less than the wait it saves."""
-        best: tuple[int, _Worker, Hops] | None = None
-        for worker in self._workers:
-            if worker is idle:
-                continue
-            hops, waiting = worker.waiting_tail()
-            replays = len(hops) - _shared(idle.last_hops, hops)
-            count = (waiting - replays) // 2
-            if count >= 1 and (best is None or count > best[0]):
-                best = (count, worker, hops)
-        if best is not None:
-            count, worker, hops = best
-            for job in worker.take_back(hops, count):
-                self._give(job, idle)
-
     def _give(self, job: _Job[object], worker: _Worker, *, first: bool = False) -> None:
         if job.task is not None:
             worker.last_hops = job.task.hops
@@ -472,10 +422,7 @@ class Workers:
         raised)."""
         while not job.done:
             finished = self._outbox.get()
-            worker = self._workers[finished.worker]
-            worker.load -= 1
-            if worker.load == 0 and not self._backlog:
-                self._share_with(worker)
+            self._workers[finished.worker].load -= 1
         # jobs that finished meanwhile stay marked done in their records
         if job.error is not None and rethrow:
             raise job.error
