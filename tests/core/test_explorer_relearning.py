@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from venomqa import Action, ExecutionContext, Invariant, StateGraph, World, explore
 from venomqa.client import Client
-from venomqa.explorer import explore_graph
+from venomqa.explorer import _engine, explore_graph
 from venomqa.models import FindingKind
 from venomqa.models.results import Progress
 from venomqa.stores import SQLiteStore
@@ -394,6 +394,22 @@ def test_observers_hear_how_much_is_left_and_how_deep_the_search_is() -> None:
     assert heard and heard[-1].states == result.states == 4
     assert all(isinstance(p.frontier, int) and isinstance(p.depth, int) for p in heard)
     assert heard[-1].depth == 1  # the last move fired was from a state one step deep
+
+
+@pytest.mark.parametrize(("interval_s", "many"), [(0.0, True), (3600.0, False)])
+def test_progress_is_heard_during_the_search_at_most_once_per_interval(
+    monkeypatch: pytest.MonkeyPatch, interval_s: float, many: bool
+) -> None:
+    heard: list[Progress] = []
+
+    class Listener:
+        def on_progress(self, progress: Progress) -> None:
+            heard.append(progress)
+
+    monkeypatch.setattr(_engine, "_PROGRESS_INTERVAL_S", interval_s)
+    actions = [_set("a", lambda: 1), _set("b", lambda: 1)]
+    explore(_world(None), actions, observers=[Listener()])
+    assert (len(heard) > 2) is many, len(heard)  # each fire, or the start and the end only
 
 
 def test_a_state_is_checkpointed_so_its_other_moves_do_not_replay_its_path() -> None:

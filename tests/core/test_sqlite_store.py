@@ -404,8 +404,9 @@ def test_use_before_setup_and_double_setup_are_errors(shop: Path) -> None:
     store.teardown()  # harmless before setup
     store.setup()
     try:
-        with pytest.raises(StoreError, match="already set up"):
+        with pytest.raises(StoreError, match="already set up") as again:
             store.setup()
+        assert str(shop) in str(again.value) and again.value.store == "sqlite"
     finally:
         store.teardown()
 
