@@ -15,6 +15,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -113,6 +114,14 @@ def test_a_value_that_changes_only_on_replay_is_learned_and_the_search_starts_ov
     assert result.restarts == 1
     assert result.states == 4  # {}, {a}, {b}, {a, b}
     assert result.calls == len(ran)  # both passes' runs, replays included
+
+
+def test_with_learning_off_a_value_that_gives_itself_away_is_not_learned_either() -> None:
+    """A clock reading is recognised by its form (``venomqa.state.clues``) only when learning."""
+    stamp = datetime.now(UTC).isoformat()  # the same on every run: no difference to find
+    actions = [_set("created_at", lambda: stamp), _set("b", lambda: 1)]
+    assert [r.spec for r in explore(_world(None), actions).volatile] == ["created_at"]
+    assert explore(_world(None), actions, learn=False).volatile == []
 
 
 def test_a_context_key_learned_volatile_after_it_was_keyed_restarts_the_search() -> None:
