@@ -421,6 +421,30 @@ def test_progress_is_heard_during_the_search_at_most_once_per_interval(
     assert (len(heard) > 2) is many, len(heard)  # each fire, or the start and the end only
 
 
+def test_progress_waits_a_whole_interval_after_each_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a clock that moves one second per reading, with a ten-second interval: a report
+    about every ten readings (each fire reads the clock once, each report once more)."""
+    heard: list[Progress] = []
+
+    class Listener:
+        def on_progress(self, progress: Progress) -> None:
+            heard.append(progress)
+
+    class Clock:
+        now = 0.0
+
+        def perf_counter(self) -> float:
+            self.now += 1.0
+            return self.now
+
+    monkeypatch.setattr(_engine, "time", Clock())
+    monkeypatch.setattr(_engine, "_PROGRESS_INTERVAL_S", 10.0)
+    actions = [_set(key, lambda: 1) for key in "abcd"]
+    result = explore(_world(None), actions, observers=[Listener()])
+    assert result.transitions == 32
+    assert 2 <= len(heard) <= 6, len(heard)
+
+
 def test_a_state_is_checkpointed_so_its_other_moves_do_not_replay_its_path() -> None:
     ran: list[str] = []
 
