@@ -3,9 +3,13 @@
 - Planned fires start before the engine asks for them, each once.
 - A state's fires go to one worker together, also ones planned later; a worker runs what it was
   given in order, except that a fire the engine asks for goes next.
-- ``forget`` (a worker's replay went astray) goes to that worker, before the fires waiting
-  there; a planned fire asked for with calibration is fired again calibrating, and the planned
-  one is dropped if it has not started.
+- Near the root a state's fires are split among idle workers while the replays cost less; a
+  state goes to the nearest of the workers not much busier than the least busy.
+- ``forget`` (a worker's replay went astray) and ``reproduce`` go before the fires waiting on
+  their worker; a planned fire asked for with calibration is fired again calibrating, and the
+  planned one is dropped if it has not started; ``drop_plans`` forgets what was not started.
+- Failures: a fire's error reaches the engine; a world that cannot be set up or closed fails
+  ``open`` or ``close``; Ctrl-C while closing still waits for the running fire.
 
 The runners are stand-ins whose fires wait until the test opens their gate, so what each worker
 holds, and when it becomes idle, is known exactly; they log what they were asked to do.
