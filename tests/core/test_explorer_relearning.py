@@ -390,15 +390,21 @@ def test_a_precondition_that_raises_does_not_disable_the_actions_after_it() -> N
     assert [v.kind for v in result.violations] == [FindingKind.ACTION_ERROR]
 
 
-def test_observers_hear_how_much_is_left_and_how_deep_the_search_is() -> None:
+def _listening() -> tuple[list[Progress], object]:
+    """An observer and the progress reports it hears."""
     heard: list[Progress] = []
 
     class Listener:
         def on_progress(self, progress: Progress) -> None:
             heard.append(progress)
 
+    return heard, Listener()
+
+
+def test_observers_hear_how_much_is_left_and_how_deep_the_search_is() -> None:
+    heard, listener = _listening()
     actions = [_set("a", lambda: 1), _set("b", lambda: 1)]
-    result = explore(_world(None), actions, observers=[Listener()])
+    result = explore(_world(None), actions, observers=[listener])
 
     assert heard and heard[-1].states == result.states == 4
     assert all(isinstance(p.frontier, int) and isinstance(p.depth, int) for p in heard)
@@ -409,26 +415,17 @@ def test_observers_hear_how_much_is_left_and_how_deep_the_search_is() -> None:
 def test_progress_is_heard_during_the_search_at_most_once_per_interval(
     monkeypatch: pytest.MonkeyPatch, interval_s: float, many: bool
 ) -> None:
-    heard: list[Progress] = []
-
-    class Listener:
-        def on_progress(self, progress: Progress) -> None:
-            heard.append(progress)
-
+    heard, listener = _listening()
     monkeypatch.setattr(_engine, "_PROGRESS_INTERVAL_S", interval_s)
     actions = [_set("a", lambda: 1), _set("b", lambda: 1)]
-    explore(_world(None), actions, observers=[Listener()])
+    explore(_world(None), actions, observers=[listener])
     assert (len(heard) > 2) is many, len(heard)  # each fire, or the start and the end only
 
 
 def test_progress_waits_a_whole_interval_after_each_report(monkeypatch: pytest.MonkeyPatch) -> None:
     """On a clock that moves one second per reading, with a ten-second interval: a report
     about every ten readings (each fire reads the clock once, each report once more)."""
-    heard: list[Progress] = []
-
-    class Listener:
-        def on_progress(self, progress: Progress) -> None:
-            heard.append(progress)
+    heard, listener = _listening()
 
     class Clock:
         now = 0.0
@@ -440,7 +437,7 @@ def test_progress_waits_a_whole_interval_after_each_report(monkeypatch: pytest.M
     monkeypatch.setattr(_engine, "time", Clock())
     monkeypatch.setattr(_engine, "_PROGRESS_INTERVAL_S", 10.0)
     actions = [_set(key, lambda: 1) for key in "abcd"]
-    result = explore(_world(None), actions, observers=[Listener()])
+    result = explore(_world(None), actions, observers=[listener])
     assert result.transitions == 32
     assert 2 <= len(heard) <= 6, len(heard)
 

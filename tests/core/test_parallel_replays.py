@@ -215,10 +215,11 @@ def test_a_graph_explored_with_two_worlds_gives_what_one_gives() -> None:
     assert [v.path for v in alone.violations] == [["first", "second"]]
 
 
-def _switches(count: int, running: list[int], most: list[int]) -> list[Action]:
-    """Switch ``count`` flags in the context on and off; each run takes a moment and counts
-    how many runs are under way at once (``most``)."""
+def _switches(count: int, most: list[int]) -> list[Action]:
+    """Switch ``count`` flags in the context on and off; each run takes a moment, and
+    ``most[0]`` is the most runs under way at once."""
     lock = threading.Lock()
+    running = [0]
 
     def switch(flag: str, on: bool) -> Callable[[object, ExecutionContext], None]:
         def run(api: object, ctx: ExecutionContext) -> None:
@@ -259,12 +260,12 @@ def test_planned_fires_run_at_once_in_two_worlds_each_exactly_once(
         return fire(self, task, keep_position=keep_position)
 
     monkeypatch.setattr(WorldRunner, "fire", counting_fire)
-    alone = explore(World(NO_API), _switches(3, [0], [0]))
+    alone = explore(World(NO_API), _switches(3, [0]))
     calibrating_alone = Counter(index for _, index, calibrate in fired if calibrate)
     fired.clear()
     most = [0]
     worlds = [World(NO_API) for _ in range(2)]
-    together = explore(worlds[0], _switches(3, [0], most), more_worlds=worlds[1:])
+    together = explore(worlds[0], _switches(3, most), more_worlds=worlds[1:])
     assert together.states == alone.states == 27  # each flag: never set, on, off
     assert together.transitions == alone.transitions == len(fired)
     calibrating = Counter(index for _, index, calibrate in fired if calibrate)

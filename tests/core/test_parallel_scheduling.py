@@ -53,7 +53,7 @@ class GatedRunner:
         self.log.append((task.hops, task.index, task.calibrate))
         self.threads.add((threading.current_thread().name, threading.current_thread().daemon))
         assert self.gates.get(task).wait(GATE_S), f"fire {task.index} was never let finish"
-        return Fired(executed=None, view=None, node=None, judged=Judged(), server_status=None)  # type: ignore[arg-type]
+        return _outcome()
 
     def forget(self) -> None:
         self.log.append(("forget",))
@@ -64,8 +64,26 @@ class GatedRunner:
     def release(self) -> None:
         self.log.append(("release",))
 
+    def fires(self) -> list[tuple[object, ...]]:
+        """The fires it started, in order, as (source state, move index)."""
+        return [entry[:2] for entry in self.log if len(entry) == 3]
+
     def started(self, task: FireTask) -> bool:
-        return any(entry[:2] == (task.hops, task.index) for entry in self.log)
+        return (task.hops, task.index) in self.fires()
+
+
+def _outcome() -> Fired:
+    """An outcome of nothing in particular (the workers only pass it on)."""
+    return Fired(executed=None, view=None, node=None, judged=Judged(), server_status=None)  # type: ignore[arg-type]
+
+
+def _tasks(hops: Hops, count: int) -> list[FireTask]:
+    """The first ``count`` moves of state ``hops``, not calibrating."""
+    return [FireTask(hops, index, None, calibrate=False) for index in range(count)]
+
+
+def _keys(tasks: list[FireTask]) -> list[tuple[object, ...]]:
+    return [(task.hops, task.index) for task in tasks]
 
 
 class Gates:
@@ -101,7 +119,7 @@ class Harness:
         self.workers.open()
 
     def tasks(self, hops: Hops, count: int) -> list[FireTask]:
-        return [FireTask(hops, index, None, calibrate=False) for index in range(count)]
+        return _tasks(hops, count)
 
     def wait_until_started(self, runner: int, task: FireTask) -> None:
         deadline = time.monotonic() + GATE_S
@@ -179,13 +197,11 @@ def test_a_worker_runs_fires_in_the_order_given_and_one_asked_for_next(
     harness.workers.fire(b[1])  # asked for while a[0] runs: it goes next
     for task in (*a, b[0], b[2]):
         harness.workers.fire(task)
-    order = [entry[:2] for entry in harness.runners[0].log]
-    expected = [a[0], b[1], a[1], a[2], b[0], b[2]]
-    assert order == [(t.hops, t.index) for t in expected]
+    assert harness.runners[0].fires() == _keys([a[0], b[1], a[1], a[2], b[0], b[2]])
 
 
 def test_forget_goes_to_the_worker_whose_fire_it_names_or_the_first(harness: Harness) -> None:
-    outcome = Fired(executed=None, view=None, node=None, judged=Judged(), server_status=None)  # type: ignore[arg-type]
+    outcome = _outcome()
     outcome.worker = 1
     harness.workers.forget(outcome)
     assert (harness.runners[0].log, harness.runners[1].log) == ([], [("forget",)])
@@ -224,9 +240,7 @@ def test_a_fire_asked_for_before_its_state_was_given_to_a_worker_goes_next_with_
     harness.workers.fire(later[0])  # its state's fires go to the front, in their order
     for task in (*busy, *later[1:]):
         harness.workers.fire(task)
-    order = [entry[:2] for entry in harness.runners[0].log]
-    expected = [busy[0], *later, *busy[1:]]
-    assert order == [(t.hops, t.index) for t in expected]
+    assert harness.runners[0].fires() == _keys([busy[0], *later, *busy[1:]])
 
 
 @pytest.mark.parametrize("harness", [1], indirect=True)
@@ -301,8 +315,7 @@ def test_a_fire_not_planned_goes_next_to_the_worker_holding_its_states_others(
     assert harness.workers.fire(unplanned).worker == 0  # the state's checkpoint is there
     for task in held:
         harness.workers.fire(task)
-    order = [entry[:2] for entry in harness.runners[0].log]
-    assert order == [(HELD, 0), (HELD, 5), (HELD, 1), (HELD, 2)]
+    assert harness.runners[0].fires() == [(HELD, 0), (HELD, 5), (HELD, 1), (HELD, 2)]
     assert harness.runners[1].log == []
 
 
@@ -408,7 +421,7 @@ class Unstarted:
         self.queues = [worker._jobs for worker in self.workers._workers]
 
     def plan(self, hops: Hops, count: int) -> None:
-        self.workers.plan([FireTask(hops, index, None, calibrate=False) for index in range(count)])
+        self.workers.plan(_tasks(hops, count))
 
     def holders(self, hops: Hops) -> list[int]:
         """The worker each of the state's fires was given to, by move index."""
@@ -442,13 +455,7 @@ def test_a_states_fires_are_split_among_idle_workers_while_the_replays_cost_less
 def test_with_more_states_than_idle_workers_each_state_goes_to_one() -> None:
     unstarted = Unstarted(3)
     first, second = _state(1), _state(2)
-    unstarted.workers.plan(
-        [
-            FireTask(hops, index, None, calibrate=False)
-            for hops in (first, second)
-            for index in range(4)
-        ]
-    )
+    unstarted.workers.plan([*_tasks(first, 4), *_tasks(second, 4)])
     # two states, three idle workers: the first is split in two, the second goes to the third
     assert unstarted.holders(first) == [0, 1, 0, 1]
     assert unstarted.holders(second) == [2, 2, 2, 2]
