@@ -18,6 +18,7 @@ holds, and when it becomes idle, is known exactly; they log what they were asked
 from __future__ import annotations
 
 import _thread
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -343,13 +344,18 @@ def test_a_world_that_cannot_be_closed_fails_close() -> None:
 def test_ctrl_c_while_closing_waits_for_the_running_fire_then_is_raised(
     harness: Harness,
 ) -> None:
-    (task,) = harness.tasks(HELD, 1)
-    harness.workers.plan([task])
-    harness.wait_until_started(0, task)
-    threading.Timer(0.1, _thread.interrupt_main).start()
-    harness.gates.open_later(task, 1.0)
-    with pytest.raises(KeyboardInterrupt):
-        harness.workers.close()
+    # Ctrl-C raises KeyboardInterrupt, as in any Python process (a test runner may ignore it).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        (task,) = harness.tasks(HELD, 1)
+        harness.workers.plan([task])
+        harness.wait_until_started(0, task)
+        threading.Timer(0.1, _thread.interrupt_main).start()
+        harness.gates.open_later(task, 1.0)
+        with pytest.raises(KeyboardInterrupt):
+            harness.workers.close()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert harness.gates.get(task).is_set()  # it was raised after the fire could finish
     assert not any(thread.name == "venomqa-worker-0" for thread in threading.enumerate())
 
