@@ -3,6 +3,9 @@ opens with its own connection on every request, so the store under test (SQLiteS
 writes made by another connection, as with a separate server.
 
     POST /items {"name": ...} -> 201 {"id": ...}     GET /items -> 200 [{"id", "name"}, ...]
+    POST /items {"name": ..., "delay_s": S} waits S seconds before it inserts (a slow call);
+    with "ctrl_c": true it first sends SIGINT to the process's main thread (Ctrl-C mid-call);
+    ``server.posted`` is released once per POST answered
     GET /flaky  -> 503 for the first N calls, then 200 (N = server.flaky_failures)
     GET /missing -> 404
 """
@@ -10,8 +13,10 @@ writes made by another connection, as with a separate server.
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,6 +41,7 @@ class ItemsServer(ThreadingHTTPServer):
         self.flaky_failures = 0
         self.flaky_calls = 0
         self.requests_seen = 0
+        self.posted = threading.Semaphore(0)
         self.lock = threading.Lock()
 
     @property
@@ -89,6 +95,9 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path != "/items":
             self._send(404, {"error": "not found"})
             return
+        if payload.get("ctrl_c"):
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+        time.sleep(payload.get("delay_s", 0))
         conn = self._db()
         try:
             with conn:
@@ -96,6 +105,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(201, {"id": cursor.lastrowid, "name": payload["name"]})
         finally:
             conn.close()
+            self.server.posted.release()
 
 
 @contextmanager

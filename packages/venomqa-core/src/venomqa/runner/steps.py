@@ -12,6 +12,8 @@ Outcome rules (each attempt calls ``step.action(api, ctx, **step.args)``):
   whatever ``expect_failure`` says. Limitation: Python cannot stop a thread, so a timed-out action
   keeps running in the background until it returns on its own (its requests may then still reach
   the API, and it may still write the context); give the client a timeout too so it ends.
+  A stop signal (Ctrl-C) during a step with a timeout waits for the step to end or time out,
+  then stops the journey, so a call in flight is answered before the stores are rolled back.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from venomqa.evaluation import call_action
+from venomqa.interrupts import INTERRUPTS
 from venomqa.models.journey import Step
 from venomqa.models.results import RequestRecord, StepResult
 
@@ -70,7 +73,10 @@ def _call_with_deadline(step: Step, api: Client, ctx: ExecutionContext, seconds:
 
     worker = threading.Thread(target=work, name=f"venomqa-step-{step.name}", daemon=True)
     worker.start()
-    worker.join(max(seconds, 0.0))
+    # A stop signal waits for the step (its call to the API), as it waits for any call to the
+    # API when no thread is involved (venomqa.interrupts): the stores are rolled back after it.
+    with INTERRUPTS.critical():
+        worker.join(max(seconds, 0.0))
     if escaped:
         raise escaped[0]
     if worker.is_alive() or not box:
