@@ -248,16 +248,36 @@ def test_a_fire_asked_for_before_its_state_was_given_to_a_worker_goes_next_with_
 def test_a_planned_fire_asked_for_with_calibration_is_fired_again_calibrating(
     harness: Harness,
 ) -> None:
-    first, planned = harness.tasks(HELD, 2)
-    harness.workers.plan([first, planned])
+    first, planned, last = harness.tasks(HELD, 3)
+    harness.workers.plan([first, planned, last])
     harness.wait_until_started(0, first)
     calibrating = FireTask(HELD, planned.index, None, calibrate=True)
-    harness.gates.open(planned)
+    harness.gates.open(planned, last)
     harness.gates.open_later(first)
     assert harness.workers.fire(calibrating).worker == 0
     harness.workers.fire(first)
+    harness.workers.fire(last)
     # the planned fire had not started: it was dropped, not run beside the calibrating one
-    assert harness.runners[0].log == [(HELD, 0, False), (HELD, 1, True)]
+    assert harness.runners[0].log == [(HELD, 0, False), (HELD, 1, True), (HELD, 2, False)]
+    assert harness.workers._workers[0].load == 0  # nothing left to do
+
+
+@pytest.mark.parametrize("harness", [1], indirect=True)
+def test_a_planned_fire_no_worker_took_yet_asked_for_with_calibration_runs_once_calibrating(
+    harness: Harness,
+) -> None:
+    busy = harness.tasks(HELD, 8)  # the worker is full: the next state's fires wait
+    later = harness.tasks(_state(9), 3)
+    harness.workers.plan(busy + later)
+    harness.gates.open(*busy, *later)
+    calibrating = FireTask(later[1].hops, later[1].index, None, calibrate=True)
+    harness.workers.fire(calibrating)
+    for task in [*busy, later[0], later[2]]:
+        harness.workers.fire(task)
+    # every fire asked for has run, the dropped one not at all: the worker has nothing left
+    assert harness.runners[0].log.count((later[1].hops, 1, True)) == 1
+    assert harness.workers._workers[0].load == 0
+    assert (later[1].hops, 1, False) not in harness.runners[0].log
 
 
 def test_drop_plans_forgets_fires_not_started_and_waits_for_the_one_running(

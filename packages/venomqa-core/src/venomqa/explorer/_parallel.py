@@ -112,7 +112,8 @@ _ROOM = 8
 
 @dataclass(eq=False)
 class _Job(Generic[_R]):
-    """Something one worker does with its runner; ``result`` or ``error`` once ``done``."""
+    """Something one worker does with its runner; ``result`` or ``error`` once ``done`` (set by
+    the coordinator when it takes the finished job back, so a worker's ``load`` is exact then)."""
 
     work: Callable[[Runner], _R]
     worker: int = -1
@@ -224,7 +225,6 @@ class _Worker:
                 job.result = job.work(runner)
             except BaseException as exc:  # handed to whoever waits for the job
                 job.error = exc
-            job.done = True
             self._outbox.put(job)
 
 
@@ -410,18 +410,16 @@ class Workers:
         task = job.task
         assert task is not None
         if job.worker < 0:
-            waiting = self._backlog.get(task.hops, [])
-            if job in waiting:
-                waiting.remove(job)
+            self._backlog[task.hops].remove(job)
         else:
             self._workers[job.worker].discard(job)
-        job.cancelled = True
 
     def _wait(self, job: _Job[_R], *, rethrow: bool = True) -> _R | None:
         """Take finished jobs from the workers until ``job`` is done; its result (its error
         raised)."""
         while not job.done:
             finished = self._outbox.get()
+            finished.done = True
             self._workers[finished.worker].load -= 1
         # jobs that finished meanwhile stay marked done in their records
         if job.error is not None and rethrow:
