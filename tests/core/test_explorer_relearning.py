@@ -472,3 +472,54 @@ def test_without_learning_the_graph_node_is_still_part_of_the_state() -> None:
     result = explore_graph(World(NO_API, {}), graph, learn=False)
 
     assert result.states == 3  # the same (empty) data in three nodes
+
+
+def test_learning_stops_after_so_many_restarts_and_what_differs_is_then_a_finding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A value that is volatile under a new name on every pass would restart the search for
+    ever: after ``_MAX_PASSES`` passes nothing more is learned (by difference or by form) and the
+    difference is reported as nondeterminism."""
+    passes = [0]
+    begin_pass = _engine.Engine._begin_pass
+
+    def counting(engine: _engine.Engine) -> object:
+        passes[0] += 1
+        return begin_pass(engine)
+
+    monkeypatch.setattr(_engine.Engine, "_begin_pass", counting)
+    epoch = itertools.count()
+    now = [0]
+    stamp = datetime.now(UTC).isoformat()  # gives itself away as a clock reading
+
+    def stamp_a(api: object, ctx: ExecutionContext) -> None:
+        ctx[f"a{passes[0]}"] = f"v{now[0]}"  # changes only on replay, after b
+        if passes[0] > _engine._MAX_PASSES:
+            ctx["seen_at"] = stamp
+
+    def tick(api: object, ctx: ExecutionContext) -> None:
+        now[0] = next(epoch)
+        ctx["b"] = 1
+
+    counts = itertools.count()
+
+    def count(api: object, ctx: ExecutionContext) -> None:  # differs between any two runs
+        ctx["c"] = next(counts)
+
+    actions = [
+        Action("a", stamp_a, requires=lambda ctx: not any(key[0] == "a" for key in ctx)),
+        Action("b", tick, requires=lambda ctx: "b" not in ctx),
+        Action("c", count, requires=lambda ctx: passes[0] > _engine._MAX_PASSES and "c" not in ctx),
+    ]
+    result = explore(_world(None), actions)
+
+    assert result.restarts == _engine._MAX_PASSES
+    assert [rule.spec for rule in result.volatile] == [
+        f"a{n}" for n in range(1, _engine._MAX_PASSES + 1)
+    ]
+    calibrated, replayed = sorted(result.violations, key=lambda finding: finding.message)
+    assert {replayed.kind, calibrated.kind} == {FindingKind.NONDETERMINISM}
+    last = f"a{_engine._MAX_PASSES + 1}"
+    assert replayed.message.startswith("the path ['a'] reached different states on two runs: ")
+    assert f"{last} is " in replayed.message
+    assert calibrated.message.startswith("action 'c' ")  # its two runs differed: not learned
