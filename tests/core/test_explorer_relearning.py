@@ -308,6 +308,37 @@ def test_a_new_rule_restarts_for_itself_not_for_a_declared_rule_about_keyed_stat
     assert result.states == 3  # {}, {t}, {t, u}
 
 
+@pytest.mark.parametrize(("field", "restarts"), [("created_at", 1), ("updated_at", 0)])
+def test_a_clock_reading_met_without_calibrating_restarts_only_for_a_field_already_keyed(
+    field: str, restarts: int
+) -> None:
+    """bump stops calibrating once its first run changed something; its second run writes a
+    clock reading, learned where the state is keyed: the search starts over when the field was
+    in states keyed already (created_at, None before), not for a new field, nor for the
+    declared rule about t, which keyed states hold too."""
+    stamp = datetime.now(UTC).isoformat()
+
+    def init(api: object, ctx: ExecutionContext) -> None:
+        ctx["created_at"], ctx["n"], ctx["t"] = None, 0, 0
+
+    def bump(api: object, ctx: ExecutionContext) -> None:
+        ctx["n"] += 1
+        if ctx["n"] == 2:
+            ctx[field] = stamp
+
+    actions = [
+        Action("init", init, requires=lambda ctx: "n" not in ctx),
+        Action("bump", bump, requires=lambda ctx: "n" in ctx and ctx["n"] < 3),
+    ]
+    result = explore(_world(None), actions, ignore_context=["t"])
+
+    assert [(rule.spec, rule.declared) for rule in result.volatile] == [
+        ("t", True),
+        (field, False),
+    ]
+    assert result.restarts == restarts
+
+
 @pytest.mark.parametrize(("failing", "with_store"), [(1, True), (2, False)])
 def test_a_calibration_finding_says_which_of_the_two_runs_raised(
     db: Path, failing: int, with_store: bool
@@ -421,6 +452,8 @@ def test_progress_is_heard_during_the_search_at_most_once_per_interval(
     explore(_world(None), actions, observers=[listener])
     if many:
         assert len(heard) > 2, len(heard)  # a report after each fire
+        assert any(p.frontier > 0 for p in heard)  # states were waiting to be expanded
+        assert all(0 <= p.elapsed_s < 60 for p in heard)
     else:
         assert len(heard) == 1, len(heard)  # at the end only: the first interval never passed
 

@@ -106,8 +106,11 @@ def test_a_strategy_sees_which_invariants_each_state_violates(recording: object)
         Action("b", set_flag("b"), requires=lambda ctx: "b" not in ctx),
     ]
     never_b = Invariant("never_b", lambda world: "b" not in world.ctx)
-    explore(World("http://127.0.0.1:9"), actions, [never_b], strategy="recording")
+    a_first = Invariant("a_first", lambda world: "a" in world.ctx)  # broken at the root too
+    explore(World("http://127.0.0.1:9"), actions, [never_b, a_first], strategy="recording")
 
     violated = recording.VIOLATED  # type: ignore[attr-defined]
-    assert violated[()] == violated[("a",)] == []
-    assert violated[("b",)] == violated[("a", "b")] == ["never_b"]
+    assert violated[()] == ["a_first"]
+    assert violated[("a",)] == []
+    assert violated[("b",)] == ["a_first", "never_b"]
+    assert violated[("a", "b")] == ["never_b"]
