@@ -330,13 +330,16 @@ def test_a_clock_reading_met_without_calibrating_restarts_only_for_a_field_alrea
         Action("init", init, requires=lambda ctx: "n" not in ctx),
         Action("bump", bump, requires=lambda ctx: "n" in ctx and ctx["n"] < 3),
     ]
-    result = explore(_world(None), actions, ignore_context=["t"])
+    n_below_1 = Invariant("n_below_1", lambda world: world.ctx.get("n", 0) < 1)
+    result = explore(_world(None), actions, [n_below_1], ignore_context=["t"])
 
     assert [(rule.spec, rule.declared) for rule in result.volatile] == [
         ("t", True),
         (field, False),
     ]
     assert result.restarts == restarts
+    [violation] = result.violations
+    assert violation.occurrences == 3  # n = 1, 2 and 3, counted in the last pass only
 
 
 @pytest.mark.parametrize(("failing", "with_store"), [(1, True), (2, False)])

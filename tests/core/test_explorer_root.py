@@ -98,3 +98,13 @@ def test_an_action_on_several_graph_edges_is_counted_over_all_of_them() -> None:
 
     assert result.transitions == 2
     assert result.actions == {"step": 2}
+
+
+def test_each_state_but_the_initial_one_says_what_first_reached_it_and_what_it_changed() -> None:
+    actions = [Action("start", _mark("started"), requires=lambda ctx: "started" not in ctx)]
+    result = explore(World(NO_API), actions)
+
+    [(key, origin)] = result.origins.items()
+    assert key != result.initial_state
+    assert origin.action == "start"
+    assert any("started" in change for change in origin.changed), origin.changed

@@ -93,3 +93,17 @@ def test_a_rollback_that_drifted_is_the_first_finding_of_the_aborted_run() -> No
     assert partial is not None
     assert [v.invariant for v in partial.violations][1:] == ["never_first"]
     assert "table items differs" in partial.violations[0].message
+
+
+def test_a_signal_before_the_initial_state_was_known_stops_with_nothing_found() -> None:
+    def interrupted(world: object) -> bool:
+        raise KeyboardInterrupt
+
+    actions = _first_then(RuntimeError("never run"))
+    with pytest.raises(RunInterrupted) as caught:
+        explore(World(NO_API), actions, [Invariant("checked_first", interrupted)])
+
+    partial = caught.value.partial
+    assert partial is not None
+    assert partial.stop_reason is StopReason.INTERRUPTED
+    assert (partial.states, partial.initial_state) == (0, None)
