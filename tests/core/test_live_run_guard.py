@@ -43,6 +43,7 @@ def test_a_second_store_on_the_same_file_is_refused_while_the_first_is_set_up(
         with pytest.raises(StoreError) as refused:
             second.setup()
         message = str(refused.value)
+        assert refused.value.store == second.name  # named after the store that was refused
         assert f"{db} is in use by another VenomQA run (pid {os.getpid()}" in message
         assert f"on host {socket.gethostname()}" in message
         assert "would undo each other's changes" in message
