@@ -116,8 +116,9 @@ def test_nested_checkpoints_and_token_validity(shop: Path, store: SQLiteStore) -
     store.rollback(inner)  # a token stays valid after rollback
     store.rollback(outer)
     assert rows(shop, "SELECT body FROM notes") == [("first",), ("second",)]
-    with pytest.raises(StoreError, match="invalidated checkpoint"):
+    with pytest.raises(StoreError, match="invalidated checkpoint") as refused:
         store.rollback(inner)  # taken after `outer`, so invalid now
+    assert refused.value.store == store.name
     write_from_other_process(shop, "INSERT INTO notes VALUES ('three')")
     store.rollback(outer)
     assert rows(shop, "SELECT count(*) FROM notes") == [(2,)]
@@ -425,6 +426,35 @@ def test_virtual_table_is_refused_by_name(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="'docs' is a virtual table"):
         SQLiteStore(str(db)).setup()
     assert logical_content(db) == before
+
+
+def test_a_table_hiding_its_rowid_is_refused_by_name_naming_the_store(tmp_path: Path) -> None:
+    db = tmp_path / "hidden.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE odd (rowid TEXT, _rowid_ TEXT, oid TEXT)")
+    conn.close()
+    before = logical_content(db)
+    hidden = "'odd' has columns named rowid, _rowid_ and oid"
+    with pytest.raises(StoreError, match=hidden) as caught:
+        SQLiteStore(str(db)).setup()
+    assert caught.value.store == SQLiteStore.name
+    assert str(db) in str(caught.value)
+    assert logical_content(db) == before
+
+
+def test_a_database_without_tables_is_set_up_rolled_back_and_left_as_it_was(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "empty.db"
+    sqlite3.connect(db).close()
+    store = SQLiteStore(str(db))
+    store.setup()
+    token = store.checkpoint()
+    before = store.fingerprint()
+    store.rollback(token)
+    assert store.fingerprint() == before
+    store.teardown()
+    assert rows(db, "SELECT name FROM sqlite_master") == []
 
 
 def test_a_failing_observe_names_the_operation_the_file_and_the_store(
