@@ -22,12 +22,17 @@ def _mark(name: str) -> object:
     return run
 
 
-def test_a_start_node_whose_checker_fails_is_a_finding_about_the_initial_state() -> None:
+def _doors(checker: object) -> StateGraph:
+    """A start node ``closed`` with ``checker``, and one edge out of it."""
     graph = StateGraph(name="doors")
-    graph.add_node("closed", checker=lambda world: "opened" in world.ctx)
+    graph.add_node("closed", checker=checker)
     graph.add_node("open")
     graph.add_edge("closed", "open", _mark("opened"), name="open_door")
-    result = explore_graph(World(NO_API), graph)
+    return graph
+
+
+def test_a_start_node_whose_checker_fails_is_a_finding_about_the_initial_state() -> None:
+    result = explore_graph(World(NO_API), _doors(lambda world: "opened" in world.ctx))
 
     [finding] = result.violations
     assert finding.kind is FindingKind.NODE_CHECK
@@ -36,14 +41,6 @@ def test_a_start_node_whose_checker_fails_is_a_finding_about_the_initial_state()
     assert "'closed'" in finding.message  # the node whose checker failed
     [edge] = result.state_edges
     assert finding.state == edge.source  # the root's key
-
-
-def _doors(checker: object) -> StateGraph:
-    graph = StateGraph(name="doors")
-    graph.add_node("closed", checker=checker)
-    graph.add_node("open")
-    graph.add_edge("closed", "open", _mark("opened"), name="open_door")
-    return graph
 
 
 def test_a_start_node_finding_is_reported_as_the_run_from_the_root_shows_it() -> None:

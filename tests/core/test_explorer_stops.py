@@ -15,37 +15,6 @@ from venomqa.models.results import StopReason
 NO_API = "http://127.0.0.1:9"
 
 
-@pytest.mark.parametrize(
-    ("raised", "named"),
-    [
-        (KeyboardInterrupt(), "SIGINT (Ctrl-C)"),  # Python's own Ctrl-C carries no number
-        (RunInterrupted(signal.SIGTERM), "SIGTERM"),  # as venomqa.interrupts raises it
-    ],
-    ids=["KeyboardInterrupt", "SIGTERM"],
-)
-def test_a_signal_stops_the_run_as_interrupted_keeping_what_was_found(
-    raised: KeyboardInterrupt, named: str
-) -> None:
-    def first(api: object, ctx: ExecutionContext) -> None:
-        ctx["first"] = True
-
-    def stopped(api: object, ctx: ExecutionContext) -> None:
-        raise raised
-
-    actions = [
-        Action("first", first, requires=lambda ctx: "first" not in ctx),
-        Action("stopped", stopped, requires=lambda ctx: "first" in ctx),
-    ]
-    with pytest.raises(RunInterrupted) as caught:
-        explore(World(NO_API), actions)
-
-    partial = caught.value.partial
-    assert partial is not None
-    assert partial.stop_reason is StopReason.INTERRUPTED
-    assert partial.stop_detail == named
-    assert partial.states == 2  # the root and first's state, found before the signal
-
-
 def _first_then(failing: BaseException) -> list[Action]:
     """``first``, then an action that raises ``failing`` in first's state."""
 
@@ -59,6 +28,27 @@ def _first_then(failing: BaseException) -> list[Action]:
         Action("first", first, requires=lambda ctx: "first" not in ctx),
         Action("fails", fails, requires=lambda ctx: "first" in ctx),
     ]
+
+
+@pytest.mark.parametrize(
+    ("raised", "named"),
+    [
+        (KeyboardInterrupt(), "SIGINT (Ctrl-C)"),  # Python's own Ctrl-C carries no number
+        (RunInterrupted(signal.SIGTERM), "SIGTERM"),  # as venomqa.interrupts raises it
+    ],
+    ids=["KeyboardInterrupt", "SIGTERM"],
+)
+def test_a_signal_stops_the_run_as_interrupted_keeping_what_was_found(
+    raised: KeyboardInterrupt, named: str
+) -> None:
+    with pytest.raises(RunInterrupted) as caught:
+        explore(World(NO_API), _first_then(raised))
+
+    partial = caught.value.partial
+    assert partial is not None
+    assert partial.stop_reason is StopReason.INTERRUPTED
+    assert partial.stop_detail == named
+    assert partial.states == 2  # the root and first's state, found before the signal
 
 
 @pytest.mark.parametrize(
