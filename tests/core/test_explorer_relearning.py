@@ -517,8 +517,8 @@ def test_learning_stops_after_so_many_restarts_and_what_differs_is_then_a_findin
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A value that is volatile under a new name on every pass would restart the search for
-    ever: after ``_MAX_PASSES`` passes nothing more is learned (by difference or by form) and the
-    difference is reported as nondeterminism."""
+    ever: after ``_MAX_PASSES`` passes nothing more is learned (from a replay, from a
+    calibration or by its form) and the differences are reported as nondeterminism."""
     passes = [0]
     begin_pass = _engine.Engine._begin_pass
 
