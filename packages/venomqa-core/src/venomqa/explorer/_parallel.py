@@ -122,7 +122,6 @@ class _Job(Generic[_R]):
     done: bool = False
     #: The fire this job runs, when it is one.
     task: FireTask | None = None
-    cancelled: bool = False
 
 
 class _Worker:
@@ -338,11 +337,9 @@ class Workers:
 
     def drop_plans(self) -> None:
         self._drop_backlog()
-        for worker in self._workers:
-            for job in worker.withdraw():
-                job.cancelled = True
+        withdrawn = {job for worker in self._workers for job in worker.withdraw()}
         for job in list(self._planned.values()):
-            if job.worker >= 0 and not job.done and not job.cancelled:
+            if job.worker >= 0 and not job.done and job not in withdrawn:
                 self._wait(job, rethrow=False)
         self._planned.clear()
 
