@@ -9,7 +9,7 @@ import signal
 import pytest
 from venomqa import Action, ExecutionContext, Invariant, World, explore
 from venomqa.errors import InfrastructureError, RollbackDriftError, RunInterrupted
-from venomqa.models.results import StopReason
+from venomqa.models.results import ExplorationResult, StopReason
 
 #: A base URL nothing listens on: these actions never call the API.
 NO_API = "http://127.0.0.1:9"
@@ -30,6 +30,18 @@ def _first_then(failing: BaseException) -> list[Action]:
     ]
 
 
+def _stopped(
+    raised: BaseException, expected: type[BaseException], invariants: list[Invariant] | None = None
+) -> tuple[BaseException, ExplorationResult]:
+    """Explore ``_first_then(raised)``: the error the run ended with (``expected``) and the
+    result it holds, what was found until then."""
+    with pytest.raises(expected) as caught:
+        explore(World(NO_API), _first_then(raised), invariants or [])
+    partial = getattr(caught.value, "partial", None)
+    assert isinstance(partial, ExplorationResult)
+    return caught.value, partial
+
+
 @pytest.mark.parametrize(
     ("raised", "named"),
     [
@@ -41,11 +53,7 @@ def _first_then(failing: BaseException) -> list[Action]:
 def test_a_signal_stops_the_run_as_interrupted_keeping_what_was_found(
     raised: KeyboardInterrupt, named: str
 ) -> None:
-    with pytest.raises(RunInterrupted) as caught:
-        explore(World(NO_API), _first_then(raised))
-
-    partial = caught.value.partial
-    assert partial is not None
+    _, partial = _stopped(raised, RunInterrupted)
     assert partial.stop_reason is StopReason.INTERRUPTED
     assert partial.stop_detail == named
     assert partial.states == 2  # the root and first's state, found before the signal
@@ -62,12 +70,8 @@ def test_a_signal_stops_the_run_as_interrupted_keeping_what_was_found(
 def test_an_infrastructure_failure_aborts_the_run_saying_what_failed(
     failure: InfrastructureError, detail: str
 ) -> None:
-    with pytest.raises(InfrastructureError) as caught:
-        explore(World(NO_API), _first_then(failure))
-
-    assert caught.value is failure
-    partial = caught.value.partial
-    assert partial is not None
+    error, partial = _stopped(failure, InfrastructureError)
+    assert error is failure
     assert partial.stop_reason is StopReason.ABORTED
     assert partial.stop_detail == detail
     assert partial.states == 2
@@ -76,11 +80,7 @@ def test_an_infrastructure_failure_aborts_the_run_saying_what_failed(
 def test_a_rollback_that_drifted_is_the_first_finding_of_the_aborted_run() -> None:
     drift = RollbackDriftError("store 'db' is not back at its checkpoint: table items differs")
     never_first = Invariant("never_first", lambda world: "first" not in world.ctx)
-    with pytest.raises(RollbackDriftError) as caught:
-        explore(World(NO_API), _first_then(drift), [never_first])
-
-    partial = caught.value.partial
-    assert partial is not None
+    _, partial = _stopped(drift, RollbackDriftError, [never_first])
     assert [v.invariant for v in partial.violations][1:] == ["never_first"]
     assert "table items differs" in partial.violations[0].message
 
@@ -89,11 +89,7 @@ def test_a_signal_before_the_initial_state_was_known_stops_with_nothing_found() 
     def interrupted(world: object) -> bool:
         raise KeyboardInterrupt
 
-    actions = _first_then(RuntimeError("never run"))
-    with pytest.raises(RunInterrupted) as caught:
-        explore(World(NO_API), actions, [Invariant("checked_first", interrupted)])
-
-    partial = caught.value.partial
-    assert partial is not None
+    never_run = RuntimeError("never run")
+    _, partial = _stopped(never_run, RunInterrupted, [Invariant("checked_first", interrupted)])
     assert partial.stop_reason is StopReason.INTERRUPTED
     assert (partial.states, partial.initial_state) == (0, None)
