@@ -70,3 +70,67 @@ def test_a_value_that_cannot_be_copied_is_shared_by_the_snapshot() -> None:
     ctx["ids"] = [1, 2]
     ctx.restore(snapshot)
     assert ctx["lock"] is lock and ctx["ids"] == [1]
+
+
+def test_restore_keeps_a_value_shared_between_two_keys_shared() -> None:
+    order = {"id": 7, "status": "new"}
+    ctx = ExecutionContext({"orders": [order], "last_order": order})
+    snapshot = ctx.snapshot()
+    ctx["last_order"]["status"] = "paid"
+    ctx.restore(snapshot)
+    # an action that updates the last order sees the change in the list, as before the restore
+    ctx["last_order"]["status"] = "paid"  # type: ignore[index]
+    assert ctx["orders"] == [{"id": 7, "status": "paid"}]
+    assert ctx["orders"][0] is ctx["last_order"]  # type: ignore[index]
+
+
+def test_restore_keeps_values_shared_inside_one_value_shared() -> None:
+    tags: list[str] = ["a"]
+    ctx = ExecutionContext({"post": {"tags": tags, "draft": {"tags": tags}}, "rows": [tags, tags]})
+    ctx.set_step_result("create", tags)
+    ctx.restore(ctx.snapshot())
+    post = ctx["post"]
+    assert post["tags"] is post["draft"]["tags"]  # type: ignore[index]
+    assert ctx["rows"][0] is ctx["rows"][1] is post["tags"]  # type: ignore[index]
+    pair = ctx.copy_data()
+    assert pair["rows"][0] is pair["rows"][1]  # type: ignore[index]
+
+
+def test_a_value_that_holds_itself_is_copied() -> None:
+    loop: list[object] = [1]
+    loop.append(loop)
+    ctx = ExecutionContext({"loop": loop, "ids": [1]})
+    snapshot = ctx.snapshot()
+    ctx["loop"].append(2)  # type: ignore[attr-defined]
+    ctx["ids"].append(2)  # type: ignore[attr-defined]
+    ctx.restore(snapshot)
+    restored = ctx["loop"]
+    assert len(restored) == 2 and restored[1] is restored  # type: ignore[arg-type,index]
+    assert ctx["ids"] == [1]
+
+
+def test_only_the_value_that_cannot_be_copied_is_shared() -> None:
+    lock = threading.Lock()
+    ctx = ExecutionContext({"session": {"lock": lock, "ids": [1]}, "order": Order(7, ["pen"])})
+    snapshot = ctx.snapshot()
+    ctx["session"]["ids"].append(2)  # type: ignore[index]
+    ctx["order"].items.append("ink")  # type: ignore[attr-defined]
+    ctx.restore(snapshot)
+    assert ctx["session"]["lock"] is lock  # type: ignore[index]
+    assert ctx["session"]["ids"] == [1]  # type: ignore[index]
+    assert ctx["order"] == Order(7, ["pen"])
+
+
+def test_a_value_that_holds_itself_fingerprints_by_its_repr() -> None:
+    loop: list[object] = [1]
+    loop.append(loop)
+    ctx = ExecutionContext({"loop": loop, "ids": [1]})
+    same = ExecutionContext({"ids": [1], "loop": [1, [1, [1]]]})
+    assert ctx.fingerprint() != same.fingerprint()
+    fingerprint = ctx.fingerprint()
+    ctx["ids"].append(2)  # type: ignore[attr-defined]
+    assert ctx.fingerprint() != fingerprint  # the other values still count
+    ctx["ids"].pop()  # type: ignore[attr-defined]
+    assert ctx.fingerprint() == fingerprint
+    loop.append(2)
+    assert ctx.fingerprint() != fingerprint

@@ -16,7 +16,24 @@ class ContextSnapshot(TypedDict):
     step_results: dict[str, object]
 
 
-def _stable(value: object) -> str:
+def _stable(value: dict[str, object]) -> str:
+    """The data as canonical JSON (keys sorted; what JSON cannot encode by its ``repr``); a
+    value that holds itself, which JSON cannot encode either, by its ``repr``."""
+    try:
+        return _json(value)
+    except ValueError:  # a circular reference, somewhere in one of the values
+        return _json({key: _json_or_repr(item) for key, item in value.items()})
+
+
+def _json_or_repr(value: object) -> object:
+    try:
+        _json(value)
+    except ValueError:
+        return repr(value)
+    return value
+
+
+def _json(value: object) -> str:
     return json.dumps(value, sort_keys=True, default=repr, separators=(",", ":"))
 
 
@@ -62,16 +79,18 @@ class ExecutionContext(MutableMapping[str, object]):
 
     def snapshot(self) -> ContextSnapshot:
         """A deep copy of the data and step results, for ``restore``."""
-        return {"data": _copy(self._data), "step_results": _copy(self._step_results)}
+        memo: dict[int, object] = {}
+        return {"data": _copy(self._data, memo), "step_results": _copy(self._step_results, memo)}
 
     def copy_data(self) -> dict[str, object]:
         """A deep copy of the data alone (what a state's view records)."""
-        return _copy(self._data)
+        return _copy(self._data, {})
 
     def restore(self, snapshot: ContextSnapshot) -> None:
         """Put the context back exactly as it was when ``snapshot`` was taken."""
-        self._data = _copy(snapshot["data"])
-        self._step_results = _copy(snapshot["step_results"])
+        memo: dict[int, object] = {}
+        self._data = _copy(snapshot["data"], memo)
+        self._step_results = _copy(snapshot["step_results"], memo)
 
     def fingerprint(self) -> str:
         """A short hash of the data, equal for equal contents (step results excluded)."""
@@ -82,25 +101,55 @@ class ExecutionContext(MutableMapping[str, object]):
         return dict(self._data)
 
 
-_IMMUTABLE = (str, int, float, bool, bytes, type(None))
+_IMMUTABLE = frozenset({str, int, float, bool, bytes, type(None)})
 
 
-def _copy_value(value: object) -> object:
-    """Copy plain JSON-like data quickly; anything else goes through ``copy.deepcopy``."""
-    if type(value) in _IMMUTABLE:
+def _copy(value: dict[str, object], memo: dict[int, object]) -> dict[str, object]:
+    """A deep copy of the context's data, taken on every checkpoint (the explorer's hot path).
+
+    Exact, as ``copy.deepcopy`` is: a value held in two places (``ctx["last_order"]`` also in
+    ``ctx["orders"]``) is one value in the copy too, and a value that holds itself is copied.
+    ``memo`` (copies by the ``id`` of their original, ``copy.deepcopy``'s own memo) is shared by
+    the copies taken together. A value ``deepcopy`` refuses (a socket, a lock) is shared, not
+    copied; the values around it are still copied.
+    """
+    return {key: _copy_value(item, memo) for key, item in value.items()}
+
+
+def _copy_value(value: object, memo: dict[int, object]) -> object:
+    """Copy plain JSON-like data quickly (immutable items are taken as they are, without a
+    call); anything else goes through ``copy.deepcopy``."""
+    kind = type(value)
+    if kind in _IMMUTABLE:
         return value
-    if type(value) is dict:
-        return {key: _copy_value(item) for key, item in value.items()}
-    if type(value) is list:
-        return [_copy_value(item) for item in value]
-    if type(value) is tuple:
-        return tuple(_copy_value(item) for item in value)
-    return copy.deepcopy(value)
-
-
-def _copy(value: dict[str, object]) -> dict[str, object]:
-    """A deep copy of the context's data, taken on every checkpoint (the explorer's hot path)."""
+    ident = id(value)
+    if ident in memo:
+        return memo[ident]
+    if kind is dict:
+        fresh: dict[object, object] = {}
+        memo[ident] = fresh
+        for key, item in value.items():  # type: ignore[attr-defined]
+            fresh[key] = item if type(item) in _IMMUTABLE else _copy_value(item, memo)
+        return fresh
+    if kind is list:
+        items: list[object] = []
+        memo[ident] = items
+        items.extend(
+            [
+                item if type(item) in _IMMUTABLE else _copy_value(item, memo)
+                for item in value  # type: ignore[attr-defined]
+            ]
+        )
+        return items
+    if kind is tuple:
+        row = tuple(
+            [
+                item if type(item) in _IMMUTABLE else _copy_value(item, memo)
+                for item in value  # type: ignore[attr-defined]
+            ]
+        )
+        return memo.setdefault(ident, row)
     try:
-        return {key: _copy_value(item) for key, item in value.items()}
+        return copy.deepcopy(value, memo)
     except Exception:  # objects that refuse deepcopy (sockets, locks) are shared, not copied
-        return dict(value)
+        return value
