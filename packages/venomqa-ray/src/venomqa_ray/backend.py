@@ -4,9 +4,10 @@
 (spread over the nodes, each asking for a tenth of a CPU: the work is waiting on the API, so
 eight actors fit on two cores) and builds every worker at once: each actor starts its own API
 process on its node and opens its copies of the stores there. It yields a ``RemoteHost`` per
-actor whose transport is one ``ray.get`` per call. When the block ends, however it ends (a
-finding, an error, Ctrl-C), every actor is closed (its exploration ends: its stores rolled back
-and torn down; its API stopped) and then killed, with stop signals held.
+actor whose transport is one ``ray.get`` per call; a worker sends its next fire to its actor
+while the one before runs there, so the round trip is hidden. When the block ends, however it
+ends (a finding, an error, Ctrl-C), every actor is closed (its exploration ends: its stores
+rolled back and torn down; its API stopped) and then killed, with stop signals held.
 
 Errors: a worker that fails to build is an error naming the worker and its exception; an actor
 lost mid-run (its node or process died) is an ``InfrastructureError`` naming the worker, so the
@@ -18,12 +19,13 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
+from functools import partial
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from venomqa.errors import InfrastructureError, VenomQAError
 from venomqa.interrupts import INTERRUPTS
-from venomqa.parallel_worker import RemoteHost
+from venomqa.parallel_worker import Receive, RemoteHost
 from venomqa.ports.backend import WorkerRecipe
 
 from venomqa_ray._actor import WorkerActor
@@ -72,7 +74,8 @@ class RayBackend:
 
 
 class ActorTransport:
-    """Carries one call to a worker's actor and back (a ``Transport``): the worker's own
+    """Carries calls to a worker's actor and back (a ``Transport`` that ``SendsAhead``: the
+    actor runs the calls of its one caller in the order they were sent): the worker's own
     errors are raised as they were raised there; a lost actor is an InfrastructureError."""
 
     def __init__(self, ray: ModuleType, actor: Any, label: str, place: str) -> None:
@@ -84,14 +87,21 @@ class ActorTransport:
         self._lost: str | None = None
 
     def __call__(self, method: str, args: tuple[object, ...]) -> tuple[object, int]:
+        return self.send(method, args)()
+
+    def send(self, method: str, args: tuple[object, ...]) -> Receive:
+        """Send the call now; what it returns waits for the answer."""
+        if self._lost is not None:
+            return partial(self._after_loss, method)
+        return partial(self._receive, self._actor.handle.remote(method, args))
+
+    def _receive(self, ref: Any) -> tuple[object, int]:
         from ray.exceptions import RayActorError, RayTaskError
 
-        if self._lost is not None:
-            if method == "end":  # nothing left to end: the actor and its API are gone
-                return None, self._calls
-            raise InfrastructureError(self._lost)
+        if self._lost is not None:  # an earlier call found the actor gone
+            return self._after_loss("")
         try:
-            result, calls = self._ray.get(self._actor.handle.remote(method, args))
+            result, calls = self._ray.get(ref)
         except RayActorError as exc:
             self._lost = (
                 f"worker {self.label}: its Ray actor ({self.place}) was lost mid-run: "
@@ -102,6 +112,11 @@ class ActorTransport:
             raise _cause(exc) from None
         self._calls = calls
         return result, calls
+
+    def _after_loss(self, method: str) -> tuple[object, int]:
+        if method == "end":  # nothing left to end: the actor and its API are gone
+            return None, self._calls
+        raise InfrastructureError(self._lost)
 
 
 def _gather_opened(ray: ModuleType, labels: Sequence[str], opening: Sequence[Any]) -> list[str]:

@@ -16,6 +16,8 @@ request not to (its second run is an ordinary fire). All fires of one state go t
 (its checkpoint of the state serves them all), preferring the worker whose last state shares
 the longest path prefix (fewer replays). ``drop_plans`` (a new pass, the end of the search)
 forgets what was not started and waits for what was: a world is never left mid-operation.
+A worker in another process whose transport can send ahead (Ray's) is sent its next fire while
+the one before still runs there, so the round trip is hidden; the fires still run in order.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from functools import partial
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from venomqa.explorer._findings import Finding
 from venomqa.explorer._moves import Move
@@ -108,6 +111,19 @@ class LocalHost:
 Preparer = Callable[[ExitStack], Runner]
 #: A worker is given another state's fires while it has fewer than this many to do.
 _ROOM = 8
+#: Fires a worker has in flight at most in a runner that sends ahead (see ``_Worker._serve``).
+_AHEAD = 2
+
+
+@runtime_checkable
+class SendsFires(Protocol):
+    """A runner (a stand-in for a worker in another process) that may send a fire without
+    waiting for the one before: ``send_fire(task)`` returns what waits for its outcome."""
+
+    @property
+    def sends_ahead(self) -> bool: ...
+
+    def send_fire(self, task: FireTask) -> Callable[[], Fired]: ...
 
 
 @dataclass(eq=False)
@@ -211,20 +227,37 @@ class _Worker:
             self._finished.set()
 
     def _serve(self) -> None:
+        """Run jobs in order until stopped. With a runner that sends ahead (a worker in another
+        process), a fire is sent while the one before it still runs there (``_AHEAD`` at most
+        in flight) and finished in the order sent; any other job waits for them first."""
         runner = self.runner
         assert runner is not None
+        send = runner.send_fire if isinstance(runner, SendsFires) and runner.sends_ahead else None
+        sent: deque[tuple[_Job[object], Callable[[], object]]] = deque()
         while True:
             with self._wake:
-                while not self._jobs and not self._stopping:
+                while not self._jobs and not self._stopping and not sent:
                     self._wake.wait()
-                if not self._jobs:
+                job = self._jobs.popleft() if self._jobs else None
+            if job is None:  # nothing new: wait for the oldest fire sent, or stop
+                if not sent:
                     return
-                job = self._jobs.popleft()
-            try:
-                job.result = job.work(runner)
-            except BaseException as exc:  # handed to whoever waits for the job
-                job.error = exc
-            self._outbox.put(job)
+                self._finish(*sent.popleft())
+            elif send is not None and job.task is not None:
+                sent.append((job, _sent(send, job.task)))
+                if len(sent) == _AHEAD:
+                    self._finish(*sent.popleft())
+            else:
+                while sent:
+                    self._finish(*sent.popleft())
+                self._finish(job, partial(job.work, runner))
+
+    def _finish(self, job: _Job[object], outcome: Callable[[], object]) -> None:
+        try:
+            job.result = outcome()
+        except BaseException as exc:  # handed to whoever waits for the job
+            job.error = exc
+        self._outbox.put(job)
 
 
 class Workers:
@@ -436,6 +469,19 @@ def _fire(task: FireTask) -> Callable[[Runner], object]:
         return runner.fire(task, keep_position=False)
 
     return work
+
+
+def _sent(send: Callable[[FireTask], Callable[[], Fired]], task: FireTask) -> Callable[[], object]:
+    """``send(task)``; what waits for its outcome (a failure to send is raised by it)."""
+    try:
+        return send(task)
+    except BaseException as exc:
+        failure = exc
+
+        def raise_it() -> object:
+            raise failure
+
+        return raise_it
 
 
 def _forget(runner: Runner) -> None:
