@@ -1,6 +1,11 @@
 """The context's fingerprint (part of the explorer's state key), its step results, and restoring
 values held directly in it (a list, a tuple of containers, an object) after in-place changes.
 
+A restore is exact, as ``copy.deepcopy`` is: a value held in two places (two keys, inside one
+value, an object's part) is one value afterwards too, so an action that changes it through one
+place sees the change through the other, as on a path run from the root; a value that holds
+itself is copied; a value ``deepcopy`` refuses is shared and only that one.
+
 Two contexts holding the same data must fingerprint alike whatever order the keys were set in,
 or the explorer counts one state twice; a value that JSON cannot encode (an object an action
 stored) must still fingerprint, by its repr. Found by mutation testing (docs/benchmarks.md).
@@ -134,3 +139,19 @@ def test_a_value_that_holds_itself_fingerprints_by_its_repr() -> None:
     assert ctx.fingerprint() == fingerprint
     loop.append(2)
     assert ctx.fingerprint() != fingerprint
+
+
+def test_restore_keeps_an_objects_parts_shared_with_the_other_values() -> None:
+    items = ["pen"]
+    ctx = ExecutionContext({"order": Order(7, items), "items": items})
+    ctx.restore(ctx.snapshot())
+    ctx["items"].append("ink")  # type: ignore[attr-defined]
+    assert ctx["order"] == Order(7, ["pen", "ink"])  # one list, as before the restore
+
+
+def test_restore_gives_back_each_tuple_of_containers_its_own_contents() -> None:
+    shared = ([1], {"n": 1})
+    ctx = ExecutionContext({"a": ([1],), "b": ([2], [3]), "c": shared, "d": shared})
+    ctx.restore(ctx.snapshot())
+    assert ctx.to_dict() == {"a": ([1],), "b": ([2], [3]), "c": shared, "d": shared}
+    assert ctx["c"] is ctx["d"]
