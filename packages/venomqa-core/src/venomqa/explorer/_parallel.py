@@ -476,12 +476,11 @@ def _sent(send: Callable[[FireTask], Callable[[], Fired]], task: FireTask) -> Ca
     try:
         return send(task)
     except BaseException as exc:
-        failure = exc
+        return partial(_reraise, exc)
 
-        def raise_it() -> object:
-            raise failure
 
-        return raise_it
+def _reraise(error: BaseException) -> object:
+    raise error
 
 
 def _forget(runner: Runner) -> None:
