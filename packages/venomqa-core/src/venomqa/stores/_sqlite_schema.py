@@ -9,6 +9,13 @@ connection of any process are recorded:
 - ``AFTER DELETE``  logs ``D`` with the old row (undo: insert it again);
 - ``BEFORE INSERT`` logs ``R`` with any existing row the insert conflicts with on the rowid or a
   unique index, because ``INSERT OR REPLACE`` deletes such rows without firing delete triggers.
+  Each unique index is compared as SQLite compares it: by its own collation, and an index on
+  expressions (``lower(email)``) by those expressions, evaluated on the new row through a
+  subquery. A partial index is compared as if it were whole: a row logged that the insert did
+  not delete is put back as it already is.
+
+Whether a table is WITHOUT ROWID is SQLite's answer (``PRAGMA table_list``, 3.37+); older
+SQLite versions are read from the end of the CREATE statement.
 
 Log columns ``c0..cN`` have no declared type, so SQLite stores every value exactly as it was
 (INTEGER, REAL, TEXT, BLOB, NULL): no text conversion, so floats and blobs round-trip bit for bit.
@@ -25,6 +32,8 @@ LOG_TABLE = "_venomqa_undo"
 META_TABLE = "_venomqa_meta"
 
 _WITHOUT_ROWID = re.compile(r"\)\s*(?:STRICT\s*,\s*)?WITHOUT\s+ROWID\b", re.IGNORECASE)
+#: The sort order ending an index term.
+_ORDER = re.compile(r"\s+(?:ASC|DESC)\s*$", re.IGNORECASE)
 
 
 def quote_ident(name: str) -> str:
@@ -53,7 +62,10 @@ class TableInfo:
     columns: tuple[str, ...]
     rowid_name: str | None
     key_columns: tuple[str, ...]
-    unique_sets: tuple[tuple[str, ...], ...]
+    #: The terms of each unique index, each with the collation the index compares it by (which
+    #: may differ from the column's own): a column as a quoted name, an expression in parentheses
+    #: as the index's CREATE statement writes it.
+    unique_sets: tuple[tuple[tuple[str, str], ...], ...]
 
     @property
     def without_rowid(self) -> bool:
@@ -103,7 +115,7 @@ def _table_info(conn: sqlite3.Connection, name: str, sql: str) -> TableInfo:
     columns = tuple(r[1] for r in xinfo if r[6] == 0)
     pk = tuple(r[1] for r in sorted((r for r in xinfo if r[5] > 0), key=lambda r: r[5]))
     lowered = {c.lower() for c in columns}
-    if _WITHOUT_ROWID.search(sql):
+    if _is_without_rowid(conn, name, sql):
         rowid_name = None
         if not pk:
             raise UnsupportedTableError(f"WITHOUT ROWID table {name!r} has no primary key")
@@ -122,18 +134,75 @@ def _table_info(conn: sqlite3.Connection, name: str, sql: str) -> TableInfo:
     )
 
 
-def _unique_sets(conn: sqlite3.Connection, table: str) -> tuple[tuple[str, ...], ...]:
-    sets: list[tuple[str, ...]] = []
+def _is_without_rowid(conn: sqlite3.Connection, name: str, sql: str) -> bool:
+    """Whether ``name`` is a WITHOUT ROWID table: SQLite's own answer (``PRAGMA table_list``,
+    SQLite 3.37+), else the end of its CREATE statement (which a comment could mislead)."""
+    listed = conn.execute(f"PRAGMA table_list({quote_ident(name)})").fetchall()
+    if listed:  # (schema, name, type, ncol, wr, strict)
+        return bool(listed[0][4])
+    return bool(_WITHOUT_ROWID.search(sql))
+
+
+def _unique_sets(conn: sqlite3.Connection, table: str) -> tuple[tuple[tuple[str, str], ...], ...]:
+    sets: list[tuple[tuple[str, str], ...]] = []
     for _seq, index, unique, _origin, _partial in conn.execute(
         f"PRAGMA index_list({quote_ident(table)})"
     ).fetchall():
         if not unique:
             continue
-        info = conn.execute(f"PRAGMA index_info({quote_ident(index)})").fetchall()
-        names = [r[2] for r in sorted(info, key=lambda r: r[0])]
-        if names and all(n is not None for n in names):  # skip indexes on expressions
-            sets.append(tuple(names))
+        # (seqno, cid, name, desc, collation, key): the key columns, in index order; an
+        # expression (cid -2) is taken as written in the index's CREATE statement
+        info = conn.execute(f"PRAGMA index_xinfo({quote_ident(index)})").fetchall()
+        keys = [r for r in sorted(info, key=lambda r: r[0]) if r[5]]
+        expressions = _index_terms(conn, index) if any(r[1] == -2 for r in keys) else []
+        if any(r[1] == -2 for r in keys) and len(expressions) != len(keys):
+            raise UnsupportedTableError(
+                f"table {table!r}: the terms of its unique index {index!r} could not be read"
+            )
+        sets.append(
+            tuple(
+                (f"({expressions[i]})" if r[1] == -2 else quote_ident(r[2]), r[4])
+                for i, r in enumerate(keys)
+            )
+        )
     return tuple(sets)
+
+
+def _index_terms(conn: sqlite3.Connection, index: str) -> list[str]:
+    """The terms of ``CREATE INDEX ... ON table(term, ...)`` as written, without ASC/DESC."""
+    row = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", (index,)
+    ).fetchone()
+    sql = row[0] if row and row[0] else ""
+    terms: list[str] = []
+    depth, start, i = 0, -1, 0
+    while i < len(sql):
+        ch = sql[i]
+        if ch in "'\"`[":  # a quoted string or name: skip to its end
+            close = "]" if ch == "[" else ch
+            i = sql.find(close, i + 1)
+            while close != "]" and i >= 0 and sql[i + 1 : i + 2] == close:
+                i = sql.find(close, i + 2)
+            if i < 0:
+                return []
+        elif sql.startswith("--", i):
+            i = len(sql) if sql.find("\n", i) < 0 else sql.find("\n", i)
+        elif sql.startswith("/*", i):
+            i = len(sql) if sql.find("*/", i) < 0 else sql.find("*/", i) + 1
+        elif ch == "(":
+            depth += 1
+            if depth == 1:
+                start = i + 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                terms.append(_ORDER.sub("", sql[start:i]).strip())
+                return terms
+        elif ch == "," and depth == 1:
+            terms.append(_ORDER.sub("", sql[start:i]).strip())
+            start = i + 1
+        i += 1
+    return []
 
 
 def log_ddl(width: int) -> str:
@@ -193,8 +262,13 @@ def _conflict_condition(table: TableInfo) -> str:
     terms: list[str] = []
     if table.rowid_name:
         terms.append(f"{table.rowid_name} = NEW.{table.rowid_name}")
-    for cols in table.unique_sets:
-        terms.append(
-            "(" + " AND ".join(f"{quote_ident(c)} = NEW.{quote_ident(c)}" for c in cols) + ")"
+    new_row = ", ".join(f"NEW.{quote_ident(c)} AS {quote_ident(c)}" for c in table.columns)
+    for keys in table.unique_sets:
+        equal = (
+            f"{term} = (SELECT {term} FROM (SELECT {new_row})) COLLATE {quote_ident(coll)}"
+            if term.startswith("(")
+            else f"{term} = NEW.{term} COLLATE {quote_ident(coll)}"
+            for term, coll in keys
         )
+        terms.append("(" + " AND ".join(equal) + ")")
     return " OR ".join(terms)
