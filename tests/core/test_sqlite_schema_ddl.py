@@ -214,3 +214,32 @@ def test_a_replace_through_a_unique_index_with_its_own_collation_is_undone(
     )
     store.teardown()
     assert logical_content(db) == before
+
+
+def test_rows_an_update_replaces_are_put_back(tmp_path: Path) -> None:
+    """UPDATE OR REPLACE (and a constraint declared ON CONFLICT REPLACE) deletes the rows the
+    updated one now conflicts with, without firing delete triggers: on a unique column, on a
+    new rowid, on a WITHOUT ROWID key, and through an index on an expression."""
+    db = create_db(
+        tmp_path / "shop.db",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT UNIQUE, nick TEXT);"
+        "CREATE UNIQUE INDEX users_nick ON users(lower(nick));"
+        "CREATE TABLE skus (code TEXT PRIMARY KEY, n INTEGER) WITHOUT ROWID;"
+        "CREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT UNIQUE ON CONFLICT REPLACE);"
+        "INSERT INTO users(email, nick) VALUES ('a', 'Ann'), ('b', 'Bob'), ('c', 'Cy'),"
+        " ('d', 'Di');"
+        "INSERT INTO skus VALUES ('p1', 1), ('p2', 2);"
+        "INSERT INTO tags(name) VALUES ('red'), ('blue');",
+    )
+    before = logical_content(db)
+    store = roll_back_writes(
+        db,
+        "UPDATE OR REPLACE users SET nick = 'ANN' WHERE email = 'd'",  # deletes Ann (1)
+        "UPDATE OR REPLACE users SET email = 'c' WHERE email = 'b'",  # deletes c (3)
+        "UPDATE OR REPLACE users SET id = 2 WHERE email = 'd'",  # deletes b, now c (2)
+        "UPDATE OR REPLACE skus SET code = 'p1' WHERE code = 'p2'",
+        "UPDATE tags SET name = 'red' WHERE name = 'blue'",
+        "UPDATE users SET nick = nick || '!'",  # no conflict: nothing but the updates to undo
+    )
+    store.teardown()
+    assert logical_content(db) == before

@@ -1,6 +1,6 @@
 """What the SQLite store needs to know about the user's tables, and the SQL it installs.
 
-Every user table gets three (four) real triggers that copy the *old* image of each changed row
+Every user table gets three (five) real triggers that copy the *old* image of each changed row
 into one undo log, ``_venomqa_undo``, inside the writer's own transaction, so writes made by any
 connection of any process are recorded:
 
@@ -8,7 +8,9 @@ connection of any process are recorded:
 - ``AFTER UPDATE``  logs ``U`` with the old row and the new key (undo: update it back);
 - ``AFTER DELETE``  logs ``D`` with the old row (undo: insert it again);
 - ``BEFORE INSERT`` logs ``R`` with any existing row the insert conflicts with on the rowid or a
-  unique index, because ``INSERT OR REPLACE`` deletes such rows without firing delete triggers.
+  unique index, because ``INSERT OR REPLACE`` deletes such rows without firing delete triggers;
+- ``BEFORE UPDATE`` does the same for any other row the updated one would conflict with
+  (``UPDATE OR REPLACE``, a constraint declared ``ON CONFLICT REPLACE``).
   Each unique index is compared as SQLite compares it: by its own collation, and an index on
   expressions (``lower(email)``) by those expressions, evaluated on the new row through a
   subquery. A partial index is compared as if it were whole: a row logged that the insert did
@@ -250,11 +252,18 @@ def trigger_ddl(table: TableInfo, index: int) -> list[str]:
     ]
     conflict = _conflict_condition(table)
     if conflict:
-        stmts.append(
-            f"CREATE TRIGGER {quote_ident(base + 'bi')} BEFORE INSERT ON {t} BEGIN "
-            f"{log}{del_cols}) SELECT {tname}, 'R', "
-            f"{', '.join(table.row_columns)} FROM {t} WHERE {conflict}; END"
+        replaced = f"{log}{del_cols}) SELECT {tname}, 'R', {', '.join(table.row_columns)} FROM {t}"
+        old_key = (
+            f"OLD.{table.rowid_name}"
+            if table.rowid_name
+            else "(" + ", ".join(f"OLD.{quote_ident(c)}" for c in table.key_columns) + ")"
         )
+        stmts += [
+            f"CREATE TRIGGER {quote_ident(base + 'bi')} BEFORE INSERT ON {t} BEGIN "
+            f"{replaced} WHERE {conflict}; END",
+            f"CREATE TRIGGER {quote_ident(base + 'bu')} BEFORE UPDATE ON {t} BEGIN "
+            f"{replaced} WHERE ({conflict}) AND {table.key_expr} <> {old_key}; END",
+        ]
     return stmts
 
 
