@@ -78,11 +78,13 @@ def shop(tmp_path: Path) -> Path:
 
 
 @contextmanager
-def foreign_lock(path: Path, description: str) -> Iterator[None]:
-    """``path``'s lock file held by another process that wrote ``description`` (UTF-8) in it."""
+def foreign_lock(path: Path, description: str | bytes) -> Iterator[None]:
+    """``path``'s lock file held by another process that wrote ``description`` in it (a text
+    in UTF-8, bytes as they are)."""
     lock_file = str(path) + LOCK_SUFFIX
+    written = description.encode() if isinstance(description, str) else description
     holder = subprocess.Popen(
-        [sys.executable, "-c", _FOREIGN_HOLDER, lock_file, description.encode().hex()],
+        [sys.executable, "-c", _FOREIGN_HOLDER, lock_file, written.hex()],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -143,6 +145,16 @@ def test_a_lock_another_tool_holds_is_refused_in_that_tools_own_words(shop: Path
     store = SQLiteStore(str(shop))  # free again once the tool let go
     store.setup()
     store.teardown()
+
+
+def test_a_holders_words_that_are_not_utf_8_are_shown_with_replacement_characters(
+    shop: Path,
+) -> None:
+    with foreign_lock(shop, "sauvegarde \u00e9t\u00e9".encode("latin-1")):
+        message = refusal(shop)
+    assert message == (
+        f"{shop} is in use by another VenomQA run (sauvegarde \ufffdt\ufffd); {ADVICE}"
+    )
 
 
 def test_the_holders_words_are_read_as_utf_8_also_in_a_process_with_an_ascii_locale(

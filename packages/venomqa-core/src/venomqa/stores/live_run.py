@@ -77,7 +77,8 @@ class FileRunLock:
             import fcntl
         except ImportError:  # pragma: no cover - not POSIX
             return
-        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held while set up
+        # errors="replace": another tool holding the file may have written anything in it
+        handle = open(self.path, "a+", encoding="utf-8", errors="replace")  # noqa: SIM115
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
