@@ -22,6 +22,7 @@ import re
 import sqlite3
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from urllib.parse import quote
 
 from venomqa.errors import StoreError
 from venomqa.json_types import Json
@@ -158,8 +159,14 @@ def _backup(path: str, target: str, store: str) -> None:
 
 
 def _open(path: str, mode: str) -> sqlite3.Connection:
-    uri = "file:" + os.path.abspath(path).replace("?", "%3f").replace("#", "%23")
-    return sqlite3.connect(f"{uri}?mode={mode}", uri=True, timeout=10, isolation_level=None)
+    return sqlite3.connect(database_uri(path, mode), uri=True, timeout=10, isolation_level=None)
+
+
+def database_uri(path: str, mode: str) -> str:
+    """The ``file:`` URI opening the database file ``path`` in ``mode`` (``ro``, ``rw``,
+    ``rwc``): the absolute path percent-encoded, since SQLite decodes ``%HH`` in a URI and
+    ends the path at ``?`` or ``#`` (a file named ``a%20b.db`` is not ``a b.db``)."""
+    return f"file:{quote(os.path.abspath(path), safe='/')}?mode={mode}"
 
 
 def _remove_files(target: str) -> None:

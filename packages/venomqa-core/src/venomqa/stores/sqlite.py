@@ -293,10 +293,9 @@ class SQLiteStore:
                 "(create it, or fix the store's path)",
                 store=self.name,
             )
-        uri = "file:" + os.path.abspath(self.path).replace("?", "%3f").replace("#", "%23")
         try:
             conn = sqlite3.connect(
-                f"{uri}?mode={'ro' if read_only else 'rw'}",
+                _sqlite_clone.database_uri(self.path, "ro" if read_only else "rw"),
                 uri=True,
                 timeout=_BUSY_TIMEOUT_MS / 1000,
                 isolation_level=None,
