@@ -11,12 +11,14 @@ no trigger logged.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from _support_sqlite import create_db, logical_content, write_from_other_process
 from venomqa.ports.store import RecordChange
 from venomqa.stores import SQLiteStore
+from venomqa.stores._sqlite_schema import _is_without_rowid
 
 
 def user_tables(path: Path) -> dict[str, Any]:
@@ -182,6 +184,7 @@ def test_a_replace_through_a_unique_index_on_an_expression_is_undone(tmp_path: P
         "CREATE TABLE accounts (id INTEGER PRIMARY KEY, email TEXT, team TEXT);"
         'CREATE UNIQUE INDEX "by (email)" ON accounts(lower(email) DESC, '
         "coalesce(team, ',)') COLLATE NOCASE);"
+        "CREATE UNIQUE INDEX by_team ON accounts(id, upper(team));"  # a column, then a term
         "INSERT INTO accounts(email, team) VALUES ('a@x.io', 'red'), ('b@x.io', 'red');",
     )
     before = logical_content(db)
@@ -243,3 +246,12 @@ def test_rows_an_update_replaces_are_put_back(tmp_path: Path) -> None:
     )
     store.teardown()
     assert logical_content(db) == before
+
+
+def test_without_sqlites_answer_a_table_is_without_rowid_when_its_create_text_ends_so() -> None:
+    """Before SQLite 3.37 (no ``PRAGMA table_list``) the end of the CREATE text decides."""
+    conn = sqlite3.connect(":memory:")
+    unlisted = "not_in_this_database"
+    assert _is_without_rowid(conn, unlisted, "CREATE TABLE t (k PRIMARY KEY) WITHOUT ROWID")
+    assert _is_without_rowid(conn, unlisted, "CREATE TABLE t (k PRIMARY KEY) STRICT, WITHOUT ROWID")
+    assert not _is_without_rowid(conn, unlisted, "CREATE TABLE t (k PRIMARY KEY)")
