@@ -15,10 +15,11 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
 from _support_sqlite import create_db, logical_content, write_from_other_process
 from venomqa.ports.store import RecordChange
 from venomqa.stores import SQLiteStore
-from venomqa.stores._sqlite_schema import _is_without_rowid
+from venomqa.stores._sqlite_schema import _is_without_rowid, split_index_terms
 
 
 def user_tables(path: Path) -> dict[str, Any]:
@@ -255,3 +256,50 @@ def test_without_sqlites_answer_a_table_is_without_rowid_when_its_create_text_en
     assert _is_without_rowid(conn, unlisted, "CREATE TABLE t (k PRIMARY KEY) WITHOUT ROWID")
     assert _is_without_rowid(conn, unlisted, "CREATE TABLE t (k PRIMARY KEY) STRICT, WITHOUT ROWID")
     assert not _is_without_rowid(conn, unlisted, "CREATE TABLE t (k PRIMARY KEY)")
+
+
+@pytest.mark.parametrize(
+    ("index", "terms"),
+    [
+        ("ON t(a)", ["a"]),
+        ("ON t(a DESC, b ASC)", ["a", "b"]),
+        ("ON t(lower(a), coalesce(b, 'x'))", ["lower(a)", "coalesce(b, 'x')"]),
+        (
+            "ON t(substr(a, 1, (2 + 3)) COLLATE NOCASE desc)",
+            ["substr(a, 1, (2 + 3)) COLLATE NOCASE"],
+        ),
+        ("ON t(a || ',)' || 'it''s', b)", ["a || ',)' || 'it''s'", "b"]),
+        ('ON "t (1)"("we ""(ird""", [b,c], `d)`)', ['"we ""(ird"""', "[b,c]", "`d)`"]),
+        ("ON t(a -- one, (\n, b /* ), c */)", ["a", "b"]),
+        ("ON t(a / 2 - 1) WHERE b > (1)", ["a / 2 - 1"]),
+    ],
+)
+def test_the_terms_of_an_index_are_read_as_written(index: str, terms: list[str]) -> None:
+    sql = f"CREATE INDEX i {index}"
+    conn = sqlite3.connect(":memory:")
+    conn.execute('CREATE TABLE "t (1)" ("we ""(ird""", "b,c", "d)")')
+    conn.execute("CREATE TABLE t (a, b, c)")
+    conn.execute(sql)  # SQLite takes it
+    assert split_index_terms(sql) == terms
+    assert split_index_terms("CREATE TABLE t (a)") == ["a"]
+    assert split_index_terms("no parentheses") == []
+
+
+def test_a_replace_through_an_index_written_with_comments_and_quotes_is_undone(
+    tmp_path: Path,
+) -> None:
+    db = create_db(
+        tmp_path / "accounts.db",
+        'CREATE TABLE accounts (id INTEGER PRIMARY KEY, "e-mail" TEXT, [team (b)] TEXT);'
+        "CREATE UNIQUE INDEX by_mail ON accounts(\n"
+        '  lower("e-mail") -- case-blind, (so: a@x = A@X\n'
+        "  , /* and ) per */ [team (b)] DESC\n"
+        ");"
+        "INSERT INTO accounts(\"e-mail\", [team (b)]) VALUES ('a@x', 'red'), ('b@x', 'red');",
+    )
+    before = logical_content(db)
+    store = roll_back_writes(
+        db, "INSERT OR REPLACE INTO accounts(\"e-mail\", [team (b)]) VALUES ('A@X', 'red')"
+    )
+    store.teardown()
+    assert logical_content(db) == before

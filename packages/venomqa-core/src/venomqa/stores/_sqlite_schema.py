@@ -36,6 +36,13 @@ META_TABLE = "_venomqa_meta"
 _WITHOUT_ROWID = re.compile(r"\)\s*(?:STRICT\s*,\s*)?WITHOUT\s+ROWID\b", re.IGNORECASE)
 #: The sort order ending an index term.
 _ORDER = re.compile(r"\s+(?:ASC|DESC)\s*$", re.IGNORECASE)
+#: SQL text as tokens: a string or quoted name whole, a comment, a parenthesis or comma, a run
+#: of anything else.
+_TOKEN = re.compile(
+    r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\]|--[^\n]*|/\*.*?(?:\*/|\Z)"""
+    r"""|[(),]|[^'"`\[(),/-]+|.""",
+    re.DOTALL,
+)
 
 
 def quote_ident(name: str) -> str:
@@ -171,39 +178,38 @@ def _unique_sets(conn: sqlite3.Connection, table: str) -> tuple[tuple[tuple[str,
 
 
 def _index_terms(conn: sqlite3.Connection, index: str) -> list[str]:
-    """The terms of ``CREATE INDEX ... ON table(term, ...)`` as written, without ASC/DESC."""
+    """The terms of the index ``index`` as its CREATE statement writes them (see
+    ``split_index_terms``)."""
     row = conn.execute(
         "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", (index,)
     ).fetchone()
-    sql = row[0] if row and row[0] else ""
+    return split_index_terms(row[0] if row and row[0] else "")
+
+
+def split_index_terms(sql: str) -> list[str]:
+    """The terms between the parentheses of ``CREATE INDEX name ON table(term, ...)``, without
+    their ASC/DESC and with comments blanked (a term goes into a one-line trigger); ``[]`` when
+    there are none. Strings and quoted names are taken whole, parentheses inside them too."""
     terms: list[str] = []
-    depth, start, i = 0, -1, 0
-    while i < len(sql):
-        ch = sql[i]
-        if ch in "'\"`[":  # a quoted string or name: skip to its end
-            close = "]" if ch == "[" else ch
-            i = sql.find(close, i + 1)
-            while close != "]" and i >= 0 and sql[i + 1 : i + 2] == close:
-                i = sql.find(close, i + 2)
-            if i < 0:
-                return []
-        elif sql.startswith("--", i):
-            i = len(sql) if sql.find("\n", i) < 0 else sql.find("\n", i)
-        elif sql.startswith("/*", i):
-            i = len(sql) if sql.find("*/", i) < 0 else sql.find("*/", i) + 1
-        elif ch == "(":
+    parts: list[str] = []
+    depth = 0
+    for token in _TOKEN.findall(sql):
+        if token.startswith(("--", "/*")):
+            token = " "
+        if token == "(":
             depth += 1
             if depth == 1:
-                start = i + 1
-        elif ch == ")":
+                continue
+        elif token == ")":
             depth -= 1
             if depth == 0:
-                terms.append(_ORDER.sub("", sql[start:i]).strip())
-                return terms
-        elif ch == "," and depth == 1:
-            terms.append(_ORDER.sub("", sql[start:i]).strip())
-            start = i + 1
-        i += 1
+                return [*terms, _ORDER.sub("", "".join(parts)).strip()]
+        elif token == "," and depth == 1:
+            terms.append(_ORDER.sub("", "".join(parts)).strip())
+            parts = []
+            continue
+        if depth:
+            parts.append(token)
     return []
 
 
