@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import pickle
 import queue
-import sys
-import textwrap
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -28,7 +26,15 @@ from pathlib import Path
 import pytest
 from blog_model import assert_matches_model
 from test_parallel_scheduling import GATE_S, HELD, Gates, _outcome, _tasks
-from test_parallel_workers import DEPTH, copies_beside, dump, make_blog_db, summary
+from test_parallel_workers import (
+    DEPTH,
+    copies_beside,
+    dump,
+    explore_with,
+    make_blog_db,
+    summary,
+    write_project,
+)
 from venomqa.demo.blog import start_blog_server
 from venomqa.demo.blog.checks import ACTIONS, INVARIANTS
 from venomqa.explorer import explore
@@ -238,29 +244,9 @@ class InOrderTransport:
 def test_a_worker_sent_fires_ahead_finds_what_one_world_finds(tmp_path: Path) -> None:
     db = tmp_path / "blog.db"
     make_blog_db(db)
-    config = tmp_path / "venomqa.yaml"
-    config.write_text(
-        textwrap.dedent(
-            f"""
-            target:
-              url: http://127.0.0.1:{{port}}
-              command: [{sys.executable}, -m, venomqa.demo.blog, --storage,
-                        "sqlite:{{stores.db.path}}", --port, "{{port}}"]
-              ready: /
-            actions: [venomqa.demo.blog.checks]
-            stores:
-              db: {{adapter: sqlite, path: {db.name}}}
-            """
-        )
-    )
+    config = write_project(tmp_path, db)
     before = dump(db)
-    with start_blog_server(f"sqlite:{db}") as server:
-        alone = explore(
-            World(server.url, stores={"db": SQLiteStore(str(db))}),
-            ACTIONS,
-            INVARIANTS,
-            max_depth=DEPTH,
-        )
+    alone = explore_with(db, 1)
     store = SQLiteStore(str(db))
     with ExitStack() as stack:
         copy = store.clone("w2")
