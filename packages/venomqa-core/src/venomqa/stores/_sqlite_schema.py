@@ -163,8 +163,9 @@ def _unique_sets(conn: sqlite3.Connection, table: str) -> tuple[tuple[tuple[str,
         # expression (cid -2) is taken as written in the index's CREATE statement
         info = conn.execute(f"PRAGMA index_xinfo({quote_ident(index)})").fetchall()
         keys = [r for r in sorted(info, key=lambda r: r[0]) if r[5]]
-        expressions = _index_terms(conn, index) if any(r[1] == -2 for r in keys) else []
-        if any(r[1] == -2 for r in keys) and len(expressions) != len(keys):
+        on_expressions = any(r[1] == -2 for r in keys)
+        expressions = _index_terms(conn, index) if on_expressions else []
+        if on_expressions and len(expressions) != len(keys):
             raise UnsupportedTableError(
                 f"table {table!r}: the terms of its unique index {index!r} could not be read"
             )
