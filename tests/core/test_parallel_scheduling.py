@@ -511,3 +511,39 @@ def test_a_state_goes_to_the_nearest_worker_among_those_not_much_busier(
     for worker, load, last in zip(unstarted.workers._workers, loads, lasts, strict=True):
         worker.load, worker.last_hops = load, last
     assert unstarted.workers._roomiest(HELD).number == chosen
+
+
+class _LosesOneEntry:
+    """The coordinator's end of the outbox, where a Ctrl-C arrives just after the first job is
+    taken out and before it is counted (the entry is gone, the job is finished)."""
+
+    def __init__(self, outbox: object) -> None:
+        self._outbox = outbox
+        self.armed = True
+
+    def get(self) -> object:
+        job = self._outbox.get()  # type: ignore[attr-defined]
+        if self.armed:
+            self.armed = False
+            raise KeyboardInterrupt
+        return job
+
+
+@pytest.mark.parametrize("harness", [1], indirect=True)
+def test_a_ctrl_c_between_taking_a_fire_back_and_counting_it_does_not_hang_the_stop(
+    harness: Harness,
+) -> None:
+    """The first planned fire is over; while the engine waits for the second, a Ctrl-C loses
+    the first's outbox entry: stopping (``drop_plans`` waits for planned fires) still returns."""
+    first, second = harness.tasks(HELD, 2)
+    harness.gates.open(first)
+    harness.workers.plan([first, second])
+    harness.wait_until_started(0, second)
+    harness.workers._outbox = _LosesOneEntry(harness.workers._outbox)  # type: ignore[assignment]
+    with pytest.raises(KeyboardInterrupt):
+        harness.workers.fire(second)  # the first's entry is taken and lost
+    harness.gates.open(second)
+    stopped = threading.Thread(target=harness.workers.drop_plans, daemon=True)
+    stopped.start()
+    stopped.join(GATE_S)
+    assert not stopped.is_alive(), "drop_plans waited for a fire already over"

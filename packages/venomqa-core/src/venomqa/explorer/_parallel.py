@@ -129,12 +129,15 @@ class SendsFires(Protocol):
 @dataclass(eq=False)
 class _Job(Generic[_R]):
     """Something one worker does with its runner; ``result`` or ``error`` once ``done`` (set by
-    the coordinator when it takes the finished job back, so a worker's ``load`` is exact then)."""
+    the coordinator when it takes the finished job back, so a worker's ``load`` is exact then).
+    ``finished`` is set by the worker before it hands the job back: a job a Ctrl-C took out of
+    the outbox before the coordinator could count it is still known to be over."""
 
     work: Callable[[Runner], _R]
     worker: int = -1
     result: _R | None = None
     error: BaseException | None = None
+    finished: bool = False
     done: bool = False
     #: The fire this job runs, when it is one.
     task: FireTask | None = None
@@ -257,6 +260,7 @@ class _Worker:
             job.result = outcome()
         except BaseException as exc:  # handed to whoever waits for the job
             job.error = exc
+        job.finished = True
         self._outbox.put(job)
 
 
@@ -448,13 +452,19 @@ class Workers:
         """Take finished jobs from the workers until ``job`` is done; its result (its error
         raised)."""
         while not job.done:
-            finished = self._outbox.get()
-            finished.done = True
-            self._workers[finished.worker].load -= 1
+            # a signal raised between taking a job from the outbox and counting it loses the
+            # entry, not the job: its own flag says it is over
+            self._take(job if job.finished else self._outbox.get())  # type: ignore[arg-type]
         # jobs that finished meanwhile stay marked done in their records
         if job.error is not None and rethrow:
             raise job.error
         return job.result
+
+    def _take(self, job: _Job[object]) -> None:
+        """Count a finished job back from its worker, once (its outbox entry may come after)."""
+        if not job.done:
+            job.done = True
+            self._workers[job.worker].load -= 1
 
     def _everywhere(self, work: Callable[[Runner], _R]) -> list[_R]:
         jobs = [_Job(work) for _ in self._workers]
